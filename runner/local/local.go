@@ -1,0 +1,417 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/term"
+
+	"github.com/gotask/gotask/responder"
+	"github.com/gotask/gotask/runner"
+)
+
+// Runner runs commands on this machine. The zero value is ready to use.
+type Runner struct {
+	// Shell is the program and leading arguments that run a command
+	// line; the command is appended as the last argument. Nil means
+	// {"/bin/sh", "-c"}.
+	Shell []string
+
+	// Env is the environment every command starts from, before Cmd.Env is
+	// added. Nil means this process's environment without the variables
+	// that hold gotask's own secrets (see SecretEnv).
+	Env []string
+
+	// Grace is how long an interrupted command may take to exit before
+	// its whole process group is killed. Zero means 3 seconds.
+	Grace time.Duration
+}
+
+// New returns a Runner with the defaults described on its fields.
+func New() *Runner { return &Runner{} }
+
+// SecretEnv lists the environment variables that gotask reads secrets from.
+// They are never passed on to the commands it runs.
+var SecretEnv = []string{"GOTASK_SUDO_PASSWORD", "GOTASK_LOGIN_PASSWORD"}
+
+// Environ returns os.Environ() without SecretEnv and without the extra
+// names given.
+func Environ(drop ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if contains(SecretEnv, name) || contains(drop, name) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+const drainTimeout = 100 * time.Millisecond
+
+// Run runs cmd and waits for it. It meets the runner.Runner contract:
+// the command runs in its own process group (its own session under a
+// pseudo-terminal); cancelling ctx or reaching cmd.Timeout interrupts the
+// whole group, then kills it after the grace period.
+func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, error) {
+	shell := r.Shell
+	if len(shell) == 0 {
+		shell = []string{"/bin/sh", "-c"}
+	}
+	c := exec.Command(shell[0], append(shell[1:len(shell):len(shell)], cmd.Command)...)
+	c.Dir = cmd.Dir
+	c.Env = r.Env
+	if c.Env == nil {
+		c.Env = Environ()
+	}
+	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
+
+	p := &process{cmd: cmd, exec: c, grace: r.Grace, failed: make(chan struct{})}
+	if p.grace == 0 {
+		p.grace = 3 * time.Second
+	}
+	stdinFile, _ := cmd.Stdin.(*os.File)
+	usePty := cmd.Pty == runner.PtyOn ||
+		cmd.Pty == runner.PtyAuto && stdinFile != nil && term.IsTerminal(int(stdinFile.Fd()))
+	if usePty {
+		return p.runPty(ctx, stdinFile)
+	}
+	return p.runPipes(ctx)
+}
+
+// process is one run of one command.
+type process struct {
+	cmd   *runner.Cmd
+	exec  *exec.Cmd
+	grace time.Duration
+
+	stdinMu sync.Mutex
+	stdin   io.Writer // where answers and forwarded input go
+
+	failOnce sync.Once
+	failErr  error         // a watcher's error, which stops the command
+	failed   chan struct{} // closed when failErr is set
+}
+
+// writeStdin serialises writes from the input forwarder and watchers.
+type stdinWriter struct{ p *process }
+
+func (w stdinWriter) Write(b []byte) (int, error) {
+	w.p.stdinMu.Lock()
+	defer w.p.stdinMu.Unlock()
+	if w.p.stdin == nil {
+		return 0, errors.New("command's stdin is closed")
+	}
+	return w.p.stdin.Write(b)
+}
+
+func (p *process) fail(err error) {
+	p.failOnce.Do(func() {
+		p.failErr = err
+		close(p.failed)
+	})
+}
+
+// runPty runs the command on a fresh pseudo-terminal.
+func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result, error) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open pseudo-terminal: %w", err)
+	}
+	defer ptmx.Close()
+	interactive := userTTY != nil && term.IsTerminal(int(userTTY.Fd()))
+	if interactive {
+		_ = pty.InheritSize(userTTY, ptmx)
+	} else {
+		_ = pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80})
+	}
+	p.exec.Stdin, p.exec.Stdout, p.exec.Stderr = tty, tty, tty
+	p.exec.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	p.stdin = ptmx
+
+	if interactive {
+		state, err := term.MakeRaw(int(userTTY.Fd()))
+		if err == nil {
+			defer term.Restore(int(userTTY.Fd()), state)
+		}
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, syscall.SIGWINCH)
+		defer signal.Stop(winch)
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case <-winch:
+					_ = pty.InheritSize(userTTY, ptmx)
+				case <-done:
+					return
+				}
+			}
+		}()
+	}
+
+	start := time.Now()
+	if err := p.exec.Start(); err != nil {
+		tty.Close()
+		return nil, fmt.Errorf("start %s: %w", p.exec.Path, err)
+	}
+	tty.Close() // the child holds the only copies now: EIO once it is done
+
+	res := &runner.Result{ExitCode: -1}
+	out := newSink(responder.Stdout, p, p.cmd.Stdout)
+	reader := newPollReader(ptmx)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		out.copyFrom(reader)
+	}()
+	stopInput := p.forwardInput(false)
+	waitErr, stopped := p.wait(ctx)
+	reader.stop.Store(true) // drain what is buffered, then stop
+	select {
+	case <-readDone:
+	case <-time.After(drainTimeout + pollSlice):
+		<-readDone
+	}
+	stopInput()
+	return p.finish(res, start, waitErr, stopped, out, nil)
+}
+
+// runPipes runs the command with pipes, stdout and stderr kept apart.
+func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
+	p.exec.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	defer outR.Close()
+	defer errR.Close()
+	p.exec.Stdout, p.exec.Stderr = outW, errW
+
+	var inW *os.File
+	stdinFile, isFile := p.cmd.Stdin.(*os.File)
+	switch {
+	case len(p.cmd.Watchers) == 0 && p.cmd.Stdin == nil:
+		// exec gives the child /dev/null.
+	case len(p.cmd.Watchers) == 0 && isFile:
+		p.exec.Stdin = stdinFile // the child reads it directly, as under a shell
+	default:
+		inR, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		defer inR.Close()
+		p.exec.Stdin = inR
+		inW = w
+		p.stdin = inW
+	}
+
+	start := time.Now()
+	err = p.exec.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		if inW != nil {
+			inW.Close()
+		}
+		return nil, fmt.Errorf("start %s: %w", p.exec.Path, err)
+	}
+	if r, ok := p.exec.Stdin.(*os.File); ok && r != stdinFile {
+		r.Close()
+	}
+
+	res := &runner.Result{ExitCode: -1}
+	stdout := newSink(responder.Stdout, p, p.cmd.Stdout)
+	stderr := newSink(responder.Stderr, p, p.cmd.Stderr)
+	rOut, rErr := newPollReader(outR), newPollReader(errR)
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go func() { defer readers.Done(); stdout.copyFrom(rOut) }()
+	go func() { defer readers.Done(); stderr.copyFrom(rErr) }()
+
+	stopInput := func() {}
+	if inW != nil {
+		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
+	}
+	waitErr, stopped := p.wait(ctx)
+	rOut.stop.Store(true)
+	rErr.stop.Store(true)
+	readers.Wait()
+	stopInput()
+	p.stdinMu.Lock()
+	if inW != nil && p.stdin != nil {
+		inW.Close()
+	}
+	p.stdin = nil
+	p.stdinMu.Unlock()
+	return p.finish(res, start, waitErr, stopped, stdout, stderr)
+}
+
+// forwardInput copies cmd.Stdin to the command's stdin until the command
+// ends. At end of input it closes the command's stdin if closeAtEOF is set
+// (a pipe that no watcher may still need to answer on); a pseudo-terminal
+// is never closed, as it has no end of file. The returned function stops
+// the forwarding and waits for it.
+func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
+	if p.cmd.Stdin == nil {
+		return func() {}
+	}
+	src := p.cmd.Stdin
+	var pr *pollReader
+	if f, ok := src.(*os.File); ok {
+		pr = newPollReader(f)
+		src = pr
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(stdinWriter{p}, src)
+		if closeAtEOF {
+			p.stdinMu.Lock()
+			if c, ok := p.stdin.(io.Closer); ok {
+				c.Close()
+				p.stdin = nil
+			}
+			p.stdinMu.Unlock()
+		}
+	}()
+	return func() {
+		if pr == nil {
+			// A plain io.Reader cannot be interrupted: give it a moment
+			// to finish (an in-memory reader will), then leave it.
+			select {
+			case <-done:
+			case <-time.After(drainTimeout):
+			}
+			return
+		}
+		pr.stop.Store(true)
+		<-done
+	}
+}
+
+// wait waits for the process while enforcing ctx, the timeout and watcher
+// failures. stopped says why it was stopped, if it was.
+func (p *process) wait(ctx context.Context) (error, stopReason) {
+	exited := make(chan error, 1)
+	go func() { exited <- p.exec.Wait() }()
+
+	var timeout <-chan time.Time
+	if p.cmd.Timeout > 0 {
+		t := time.NewTimer(p.cmd.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var why stopReason
+	select {
+	case err := <-exited:
+		return err, stopNone
+	case <-ctx.Done():
+		why = stopCancelled
+		p.signalGroup(syscall.SIGINT)
+	case <-timeout:
+		why = stopTimeout
+		p.signalGroup(syscall.SIGTERM)
+	case <-p.failed:
+		why = stopFailed
+		p.signalGroup(syscall.SIGTERM)
+	}
+	grace := time.NewTimer(p.grace)
+	defer grace.Stop()
+	select {
+	case err := <-exited:
+		p.signalGroup(syscall.SIGKILL) // leave no stragglers behind
+		return err, why
+	case <-grace.C:
+		p.signalGroup(syscall.SIGKILL)
+		return <-exited, why
+	}
+}
+
+type stopReason int
+
+const (
+	stopNone stopReason = iota
+	stopCancelled
+	stopTimeout
+	stopFailed
+)
+
+func (p *process) signalGroup(sig syscall.Signal) {
+	if p.exec.Process == nil {
+		return
+	}
+	// Negative pid: the whole process group the command leads.
+	_ = syscall.Kill(-p.exec.Process.Pid, sig)
+}
+
+// finish fills res and maps the process state to the runner's errors.
+func (p *process) finish(res *runner.Result, start time.Time, waitErr error, why stopReason, stdout, stderr *sink) (*runner.Result, error) {
+	res.Duration = time.Since(start)
+	res.Stdout, res.Truncated = stdout.captured()
+	if stderr != nil {
+		var t bool
+		res.Stderr, t = stderr.captured()
+		res.Truncated = res.Truncated || t
+	}
+	state := p.exec.ProcessState
+	if state == nil {
+		return res, fmt.Errorf("wait for command: %w", waitErr)
+	}
+	res.ExitCode = state.ExitCode()
+	ee := &runner.ExitError{Command: p.cmd.Command, Code: res.ExitCode}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.ExitCode = 128 + int(ws.Signal())
+		ee.Code, ee.Signal = res.ExitCode, ws.Signal().String()
+	}
+	switch why {
+	case stopFailed:
+		return res, p.failErr
+	case stopCancelled:
+		ee.Signal = "interrupt"
+		return res, &interruptedError{ee}
+	case stopTimeout:
+		ee.TimedOut, ee.Timeout = true, p.cmd.Timeout
+		return res, ee
+	}
+	if res.ExitCode != 0 {
+		return res, ee
+	}
+	return res, nil
+}
+
+// interruptedError is an ExitError for a command stopped because its
+// context was cancelled (Ctrl-C): errors.Is reports context.Canceled.
+type interruptedError struct{ *runner.ExitError }
+
+func (e *interruptedError) Error() string { return "command interrupted" }
+func (e *interruptedError) Unwrap() []error {
+	return []error{e.ExitError, context.Canceled}
+}

@@ -1,0 +1,329 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gotask/gotask/responder"
+	"github.com/gotask/gotask/runner"
+)
+
+func TestRunOutputAndExitCodes(t *testing.T) {
+	tests := []struct {
+		name       string
+		cmd        string
+		pty        runner.PtyMode
+		wantOut    string
+		wantErr    string
+		wantCode   int
+		wantStderr string
+	}{
+		{name: "pipes keep streams apart", cmd: "printf out; printf err >&2", pty: runner.PtyOff, wantOut: "out", wantStderr: "err"},
+		{name: "pty merges streams", cmd: "printf out; printf err >&2", pty: runner.PtyOn, wantOut: "outerr"},
+		{name: "pty translates newlines", cmd: `printf 'a\nb\n'`, pty: runner.PtyOn, wantOut: "a\r\nb\r\n"},
+		{name: "exit code passes through", cmd: "echo x; exit 3", pty: runner.PtyOff, wantOut: "x\n", wantCode: 3},
+		{name: "exit code under pty", cmd: "exit 42", pty: runner.PtyOn, wantCode: 42},
+		{name: "signal death", cmd: "kill -TERM $$", pty: runner.PtyOff, wantCode: 128 + int(syscall.SIGTERM)},
+		{name: "binary bytes intact", cmd: `printf '\000\001\377'`, pty: runner.PtyOff, wantOut: "\x00\x01\xff"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var live bytes.Buffer
+			res, err := New().Run(t.Context(), &runner.Cmd{Command: tt.cmd, Pty: tt.pty, Stdout: &live})
+			if res == nil {
+				t.Fatalf("no result: %v", err)
+			}
+			if got := string(res.Stdout); got != tt.wantOut {
+				t.Errorf("captured stdout = %q, want %q", got, tt.wantOut)
+			}
+			if got := live.String(); got != tt.wantOut {
+				t.Errorf("streamed stdout = %q, want %q", got, tt.wantOut)
+			}
+			if got := string(res.Stderr); got != tt.wantStderr {
+				t.Errorf("stderr = %q, want %q", got, tt.wantStderr)
+			}
+			if res.ExitCode != tt.wantCode {
+				t.Errorf("exit code = %d, want %d", res.ExitCode, tt.wantCode)
+			}
+			var ee *runner.ExitError
+			if tt.wantCode == 0 && err != nil {
+				t.Errorf("unexpected error %v", err)
+			}
+			if tt.wantCode != 0 && (!errors.As(err, &ee) || ee.Code != tt.wantCode) {
+				t.Errorf("error = %v, want ExitError with code %d", err, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestNoTrailingBytesLost(t *testing.T) {
+	for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+		t.Run(strconv.Itoa(int(mode)), func(t *testing.T) {
+			// 3 MB written as fast as possible, then an immediate exit:
+			// the last bytes must still arrive.
+			var live countingWriter
+			res, err := New().Run(t.Context(), &runner.Cmd{
+				Command: "head -c 3000000 /dev/zero | tr '\\0' x; printf END",
+				Pty:     mode, Stdout: &live, Capture: -1,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if live.n != 3000003 || !bytes.HasSuffix(live.last, []byte("END")) {
+				t.Errorf("streamed %d bytes ending %q, want 3000003 ending END", live.n, live.last)
+			}
+			if len(res.Stdout) != 0 {
+				t.Errorf("Capture -1 kept %d bytes", len(res.Stdout))
+			}
+		})
+	}
+}
+
+type countingWriter struct {
+	n    int
+	last []byte
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	w.last = append(w.last[:0], p[max(0, len(p)-8):]...)
+	return len(p), nil
+}
+
+func TestCaptureIsBounded(t *testing.T) {
+	res, err := New().Run(t.Context(), &runner.Cmd{Command: "head -c 10000 /dev/zero", Capture: 100, Pty: runner.PtyOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stdout) != 100 || !res.Truncated {
+		t.Errorf("captured %d bytes, truncated=%v; want 100, true", len(res.Stdout), res.Truncated)
+	}
+}
+
+func TestTimeoutKillsTheProcessTree(t *testing.T) {
+	for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+		t.Run(strconv.Itoa(int(mode)), func(t *testing.T) {
+			dir := t.TempDir()
+			// The child ignores SIGTERM so only the kill after the grace
+			// period can end it; its grandchild must die with it.
+			cmd := `sleep 300 & echo $! > grandchild; echo $$ > child; trap '' TERM; while :; do sleep 1; done`
+			r := &Runner{Grace: 200 * time.Millisecond}
+			start := time.Now()
+			_, err := r.Run(t.Context(), &runner.Cmd{Command: cmd, Dir: dir, Timeout: 300 * time.Millisecond, Pty: mode})
+			var ee *runner.ExitError
+			if !errors.As(err, &ee) || !ee.TimedOut {
+				t.Fatalf("err = %v, want a timed-out ExitError", err)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("took %s to stop", d)
+			}
+			for _, name := range []string{"child", "grandchild"} {
+				pid := readPid(t, filepath.Join(dir, name))
+				waitGone(t, name, pid)
+			}
+		})
+	}
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// waitGone polls until pid no longer exists (a zombie counts as gone once
+// reaped by init); it fails the test if the process outlives the deadline.
+func waitGone(t *testing.T, name string, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || bytes.Contains(stat, []byte(") Z ")) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("%s (pid %d) still running after the command was stopped", name, pid)
+}
+
+func TestCancelInterruptsTheCommand(t *testing.T) {
+	for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+		t.Run(strconv.Itoa(int(mode)), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			ready := &triggerWriter{pattern: "ready", fire: cancel}
+			res, err := New().Run(ctx, &runner.Cmd{
+				Command: `trap 'echo got-INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`,
+				Pty:     mode, Stdout: ready,
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v, want context.Canceled", err)
+			}
+			if !bytes.Contains(res.Stdout, []byte("got-INT")) {
+				t.Errorf("the command did not see SIGINT; output %q", res.Stdout)
+			}
+		})
+	}
+}
+
+// triggerWriter calls fire once when pattern has been written.
+type triggerWriter struct {
+	pattern string
+	fire    func()
+	seen    bytes.Buffer
+	done    bool
+}
+
+func (w *triggerWriter) Write(p []byte) (int, error) {
+	w.seen.Write(p)
+	if !w.done && strings.Contains(w.seen.String(), w.pattern) {
+		w.done = true
+		w.fire()
+	}
+	return len(p), nil
+}
+
+func TestEnvAndDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GOTASK_SUDO_PASSWORD", "hunter2")
+	t.Setenv("GOTASK_TEST_INHERITED", "yes")
+	res, err := New().Run(t.Context(), &runner.Cmd{
+		Command: `pwd; echo "$GREETING"; echo "${GOTASK_SUDO_PASSWORD-unset}"; echo "$GOTASK_TEST_INHERITED"`,
+		Dir:     dir,
+		Env:     []string{"GREETING=first", "GREETING=hello world"},
+		Pty:     runner.PtyOff,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dir + "\nhello world\nunset\nyes\n"
+	if string(res.Stdout) != want {
+		t.Errorf("output %q, want %q", res.Stdout, want)
+	}
+}
+
+// answerer is a minimal watcher: it answers each "Continue?" once.
+type answerer struct{ seen int }
+
+func (a *answerer) Watch(_ responder.Stream, chunk []byte, stdin io.Writer) error {
+	n := bytes.Count(chunk, []byte("Continue?"))
+	for ; n > 0; n-- {
+		a.seen++
+		if _, err := io.WriteString(stdin, "y\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestWatcherAnswersWithAnyStdin(t *testing.T) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	closedR, closedW, _ := os.Pipe()
+	closedW.Close()
+	defer closedR.Close()
+	inputs := map[string]io.Reader{"nil": nil, "devnull": devnull, "eof pipe": closedR, "empty reader": eofReader{}}
+	for name, in := range inputs {
+		for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+			t.Run(name+"/"+strconv.Itoa(int(mode)), func(t *testing.T) {
+				a := &answerer{}
+				res, err := New().Run(t.Context(), &runner.Cmd{
+					Command:  `printf 'Continue? '; read ans; echo "answer=$ans"`,
+					Stdin:    in,
+					Pty:      mode,
+					Watchers: []responder.Watcher{a},
+					Timeout:  10 * time.Second,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !regexp.MustCompile(`answer=y\r?\n$`).Match(res.Stdout) || a.seen != 1 {
+					t.Errorf("output %q after %d prompts, want one answer y", res.Stdout, a.seen)
+				}
+			})
+		}
+	}
+}
+
+func TestWatcherErrorStopsTheCommand(t *testing.T) {
+	boom := errors.New("boom")
+	start := time.Now()
+	_, err := New().Run(t.Context(), &runner.Cmd{
+		Command:  "echo trigger; sleep 30",
+		Pty:      runner.PtyOff,
+		Watchers: []responder.Watcher{failOn{"trigger", boom}},
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("err = %v, want the watcher's error", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stopping took %s", d)
+	}
+}
+
+type failOn struct {
+	text string
+	err  error
+}
+
+func (f failOn) Watch(_ responder.Stream, chunk []byte, _ io.Writer) error {
+	if bytes.Contains(chunk, []byte(f.text)) {
+		return f.err
+	}
+	return nil
+}
+
+func TestStdinIsPassedToTheCommand(t *testing.T) {
+	for _, mode := range []runner.PtyMode{runner.PtyOff} {
+		res, err := New().Run(t.Context(), &runner.Cmd{Command: "tr a-z A-Z", Stdin: strings.NewReader("hello\n"), Pty: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Stdout) != "HELLO\n" {
+			t.Errorf("output %q", res.Stdout)
+		}
+	}
+}
+
+func TestBackgroundChildDoesNotHangTheRunner(t *testing.T) {
+	for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+		t.Run(strconv.Itoa(int(mode)), func(t *testing.T) {
+			dir := t.TempDir()
+			start := time.Now()
+			res, err := New().Run(t.Context(), &runner.Cmd{Command: "sleep 5 & echo $! > bg; echo done", Dir: dir, Pty: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Run waited %s for a background child holding the output open", d)
+			}
+			if !bytes.HasPrefix(res.Stdout, []byte("done")) {
+				t.Errorf("output %q", res.Stdout)
+			}
+			_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
+		})
+	}
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
