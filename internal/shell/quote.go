@@ -7,7 +7,7 @@ import "strings"
 // Quote returns s as a single POSIX shell word. Words made only of
 // characters that no shell treats specially are returned as they are;
 // anything else is wrapped in single quotes, with embedded single quotes
-// written as '\''. The empty string becomes ''.
+// written as '\”. The empty string becomes ”.
 func Quote(s string) string {
 	if s == "" {
 		return "''"
