@@ -6,8 +6,9 @@ import "strings"
 
 // Quote returns s as a single POSIX shell word. Words made only of
 // characters that no shell treats specially are returned as they are;
-// anything else is wrapped in single quotes, with embedded single quotes
-// written as '\”. The empty string becomes ”.
+// anything else is wrapped in single quotes, each embedded single quote
+// being closed, escaped and reopened. The empty string becomes a pair of
+// single quotes.
 func Quote(s string) string {
 	if s == "" {
 		return "''"
