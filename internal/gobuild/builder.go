@@ -1,0 +1,214 @@
+package gobuild
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+// ErrNoToolchain is returned, wrapped, by [Builder.Binary] when PATH has no
+// go command and the cache has no binary built from the current sources.
+// A caller can still offer the tasks that need no building.
+var ErrNoToolchain = errors.New("no go command in PATH: Go tasks need a Go toolchain; install one from https://go.dev/dl")
+
+// ErrNoModule is returned, wrapped, by [Builder.Binary] when neither the
+// gotasks directory nor any directory above it has a go.mod file. The
+// wrapping error names the directory to run `go mod init` in.
+var ErrNoModule = errors.New("the gotasks package must belong to a Go module")
+
+// BuildError is returned by [Builder.Binary] when go build fails, most
+// often because the Go tasks do not compile.
+type BuildError struct {
+	// Dir is the gotasks directory that was built.
+	Dir string
+	// Output is everything go build printed, exactly as it printed it:
+	// compiler errors as file:line:col: message, relative to Dir. The same
+	// bytes have already gone to Builder.Stderr.
+	Output []byte
+	// Err is why go build failed, usually an *exec.ExitError.
+	Err error
+}
+
+// Error says which build failed; it leaves the compiler's messages to
+// Output, so that a caller that streamed them to the user does not repeat
+// them.
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("go build failed for the Go tasks in %s (%v); fix the errors it reported", e.Dir, e.Err)
+}
+
+// Unwrap returns e.Err.
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// Builder turns a gotasks package into a cached binary. The zero value is
+// ready to use. A Builder holds no state between calls, and may be used by
+// several goroutines, and several processes, at once.
+type Builder struct {
+	// CacheDir is where binaries are kept (see the package documentation
+	// for its layout). Empty means the "gotask/gotasks" directory under
+	// os.UserCacheDir(). The CLI sets it from GOTASK_CACHE.
+	CacheDir string
+
+	// Stderr receives what go build prints, as it prints it: download
+	// progress, warnings and compiler errors. Nil discards it; a failed
+	// build's output is in BuildError.Output either way.
+	Stderr io.Writer
+}
+
+// exeName is the file name of a cached binary.
+func exeName() string {
+	if runtime.GOOS == "windows" {
+		return "gotasks.exe"
+	}
+	return "gotasks"
+}
+
+// Binary returns the path of an executable built from the main package in
+// pkgDir, typically the path [Find] returned. When the cache holds one
+// built from the same sources by the same Go version, Binary returns it
+// with built false, without running any program. Otherwise it runs go
+// build in pkgDir, so that the module's go.mod resolves imports, stores
+// the result in the cache and returns it with built true.
+//
+// Binary fails with a *BuildError when go build fails, with an error
+// wrapping [ErrNoToolchain] when there is neither a go command in PATH nor
+// a binary built from these sources by any Go version, and with an error
+// wrapping [ErrNoModule] when pkgDir is in no Go module. Cancelling ctx
+// interrupts a build in progress.
+func (b *Builder) Binary(ctx context.Context, pkgDir string) (path string, built bool, err error) {
+	pkgDir, err = filepath.Abs(pkgDir)
+	if err != nil {
+		return "", false, err
+	}
+	cache, err := b.cacheDir()
+	if err != nil {
+		return "", false, err
+	}
+	src, err := sourceHash(pkgDir)
+	if err != nil {
+		return "", false, err
+	}
+	goCmd, version, err := toolchain(ctx, pkgDir)
+	if errors.Is(err, ErrNoToolchain) {
+		if p, ok := newest(filepath.Join(cache, src)); ok {
+			return p, false, nil
+		}
+		return "", false, fmt.Errorf("cannot build the Go tasks in %s: %w", pkgDir, err)
+	}
+	if err != nil {
+		return "", false, err
+	}
+
+	dir := filepath.Join(cache, src, version)
+	bin := filepath.Join(dir, exeName())
+	if isExecutable(bin) {
+		return bin, false, nil
+	}
+	if err := b.build(ctx, goCmd, pkgDir, cache, dir); err != nil {
+		return "", false, err
+	}
+	return bin, true, nil
+}
+
+// cacheDir returns b.CacheDir or its default.
+func (b *Builder) cacheDir() (string, error) {
+	if b.CacheDir != "" {
+		return filepath.Abs(b.CacheDir)
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory for built Go tasks (%w); set GOTASK_CACHE to a writable directory", err)
+	}
+	return filepath.Join(dir, "gotask", "gotasks"), nil
+}
+
+// build runs go build in pkgDir and moves the binary into dir. It builds
+// in a temporary directory inside cache, on the same file system as dir,
+// so that the final rename is atomic.
+func (b *Builder) build(ctx context.Context, goCmd, pkgDir, cache, dir string) error {
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return fmt.Errorf("cannot create the Go tasks cache: %w; set GOTASK_CACHE to a writable directory", err)
+	}
+	tmp, err := os.MkdirTemp(cache, ".build-*")
+	if err != nil {
+		return fmt.Errorf("cannot build in the Go tasks cache: %w; set GOTASK_CACHE to a writable directory", err)
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, exeName())
+
+	var output bytes.Buffer
+	w := io.Writer(&output)
+	if b.Stderr != nil {
+		w = io.MultiWriter(&output, b.Stderr)
+	}
+	cmd := exec.CommandContext(ctx, goCmd, "build", "-o", out, ".")
+	cmd.Dir = pkgDir
+	cmd.Stdout = w
+	cmd.Stderr = w
+	if runtime.GOOS != "windows" {
+		// Let go build stop the compilers it started before it is killed.
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		cmd.WaitDelay = 5 * time.Second
+	}
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("building the Go tasks in %s: %w", pkgDir, ctx.Err())
+		}
+		return &BuildError{Dir: pkgDir, Output: output.Bytes(), Err: err}
+	}
+
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot store the built Go tasks: %w; set GOTASK_CACHE to a writable directory", err)
+	}
+	bin := filepath.Join(dir, exeName())
+	if err := os.Rename(out, bin); err != nil {
+		// On Windows a binary in use cannot be replaced; one that another
+		// gotask has just put there is as good as ours.
+		if isExecutable(bin) {
+			return nil
+		}
+		return fmt.Errorf("cannot store the built Go tasks: %w; set GOTASK_CACHE to a writable directory", err)
+	}
+	return nil
+}
+
+// newest returns the most recently built binary under dir, a source hash
+// directory, whichever Go version built it.
+func newest(dir string) (string, bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	var (
+		best     string
+		bestTime time.Time
+	)
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name(), exeName())
+		fi, err := os.Stat(p)
+		if err != nil || !executable(fi) {
+			continue
+		}
+		if best == "" || fi.ModTime().After(bestTime) {
+			best, bestTime = p, fi.ModTime()
+		}
+	}
+	return best, best != ""
+}
+
+// isExecutable reports whether path is a regular file that can be run.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && executable(fi)
+}
+
+func executable(fi fs.FileInfo) bool {
+	return fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode().Perm()&0o111 != 0)
+}
