@@ -1,0 +1,6 @@
+// Package cli is gotask's command line: the cobra command tree, flags,
+// output formatting and the mapping of errors to exit codes. It is public
+// so that a Go program can embed the whole CLI around its own tasks:
+//
+//	os.Exit(cli.Main(ctx, os.Args[1:], cli.Std(), cli.WithRegistry(reg)))
+package cli

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gotask/gotask/task"
+)
+
+// showTaskHelp prints a task's usage, help, arguments and what it runs.
+func showTaskHelp(opts *RootOptions, name string) error {
+	reg, err := loadRegistry(opts)
+	if err != nil {
+		return err
+	}
+	t, err := reg.Resolve(name)
+	if err != nil {
+		return err
+	}
+	s := opts.Streams
+	var b strings.Builder
+	usage := "gotask " + t.Name
+	for _, a := range t.Args {
+		flag := "--" + a.Name
+		if a.Type != task.Bool {
+			flag += " " + strings.ToUpper(argType(a))
+		}
+		if !a.Required {
+			flag = "[" + flag + "]"
+		}
+		usage += " " + flag
+	}
+	fmt.Fprintf(&b, "Usage: %s\n", usage)
+	if t.Help != "" {
+		fmt.Fprintf(&b, "\n%s\n", strings.TrimRight(t.Help, "\n"))
+	}
+	if len(t.Args) > 0 {
+		b.WriteString("\nArguments:\n")
+		width := 0
+		cols := make([]string, len(t.Args))
+		for i, a := range t.Args {
+			cols[i] = "--" + a.Name
+			if a.Short != "" {
+				cols[i] = "-" + a.Short + ", " + cols[i]
+			}
+			if a.Type != task.Bool {
+				cols[i] += " " + argType(a)
+			}
+			width = max(width, len(cols[i]))
+		}
+		for i, a := range t.Args {
+			line := a.Help
+			switch {
+			case a.Required:
+				line += " (required)"
+			case a.Default != nil:
+				line += fmt.Sprintf(" (default %v)", a.Default)
+			}
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, cols[i], strings.TrimSpace(line))
+		}
+	}
+	if len(t.Aliases) > 0 {
+		fmt.Fprintf(&b, "\nAliases: %s\n", strings.Join(t.Aliases, ", "))
+	}
+	if len(t.Deps) > 0 {
+		fmt.Fprintf(&b, "Runs first: %s\n", strings.Join(t.Deps, ", "))
+	}
+	if len(t.Post) > 0 {
+		fmt.Fprintf(&b, "Runs after: %s\n", strings.Join(t.Post, ", "))
+	}
+	if len(t.Hosts) > 0 {
+		fmt.Fprintf(&b, "Hosts: %s\n", strings.Join(t.Hosts, ", "))
+	}
+	if t.Func != nil {
+		b.WriteString("\nWritten in Go.\n")
+	} else if len(t.Steps) > 0 {
+		b.WriteString("\nRuns:\n")
+		for _, st := range t.Steps {
+			desc := strings.TrimRight(describeStep(t, &st), "\n")
+			fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(desc, "\n", "\n  "))
+		}
+	}
+	_, err = fmt.Fprint(s.Out, b.String())
+	return err
+}
+
+func argType(a task.Arg) string {
+	if a.Type == "" {
+		return string(task.String)
+	}
+	return string(a.Type)
+}
+
+func describeStep(t *task.Task, st *task.Step) string {
+	sudo := ""
+	if st.Sudo != "" || t.Sudo != "" && !st.NoSudo {
+		sudo = "sudo "
+	}
+	switch {
+	case st.Task != "":
+		return "task " + st.Task
+	case st.Put != "":
+		return "put " + st.Put + " -> " + st.To
+	case st.Get != "":
+		return "get " + st.Get + " -> " + st.To
+	case st.Local != "":
+		return "local: " + sudo + st.Local
+	}
+	return sudo + st.Run
+}

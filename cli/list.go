@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/gotask/gotask/task"
+)
+
+// listTasks prints the visible tasks as a two-column table, or as JSON.
+func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
+	var visible []*task.Task
+	for _, t := range reg.Tasks() {
+		if !t.Hidden {
+			visible = append(visible, t)
+		}
+	}
+	if asJSON {
+		return listJSON(s, reg, visible)
+	}
+	if len(visible) == 0 {
+		fmt.Fprintln(s.Out, "No tasks. Add one to tasks.toml:\n\n  [tasks.hello]\n  run = \"echo hello\"")
+		return nil
+	}
+	names := make([]string, len(visible))
+	width := 0
+	for i, t := range visible {
+		names[i] = t.Name
+		if len(t.Aliases) > 0 {
+			names[i] += " (" + strings.Join(t.Aliases, ", ") + ")"
+		}
+		width = max(width, len(names[i]))
+	}
+	var b strings.Builder
+	if reg.File != "" {
+		fmt.Fprintf(&b, "Tasks in %s:\n", reg.File)
+	} else {
+		b.WriteString("Tasks:\n")
+	}
+	for i, t := range visible {
+		help, _, _ := strings.Cut(t.Help, "\n")
+		pad := strings.Repeat(" ", width-len(names[i]))
+		name := s.paint(cyan, names[i])
+		if t.Name == reg.Default {
+			help += " (default)"
+		}
+		fmt.Fprintf(&b, "  %s%s  %s\n", name, pad, help)
+	}
+	_, err := fmt.Fprint(s.Out, b.String())
+	return err
+}
+
+type jsonTask struct {
+	Name    string    `json:"name"`
+	Help    string    `json:"help"`
+	Aliases []string  `json:"aliases"`
+	Args    []jsonArg `json:"args"`
+	Deps    []string  `json:"deps"`
+	Hosts   []string  `json:"hosts,omitempty"`
+	Default bool      `json:"default,omitempty"`
+	Go      bool      `json:"go,omitempty"` // written in Go
+}
+
+type jsonArg struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Required bool   `json:"required,omitempty"`
+	Default  any    `json:"default,omitempty"`
+	Help     string `json:"help,omitempty"`
+}
+
+func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
+	out := make([]jsonTask, 0, len(tasks))
+	for _, t := range tasks {
+		jt := jsonTask{Name: t.Name, Help: t.Help, Aliases: nonNil(t.Aliases), Deps: nonNil(t.Deps),
+			Hosts: t.Hosts, Default: t.Name == reg.Default, Go: t.Func != nil, Args: []jsonArg{}}
+		for _, a := range t.Args {
+			typ := string(a.Type)
+			if typ == "" {
+				typ = string(task.String)
+			}
+			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help})
+		}
+		out = append(out, jt)
+	}
+	enc := json.NewEncoder(s.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,350 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gotask/gotask/runner/local"
+	"github.com/gotask/gotask/task"
+)
+
+// Option configures Main.
+type Option func(*config)
+
+type config struct {
+	registry *task.Registry
+	version  string
+}
+
+// WithRegistry makes Main use reg, with the tasks a Go program defined,
+// instead of an empty one; a tasks.toml, if found, is loaded into it too.
+func WithRegistry(reg *task.Registry) Option {
+	return func(c *config) { c.registry = reg }
+}
+
+// WithVersion sets what --version prints.
+func WithVersion(v string) Option { return func(c *config) { c.version = v } }
+
+// Main runs the gotask command line with args (without the program name)
+// and returns the process exit code. It never calls os.Exit and touches no
+// stream but those in streams.
+func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) int {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cmd := NewCmdRoot(streams, &cfg, nil)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, errReported) {
+		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
+	}
+	return ExitCode(err)
+}
+
+// errReported wraps an error that has already been shown to the user.
+var errReported = errors.New("reported")
+
+// RootOptions holds the global flags.
+type RootOptions struct {
+	Streams *Streams
+
+	File    string
+	List    bool
+	JSON    bool
+	Dry     bool
+	Echo    bool
+	Warn    bool
+	NoPty   bool
+	Quiet   bool
+	Yes     bool
+	Version bool
+	Help    bool
+
+	Args []string // tasks and their flags, as given
+
+	cfg *config
+}
+
+// NewCmdRoot builds the root command. runF, when set, replaces the
+// default action, so that tests can check flag parsing apart from side
+// effects.
+func NewCmdRoot(streams *Streams, cfg *config, runF func(*RootOptions) error) *cobra.Command {
+	opts := &RootOptions{Streams: streams, cfg: cfg}
+	cmd := &cobra.Command{
+		Use:   "gotask [flags] [TASK [--arg value]...]...",
+		Short: "Run the tasks of tasks.toml, here or over SSH",
+		Long: `gotask runs the tasks declared in tasks.toml (found in the current directory
+or the nearest parent) or in Go code. Name one or more tasks, each followed by
+its own arguments:
+
+  gotask -l                           list the tasks
+  gotask mytime                       run a task
+  gotask renice --pid 4242 --nice 10  run a task with arguments
+  gotask build test                   run two tasks in order
+  gotask NAME --help                  show a task's arguments
+
+A bare gotask runs the default task, or lists the tasks if there is none.`,
+		Args:              cobra.ArbitraryArgs,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		DisableAutoGenTag: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return rootRun(c.Context(), opts)
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return completeTasks(opts, args, toComplete)
+		},
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	f := cmd.Flags()
+	f.SetInterspersed(false) // flags after a task name are the task's
+	f.StringVarP(&opts.File, "file", "f", "", "the tasks file (default: tasks.toml here or in a parent directory)")
+	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
+	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON")
+	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
+	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
+	f.BoolVarP(&opts.Warn, "warn", "w", false, "carry on after a failing command (the exit status still reports it)")
+	f.BoolVar(&opts.NoPty, "no-pty", false, "never give commands a pseudo-terminal")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the commands' output and errors")
+	f.BoolVarP(&opts.Yes, "yes", "y", false, "answer yes to every confirm question")
+	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
+	f.BoolVarP(&opts.Help, "help", "h", false, "show help; gotask --help TASK shows a task's help")
+	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"toml"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		// --help before a task name: that task's help.
+		if name := firstTask(args); name != "" && c == cmd {
+			if err := showTaskHelp(opts, name); err != nil {
+				fmt.Fprintf(streams.ErrOut, "gotask: %v\n", err)
+			}
+			return
+		}
+		fmt.Fprint(streams.Out, c.UsageString())
+	})
+	cmd.SetUsageTemplate(usageTemplate)
+	cmd.AddCommand(newCmdCompletion(streams))
+	return cmd
+}
+
+// firstTask returns the first argument that is not a flag or a flag's
+// value, skipping the one global flag that takes a value.
+func firstTask(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-f" || a == "--file":
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+const usageTemplate = `Usage:
+  {{.UseLine}}
+
+Flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}
+{{if .HasAvailableSubCommands}}
+Commands:{{range .Commands}}{{if .IsAvailableCommand}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}
+{{end}}
+Run "gotask -l" to list the tasks, "gotask TASK --help" for a task's arguments.
+`
+
+func rootRun(ctx context.Context, opts *RootOptions) error {
+	if opts.Version {
+		fmt.Fprintf(opts.Streams.Out, "gotask %s\n", version(opts.cfg))
+		return nil
+	}
+	reg, err := loadRegistry(opts)
+	if err != nil {
+		return err
+	}
+	if opts.List {
+		return listTasks(opts.Streams, reg, opts.JSON)
+	}
+	if opts.JSON {
+		return &UsageError{Msg: "--json goes with --list"}
+	}
+	calls, err := splitCalls(reg, opts.Args)
+	if err != nil {
+		return err
+	}
+	if calls == nil {
+		// A bare gotask, or one with only `--help`.
+		if reg.Default == "" || opts.Help {
+			return listTasks(opts.Streams, reg, false)
+		}
+		calls = []task.Call{{Name: reg.Default}}
+	}
+	if help := helpCall(calls); help != "" {
+		return showTaskHelp(opts, help)
+	}
+	e := &task.Executor{
+		Registry:  reg,
+		Local:     local.New(),
+		Stdout:    opts.Streams.Out,
+		Stderr:    opts.Streams.ErrOut,
+		Dry:       opts.Dry,
+		Echo:      opts.Echo,
+		Warn:      opts.Warn,
+		Quiet:     opts.Quiet,
+		NoPty:     opts.NoPty,
+		AssumeYes: opts.Yes,
+	}
+	// A command gets stdin only when gotask has a real one: an in-memory
+	// reader in tests, or a terminal or pipe the user gave us.
+	if opts.Streams.In != nil {
+		e.Stdin = opts.Streams.In
+	}
+	if opts.Streams.InTTY {
+		e.Confirm = confirmer(opts.Streams)
+	}
+	return e.Run(ctx, calls...)
+}
+
+func version(cfg *config) string {
+	if cfg != nil && cfg.version != "" {
+		return cfg.version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// loadRegistry finds and loads tasks.toml into the configured registry.
+// With tasks from Go code, a missing tasks.toml is fine.
+func loadRegistry(opts *RootOptions) (*task.Registry, error) {
+	reg := opts.cfg.registry
+	path := opts.File
+	if path == "" {
+		found, err := task.Find(".")
+		if err != nil {
+			if reg != nil {
+				return reg, reg.Validate()
+			}
+			return nil, &UsageError{Msg: err.Error()}
+		}
+		path = relative(found)
+	}
+	if reg == nil {
+		reg = task.NewRegistry()
+	}
+	if err := reg.Load(path); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// relative shortens an absolute path below the working directory, so
+// errors say tasks.toml:3:1 rather than /home/.../tasks.toml:3:1.
+func relative(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if rest, ok := strings.CutPrefix(path, wd+string(os.PathSeparator)); ok {
+		return rest
+	}
+	return path
+}
+
+// splitCalls splits the arguments into tasks, each with its own flags,
+// Invoke style: gotask build --os linux test --short.
+func splitCalls(reg *task.Registry, args []string) ([]task.Call, error) {
+	var calls []task.Call
+	for len(args) > 0 {
+		name := args[0]
+		if strings.HasPrefix(name, "-") {
+			return nil, &UsageError{Msg: fmt.Sprintf("unexpected flag %s: gotask's own flags go before the first task name, a task's flags after it", name)}
+		}
+		t, err := reg.Resolve(name)
+		if err != nil {
+			return nil, err
+		}
+		fs, values, help := taskFlags(t)
+		if err := fs.Parse(args[1:]); err != nil {
+			return nil, &task.ArgError{Task: t.Name, Err: err}
+		}
+		call := task.Call{Name: t.Name, Args: map[string]string{}}
+		fs.Visit(func(f *pflag.Flag) {
+			if f.Name != "help" {
+				call.Args[f.Name] = values[f.Name]()
+			}
+		})
+		if *help {
+			call.Args = map[string]string{helpMarker: ""}
+		}
+		calls = append(calls, call)
+		args = fs.Args()
+	}
+	return calls, nil
+}
+
+// helpMarker in a Call's Args means "show this task's help".
+const helpMarker = "\x00help"
+
+func helpCall(calls []task.Call) string {
+	for _, c := range calls {
+		if _, ok := c.Args[helpMarker]; ok {
+			return c.Name
+		}
+	}
+	return ""
+}
+
+// taskFlags builds the flag set of a task's arguments. Every value is
+// taken as a string and typed by task.ParseArgs, which names the task and
+// argument in its errors.
+func taskFlags(t *task.Task) (*pflag.FlagSet, map[string]func() string, *bool) {
+	fs := pflag.NewFlagSet(t.Name, pflag.ContinueOnError)
+	fs.SetInterspersed(false) // the next task name ends this task's flags
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	values := map[string]func() string{}
+	for _, a := range t.Args {
+		if a.Type == task.Bool {
+			v := fs.BoolP(a.Name, a.Short, false, a.Help)
+			values[a.Name] = func() string { return fmt.Sprint(*v) }
+			continue
+		}
+		v := fs.StringP(a.Name, a.Short, "", a.Help)
+		values[a.Name] = func() string { return *v }
+	}
+	help := fs.BoolP("help", "h", false, "show this task's help")
+	return fs, values, help
+}
+
+// confirmer asks yes/no questions on the terminal.
+func confirmer(s *Streams) func(string) (bool, error) {
+	return func(q string) (bool, error) {
+		fmt.Fprintf(s.ErrOut, "%s [y/N] ", q)
+		line, err := bufio.NewReader(s.In).ReadString('\n')
+		if err != nil && line == "" {
+			return false, fmt.Errorf("no answer to %q", q)
+		}
+		answer := strings.ToLower(strings.TrimSpace(line))
+		return answer == "y" || answer == "yes", nil
+	}
+}

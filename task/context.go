@@ -1,0 +1,158 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gotask/gotask/internal/shell"
+	"github.com/gotask/gotask/responder"
+	"github.com/gotask/gotask/runner"
+)
+
+// Context is what a Go task's function gets: its arguments, and ways to
+// run commands where the task runs, in the manner of Fabric's Connection.
+// A Go task with hosts gets one Context per host.
+type Context struct {
+	s *scope
+}
+
+// Option adjusts one command run through a Context.
+type Option func(*command)
+
+// InDir runs the command in dir (relative to the tasks.toml directory
+// locally, to the login directory remotely).
+func InDir(dir string) Option { return func(c *command) { c.dir = joinDir(c.dir, dir) } }
+
+// WithEnv sets an environment variable for the command.
+func WithEnv(key, value string) Option {
+	return func(c *command) {
+		if c.env == nil {
+			c.env = map[string]string{}
+		}
+		c.env[key] = value
+	}
+}
+
+// WithPty forces (true) or forbids (false) a pseudo-terminal.
+func WithPty(on bool) Option { return func(c *command) { c.pty = &on } }
+
+// Warn makes a failing command return its Result and a nil error.
+func Warn() Option { return func(c *command) { c.warn = true } }
+
+// WithTimeout stops the command after d.
+func WithTimeout(d time.Duration) Option { return func(c *command) { c.timeout = d } }
+
+// Hide captures the command's output without printing it.
+func Hide() Option { return func(c *command) { c.hide = true } }
+
+// WithStdin gives the command this input instead of gotask's stdin.
+func WithStdin(r io.Reader) Option { return func(c *command) { c.stdin = r } }
+
+// Watch adds watchers (such as a *responder.Responder) to the command.
+func Watch(w ...responder.Watcher) Option {
+	return func(c *command) { c.extra = append(c.extra, w...) }
+}
+
+// AsUser runs the command through sudo as user; Context.Sudo is the same
+// as AsUser("root").
+func AsUser(user string) Option { return func(c *command) { c.sudo = user } }
+
+// Run runs a shell command where the task runs: on its host, or on this
+// machine. The command is used as it is: quote values with Quote.
+func (c *Context) Run(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
+	return c.exec(ctx, command, false, opts)
+}
+
+// Local runs a shell command on this machine, even in a task with hosts.
+func (c *Context) Local(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
+	return c.exec(ctx, command, true, opts)
+}
+
+// Sudo runs a shell command through sudo as root, answering the
+// password prompt (see the README's "sudo" section).
+func (c *Context) Sudo(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
+	return c.exec(ctx, command, false, append([]Option{AsUser("root")}, opts...))
+}
+
+func (c *Context) exec(ctx context.Context, line string, local bool, opts []Option) (*runner.Result, error) {
+	cmd, err := c.s.command("", nil)
+	if err != nil {
+		return nil, err
+	}
+	cmd.line, cmd.local = line, local
+	cmd.sudo = "" // a Go task's commands use sudo only when asked
+	for _, o := range opts {
+		o(cmd)
+	}
+	return c.s.exec(ctx, cmd)
+}
+
+// Put uploads the local path src to dst on the task's host. mode sets the
+// permission bits; zero keeps the source's.
+func (c *Context) Put(ctx context.Context, src, dst string, mode uint32) (*runner.CopyResult, error) {
+	return c.s.copy(ctx, true, src, dst, mode, "")
+}
+
+// Get downloads src from the task's host to the local path dst.
+func (c *Context) Get(ctx context.Context, src, dst string, mode uint32) (*runner.CopyResult, error) {
+	return c.s.copy(ctx, false, src, dst, mode, "")
+}
+
+// Host is the host the task runs on, as given; "" on this machine.
+func (c *Context) Host() string { return c.s.host }
+
+// Stdout is where the task's output goes; write to it rather than to
+// os.Stdout so that multi-host output is prefixed and kept whole.
+func (c *Context) Stdout() io.Writer { return c.s.stdout }
+
+// Stderr is where the task's error output goes.
+func (c *Context) Stderr() io.Writer { return c.s.stderr }
+
+// Var returns a tasks.toml var, or "".
+func (c *Context) Var(name string) string { return c.s.e.Registry.Vars[name] }
+
+// String returns a string argument. It panics if the task declares no
+// such argument: that is a bug in the task, not a user error.
+func (c *Context) String(name string) string { return argOf[string](c, name) }
+
+// Int returns an int argument; see String.
+func (c *Context) Int(name string) int { return argOf[int](c, name) }
+
+// Bool returns a bool argument; see String.
+func (c *Context) Bool(name string) bool { return argOf[bool](c, name) }
+
+// Duration returns a duration argument; see String.
+func (c *Context) Duration(name string) time.Duration { return argOf[time.Duration](c, name) }
+
+func argOf[T any](c *Context, name string) T {
+	v, ok := c.s.args[name].(T)
+	if !ok {
+		var zero T
+		panic(fmt.Sprintf("task %q has no %T argument %q", c.s.t.Name, zero, name))
+	}
+	return v
+}
+
+// Task runs another task with the given arguments (as strings, as on the
+// command line), its deps first.
+func (c *Context) Task(ctx context.Context, name string, args map[string]string) error {
+	t, err := c.s.e.Registry.Resolve(name)
+	if err != nil {
+		return err
+	}
+	parsed, err := t.ParseArgs(args)
+	if err != nil {
+		return err
+	}
+	return c.s.e.runTask(ctx, t, parsed)
+}
+
+// Quote returns s as one POSIX shell word, for building command lines
+// from values in Go tasks.
+func Quote(s string) string { return shell.Quote(s) }
+
+// errNoCopier says file transfer needs a host.
+var errNoCopier = errors.New("put and get need a remote host; give the task hosts or run it with -H")

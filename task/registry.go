@@ -1,0 +1,322 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Registry holds every known task, from tasks.toml and from Go code, and
+// resolves names and aliases. The zero value is not usable; call
+// NewRegistry.
+type Registry struct {
+	tasks   map[string]*Task
+	aliases map[string]string // alias -> task name
+
+	// Vars are substituted into commands as {{.name}}, like arguments.
+	Vars map[string]string
+	// Default is the task a bare `gotask` runs; empty lists the tasks.
+	Default string
+	// Groups are the named host groups of tasks.toml's [hosts].
+	Groups map[string]*HostGroup
+	// Dir is the directory of tasks.toml: the default working directory
+	// of commands and the root of relative paths. Empty means the
+	// current directory.
+	Dir string
+	// File is the tasks.toml the registry was loaded from, if any.
+	File string
+	// SudoPasswordCmd is tasks.toml's sudo_password_cmd.
+	SudoPasswordCmd string
+}
+
+// HostGroup is a named set of hosts from tasks.toml's [hosts] table.
+type HostGroup struct {
+	Hosts []string
+	// User and Port apply to hosts that do not name their own.
+	User string
+	Port int
+	// SudoPasswordEnv names the environment variable holding the sudo
+	// password for these hosts.
+	SudoPasswordEnv string
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{
+		tasks:   map[string]*Task{},
+		aliases: map[string]string{},
+		Vars:    map[string]string{},
+		Groups:  map[string]*HostGroup{},
+	}
+}
+
+// Add checks t and adds it. It fails for an invalid task or a name or
+// alias that is already taken. Dependencies are checked by Validate, once
+// every task is in.
+func (r *Registry) Add(t Task) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	for _, name := range append([]string{t.Name}, t.Aliases...) {
+		if other := r.owner(name); other != "" {
+			if other == name {
+				return fmt.Errorf("task %q is defined twice", name)
+			}
+			return fmt.Errorf("name %q of task %q is already taken by task %q", name, t.Name, other)
+		}
+	}
+	tt := t
+	r.tasks[t.Name] = &tt
+	for _, a := range t.Aliases {
+		r.aliases[a] = t.Name
+	}
+	return nil
+}
+
+// MustAdd is Add for tasks known to be valid; it panics on error.
+func (r *Registry) MustAdd(t Task) {
+	if err := r.Add(t); err != nil {
+		panic(err)
+	}
+}
+
+// owner returns the task that name (a task name or alias) refers to.
+func (r *Registry) owner(name string) string {
+	if _, ok := r.tasks[name]; ok {
+		return name
+	}
+	return r.aliases[name]
+}
+
+// Lookup finds a task by name or alias.
+func (r *Registry) Lookup(name string) (*Task, bool) {
+	t, ok := r.tasks[r.owner(name)]
+	return t, ok
+}
+
+// Tasks returns every task, hidden ones included, sorted by name.
+func (r *Registry) Tasks() []*Task {
+	list := make([]*Task, 0, len(r.tasks))
+	for _, t := range r.tasks {
+		list = append(list, t)
+	}
+	slices.SortFunc(list, func(a, b *Task) int { return strings.Compare(a.Name, b.Name) })
+	return list
+}
+
+// UnknownTaskError reports a task name that matches no task or alias.
+type UnknownTaskError struct {
+	Name       string
+	Suggestion string // the closest known name, if one is close
+}
+
+func (e *UnknownTaskError) Error() string {
+	if e.Suggestion != "" {
+		return fmt.Sprintf("unknown task %q; did you mean %q?", e.Name, e.Suggestion)
+	}
+	return fmt.Sprintf("unknown task %q; run gotask -l to list the tasks", e.Name)
+}
+
+// Resolve is Lookup with an *UnknownTaskError, suggesting the closest
+// visible name, when nothing matches.
+func (r *Registry) Resolve(name string) (*Task, error) {
+	if t, ok := r.Lookup(name); ok {
+		return t, nil
+	}
+	var names []string
+	for _, t := range r.tasks {
+		if !t.Hidden {
+			names = append(names, t.Name)
+			names = append(names, t.Aliases...)
+		}
+	}
+	return nil, &UnknownTaskError{Name: name, Suggestion: closest(name, names)}
+}
+
+// Validate checks what Add cannot: that every dependency, post task and
+// called task exists, that there is no dependency cycle, and that the
+// default task exists. It reports every problem it finds.
+func (r *Registry) Validate() error {
+	var errs []error
+	for _, t := range r.Tasks() {
+		check := func(kind, name string, p pos) {
+			if _, ok := r.Lookup(name); !ok {
+				msg := fmt.Sprintf("task %q: unknown %s %q", t.Name, kind, name)
+				if s := closest(name, r.names()); s != "" {
+					msg += fmt.Sprintf("; did you mean %q?", s)
+				}
+				errs = append(errs, t.errorAt(p, msg))
+			}
+		}
+		for i, d := range t.Deps {
+			check("dependency", d, t.pos.child("deps", i))
+		}
+		for i, d := range t.Post {
+			check("post task", d, t.pos.child("post", i))
+		}
+		for i, s := range t.Steps {
+			if s.Task != "" {
+				check("task", s.Task, t.pos.child("steps", i))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := r.checkCycles(); err != nil {
+		return err
+	}
+	if r.Default != "" {
+		if _, ok := r.Lookup(r.Default); !ok {
+			return (&Task{file: r.File}).errorAt(pos{path: []string{"default"}},
+				fmt.Sprintf("default task %q does not exist", r.Default))
+		}
+	}
+	return nil
+}
+
+// checkCycles finds a cycle through deps, post tasks and task steps.
+func (r *Registry) checkCycles() error {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(t *Task) error
+	visit = func(t *Task) error {
+		switch state[t.Name] {
+		case active:
+			i := slices.Index(stack, t.Name)
+			cycle := append(slices.Clone(stack[i:]), t.Name)
+			return t.errorAt(t.pos.child("deps", -1),
+				fmt.Sprintf("dependency cycle: %s", strings.Join(cycle, " -> ")))
+		case done:
+			return nil
+		}
+		state[t.Name] = active
+		stack = append(stack, t.Name)
+		for _, next := range t.calls() {
+			if n, ok := r.Lookup(next); ok {
+				if err := visit(n); err != nil {
+					return err
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[t.Name] = done
+		return nil
+	}
+	for _, t := range r.Tasks() {
+		if err := visit(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// calls lists every task t reaches directly.
+func (t *Task) calls() []string {
+	out := slices.Concat(t.Deps, t.Post)
+	for _, s := range t.Steps {
+		if s.Task != "" {
+			out = append(out, s.Task)
+		}
+	}
+	return out
+}
+
+func (r *Registry) names() []string {
+	var names []string
+	for n := range r.tasks {
+		names = append(names, n)
+	}
+	for a := range r.aliases {
+		names = append(names, a)
+	}
+	return names
+}
+
+// check validates a task on its own.
+func (t *Task) check() error {
+	if !validName(t.Name) {
+		return t.errorAt(t.pos, fmt.Sprintf("invalid task name %q: use letters, digits, '-', '_', ':' or '.', starting with a letter", t.Name))
+	}
+	for i, a := range t.Aliases {
+		if !validName(a) {
+			return t.errorAt(t.pos.child("aliases", i), fmt.Sprintf("task %q: invalid alias %q", t.Name, a))
+		}
+	}
+	if t.Func != nil && len(t.Steps) > 0 {
+		return t.errorAt(t.pos, fmt.Sprintf("task %q has both Go code and commands; give it one or the other", t.Name))
+	}
+	seen := map[string]bool{}
+	for i := range t.Args {
+		a := &t.Args[i]
+		at := t.pos.child("args", i)
+		switch {
+		case !validName(a.Name):
+			return t.errorAt(at, fmt.Sprintf("task %q: invalid argument name %q", t.Name, a.Name))
+		case seen[a.Name] || a.Short != "" && seen["-"+a.Short]:
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q is declared twice", t.Name, a.Name))
+		case a.Short != "" && len(a.Short) != 1:
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: short must be one letter, not %q", t.Name, a.Name, a.Short))
+		case a.Name == "help" || a.Short == "h":
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: --help and -h are reserved for help", t.Name, a.Name))
+		}
+		seen[a.Name] = true
+		if a.Short != "" {
+			seen["-"+a.Short] = true
+		}
+		switch a.kind() {
+		case String, Int, Bool, Duration:
+		default:
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q has unknown type %q; use string, int, bool or duration", t.Name, a.Name, a.Type))
+		}
+		if _, err := a.defaultValue(); err != nil {
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: %v", t.Name, a.Name, err))
+		}
+	}
+	if t.Retries < 0 || t.Serial < 0 {
+		return t.errorAt(t.pos, fmt.Sprintf("task %q: retries and serial must not be negative", t.Name))
+	}
+	return nil
+}
+
+// closest returns the candidate nearest to name by edit distance, if it
+// is near enough to be a plausible typo.
+func closest(name string, candidates []string) string {
+	best, bestDist := "", len(name)/2+2
+	for _, c := range candidates {
+		if d := editDistance(name, c); d < bestDist || d == bestDist && c < best {
+			best, bestDist = c, d
+		}
+	}
+	if bestDist > max(2, len(name)/3) {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
