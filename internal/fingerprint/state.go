@@ -1,0 +1,252 @@
+package fingerprint
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A record is what a state file holds: the fingerprint recorded after
+// the last successful run of one key, and the stat information and sum
+// of each source file for the fast path.
+type record struct {
+	key   string
+	def   [32]byte // SHA-256 of Spec.Definition
+	sum   [32]byte // the fingerprint: see fingerprintOf
+	files []entry  // in cmpPath order, all known
+	mtime int64    // the state file's own modification time (ns); not stored
+}
+
+// stateMagic starts every state file; its last byte is the format version.
+const stateMagic = "gotask-fingerprint\x00\x01"
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// encode returns the state file contents for r. The format (version 1),
+// integers as unsigned varints unless said otherwise:
+//
+//	magic   "gotask-fingerprint\x00\x01"
+//	key     length, bytes
+//	def     32 bytes: SHA-256 of the definition
+//	sum     32 bytes: the fingerprint
+//	n       number of files, then n times:
+//	  path  length, bytes (slash-separated, relative; in cmpPath order)
+//	  size, mtime (signed varint, ns), ctime (signed varint, ns), inode
+//	  hash  32 bytes: SHA-256 of the contents
+//	crc     4 bytes, little-endian: CRC-32C of everything before it
+func (r *record) encode() []byte {
+	n := len(stateMagic) + 2*binary.MaxVarintLen64 + len(r.key) + 64 + 4
+	for i := range r.files {
+		n += len(r.files[i].path) + 5*binary.MaxVarintLen64 + 32
+	}
+	b := make([]byte, 0, n)
+	b = append(b, stateMagic...)
+	b = binary.AppendUvarint(b, uint64(len(r.key)))
+	b = append(b, r.key...)
+	b = append(b, r.def[:]...)
+	b = append(b, r.sum[:]...)
+	b = binary.AppendUvarint(b, uint64(len(r.files)))
+	for i := range r.files {
+		e := &r.files[i]
+		b = binary.AppendUvarint(b, uint64(len(e.path)))
+		b = append(b, e.path...)
+		b = binary.AppendUvarint(b, uint64(e.st.size))
+		b = binary.AppendVarint(b, e.st.mtime)
+		b = binary.AppendVarint(b, e.st.ctime)
+		b = binary.AppendUvarint(b, e.st.ino)
+		b = append(b, e.sum[:]...)
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// errCorrupt is wrapped by decode's errors.
+var errCorrupt = errors.New("corrupt state file")
+
+// decode parses a state file. The paths of the entries share the memory
+// of one string copied from data.
+func decode(data []byte) (*record, error) {
+	if len(data) < len(stateMagic)+4 || string(data[:len(stateMagic)]) != stateMagic {
+		return nil, fmt.Errorf("%w: not a version 1 state file", errCorrupt)
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
+		return nil, fmt.Errorf("%w: checksum mismatch", errCorrupt)
+	}
+	d := decoder{s: string(body), off: len(stateMagic)}
+	r := &record{}
+	r.key = d.str()
+	copy(r.def[:], d.bytes(32))
+	copy(r.sum[:], d.bytes(32))
+	n := d.uvarint()
+	if d.err == nil && n > uint64(len(d.s)-d.off)/(32+5) {
+		d.err = fmt.Errorf("%w: bad file count", errCorrupt)
+	}
+	if d.err == nil {
+		r.files = make([]entry, n)
+	}
+	for i := range r.files {
+		e := &r.files[i]
+		e.path = d.str()
+		e.st.size = int64(d.uvarint())
+		e.st.mtime = d.varint()
+		e.st.ctime = d.varint()
+		e.st.ino = d.uvarint()
+		copy(e.sum[:], d.bytes(32))
+		e.known = true
+		if d.err != nil {
+			break
+		}
+		if i > 0 && cmpPath(r.files[i-1].path, e.path) >= 0 {
+			d.err = fmt.Errorf("%w: paths out of order", errCorrupt)
+			break
+		}
+	}
+	if d.err == nil && d.off != len(d.s) {
+		d.err = fmt.Errorf("%w: trailing bytes", errCorrupt)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
+
+// decoder reads the fields of a state file.
+type decoder struct {
+	s   string
+	off int
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: truncated", errCorrupt)
+	}
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	var x uint64
+	var s uint
+	for i := 0; d.off+i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[d.off+i]
+		if c < 0x80 {
+			d.off += i + 1
+			return x | uint64(c)<<s
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	d.fail()
+	return 0
+}
+
+func (d *decoder) varint() int64 {
+	u := d.uvarint()
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (d *decoder) bytes(n int) string {
+	if d.err != nil || n > len(d.s)-d.off {
+		d.fail()
+		return ""
+	}
+	s := d.s[d.off : d.off+n]
+	d.off += n
+	return s
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if n > uint64(len(d.s)) {
+		d.fail()
+		return ""
+	}
+	return d.bytes(int(n))
+}
+
+// stateName returns the file name of key's state: a readable prefix made
+// of the key's safe characters, then 32 hex digits of its SHA-256.
+func stateName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	var b strings.Builder
+	for i := 0; i < len(key) && b.Len() < 48; i++ {
+		c := key[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.' && b.Len() > 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String() + "-" + hex.EncodeToString(sum[:16])
+}
+
+// load reads key's state file. It returns nil and no error when there is
+// none, and an error wrapping errCorrupt when it cannot be parsed.
+func (s *Store) load(key string) (*record, error) {
+	f, err := os.Open(filepath.Join(s.Dir, stateName(key)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errCorrupt, f.Name(), err)
+	}
+	r, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	if r.key != key {
+		return nil, fmt.Errorf("%w: %s holds the state of key %q", errCorrupt, f.Name(), r.key)
+	}
+	r.mtime = fi.ModTime().UnixNano()
+	return r, nil
+}
+
+// save writes r as key's state file, atomically: a temporary file in the
+// state directory, renamed over the old state. It does not fsync: a state
+// file cut short by a crash fails its checksum and counts as no record.
+func (s *Store) save(r *record) error {
+	if err := os.MkdirAll(s.Dir, 0o777); err != nil {
+		return fmt.Errorf("recording state: %w", err)
+	}
+	name := stateName(r.key)
+	f, err := os.CreateTemp(s.Dir, name+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("recording state: %w", err)
+	}
+	_, err = f.Write(r.encode())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(s.Dir, name))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("recording state: %w", err)
+	}
+	return nil
+}
