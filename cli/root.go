@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
+	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner/local"
 	"github.com/gotask/gotask/task"
 )
@@ -70,6 +72,9 @@ type RootOptions struct {
 	Version bool
 	Help    bool
 
+	SudoPasswordCmd       string
+	PromptForSudoPassword bool
+
 	Args []string // tasks and their flags, as given
 
 	cfg *config
@@ -123,6 +128,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.NoPty, "no-pty", false, "never give commands a pseudo-terminal")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the commands' output and errors")
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "answer yes to every confirm question")
+	f.StringVar(&opts.SudoPasswordCmd, "sudo-password-cmd", "", "a command that prints the sudo password (e.g. \"pass show sudo\")")
+	f.BoolVar(&opts.PromptForSudoPassword, "prompt-for-sudo-password", false, "ask for the sudo password once, before anything runs")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
 	f.BoolVarP(&opts.Help, "help", "h", false, "show help; gotask --help TASK shows a task's help")
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -200,11 +207,16 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if help := helpCall(calls); help != "" {
 		return showTaskHelp(opts, help)
 	}
+	secrets := &responder.Secrets{}
+	out, errOut := secrets.Writer(opts.Streams.Out), secrets.Writer(opts.Streams.ErrOut)
+	defer out.Close()
+	defer errOut.Close()
 	e := &task.Executor{
 		Registry:  reg,
 		Local:     local.New(),
-		Stdout:    opts.Streams.Out,
-		Stderr:    opts.Streams.ErrOut,
+		Stdout:    out,
+		Stderr:    errOut,
+		Secrets:   secrets,
 		Dry:       opts.Dry,
 		Echo:      opts.Echo,
 		Warn:      opts.Warn,
@@ -219,6 +231,9 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	}
 	if opts.Streams.InTTY {
 		e.Confirm = confirmer(opts.Streams)
+	}
+	if err := setSudoPassword(ctx, opts, reg, e); err != nil {
+		return err
 	}
 	return e.Run(ctx, calls...)
 }
@@ -334,6 +349,62 @@ func taskFlags(t *task.Task) (*pflag.FlagSet, map[string]func() string, *bool) {
 	}
 	help := fs.BoolP("help", "h", false, "show this task's help")
 	return fs, values, help
+}
+
+// setSudoPassword sets where sudo passwords come from, in order:
+// GOTASK_SUDO_PASSWORD, then --sudo-password-cmd or tasks.toml's
+// sudo_password_cmd; --prompt-for-sudo-password asks once up front, and on
+// a terminal gotask asks once before the first sudo command if nothing
+// else gave a password. Host groups with sudo_password_env come first for
+// their hosts (see task.Executor).
+func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry, e *task.Executor) error {
+	if pw := os.Getenv("GOTASK_SUDO_PASSWORD"); pw != "" {
+		e.Secrets.Add(pw)
+	}
+	sources := []responder.PasswordFunc{responder.FromEnv("GOTASK_SUDO_PASSWORD")}
+	cmd := opts.SudoPasswordCmd
+	if cmd == "" {
+		cmd = reg.SudoPasswordCmd
+	}
+	if cmd != "" {
+		sources = append(sources, responder.FromCommand(cmd, opts.Streams.ErrOut))
+	}
+	e.SudoPassword = responder.Once(responder.First(sources...))
+	prompt := passwordPrompt(opts.Streams, "[gotask] sudo password: ")
+	if opts.PromptForSudoPassword {
+		if prompt == nil {
+			return &UsageError{Msg: "--prompt-for-sudo-password needs a terminal on stdin; use GOTASK_SUDO_PASSWORD or --sudo-password-cmd instead"}
+		}
+		pw, err := prompt(ctx)
+		if err != nil {
+			return err
+		}
+		e.Secrets.Add(pw)
+		e.SudoPassword = func(context.Context) (string, error) { return pw, nil }
+		return nil
+	}
+	if prompt != nil {
+		e.SudoPrompt = responder.Once(prompt)
+	}
+	return nil
+}
+
+// passwordPrompt returns a PasswordFunc that asks on the terminal with
+// echo off, or nil when stdin is not a terminal.
+func passwordPrompt(s *Streams, question string) responder.PasswordFunc {
+	in, ok := s.In.(*os.File)
+	if !ok || !s.InTTY {
+		return nil
+	}
+	return func(context.Context) (string, error) {
+		fmt.Fprint(s.ErrOut, question)
+		pw, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(s.ErrOut)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(pw), nil
+	}
 }
 
 // confirmer asks yes/no questions on the terminal.

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gotask/gotask/internal/shell"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
 )
@@ -62,7 +63,23 @@ type Executor struct {
 	// AssumeYes answers yes to every confirm question.
 	AssumeYes bool
 
+	// SudoPassword supplies the sudo password for commands with sudo, on
+	// every host whose group does not name its own (sudo_password_env).
+	// It is called when sudo prompts; nil means no password is known, so
+	// a prompting sudo fails with a message saying how to give one.
+	SudoPassword responder.PasswordFunc
+	// SudoPrompt, when set, is asked once, before the first sudo command,
+	// if SudoPassword has no password: the CLI sets it to a prompt with
+	// echo off when stdin is a terminal.
+	SudoPrompt responder.PasswordFunc
+	// Secrets holds what must never be shown. Commands' captured output
+	// and the sudo password are masked with it; the CLI masks the live
+	// streams with the same set. Nil means nothing is masked.
+	Secrets *responder.Secrets
+
 	once   sync.Map   // task name -> *onceResult, for deps and post tasks
+	sudoMu sync.Mutex
+	sudos  map[string]*responder.Sudo // per host and user: one nonce, one password
 	outMu  sync.Mutex // held while a whole line is written to Stdout or Stderr
 	failed errorsSeen
 }
@@ -593,6 +610,9 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 		fmt.Fprintf(s.stderr, "%s\n", s.display(c))
 	}
 	cmd, err := s.runnerCmd(ctx, c)
+	if err == nil && c.sudo != "" {
+		err = s.wrapSudo(ctx, c, cmd)
+	}
 	if err != nil {
 		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: err}
 	}
@@ -610,6 +630,9 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 		if !s.e.Quiet {
 			fmt.Fprintf(s.stderr, "gotask: task %s: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
 		}
+	}
+	if res != nil && s.e.Secrets != nil {
+		res.Stdout, res.Stderr = s.e.Secrets.Redact(res.Stdout), s.e.Secrets.Redact(res.Stderr)
 	}
 	if err == nil {
 		return res, nil
@@ -668,7 +691,7 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 		cmd.Env = append(cmd.Env, k+"="+c.env[k])
 	}
 	for _, r := range c.watch {
-		w, err := newResponder(r)
+		w, err := newResponder(r, s.e.Secrets)
 		if err != nil {
 			return nil, err
 		}
@@ -678,10 +701,65 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 	return cmd, nil
 }
 
+// wrapSudo turns cmd into a sudo command whose password prompt is
+// answered. sudo resets the environment, so the command's variables are
+// set inside the sudo shell instead; the working directory carries over
+// as sudo keeps it.
+func (s *scope) wrapSudo(ctx context.Context, c *command, cmd *runner.Cmd) error {
+	line := cmd.Command
+	if len(cmd.Env) > 0 {
+		line = "export " + shell.Join(cmd.Env) + "; " + line
+		cmd.Env = nil
+	}
+	sudo, err := s.e.sudoFor(ctx, s.host, c.sudo, s.t.Name)
+	if err != nil {
+		return err
+	}
+	cmd.Command = sudo.Command(line)
+	cmd.Watchers = append(cmd.Watchers, sudo.Watcher(ctx))
+	return nil
+}
+
+// sudoFor returns the Sudo for host and user, making it on first use:
+// one nonce and one password lookup for all of the run's commands there.
+func (e *Executor) sudoFor(ctx context.Context, host, user, taskName string) (*responder.Sudo, error) {
+	e.sudoMu.Lock()
+	defer e.sudoMu.Unlock()
+	key := host + "\x00" + user
+	if s, ok := e.sudos[key]; ok {
+		return s, nil
+	}
+	source := e.SudoPassword
+	if g := e.Registry.groupOf(host); g != nil && g.SudoPasswordEnv != "" {
+		source = responder.FromEnv(g.SudoPasswordEnv)
+	}
+	if source == nil {
+		source = noSudoPassword
+	}
+	if e.SudoPrompt != nil {
+		if _, err := source(ctx); errors.Is(err, responder.ErrNoPassword) {
+			source = e.SudoPrompt
+		}
+	}
+	if user == "root" {
+		user = ""
+	}
+	s := &responder.Sudo{User: user, Password: responder.Once(source), Secrets: e.Secrets, Host: host, Task: taskName}
+	if e.sudos == nil {
+		e.sudos = map[string]*responder.Sudo{}
+	}
+	e.sudos[key] = s
+	return s, nil
+}
+
+func noSudoPassword(context.Context) (string, error) {
+	return "", fmt.Errorf("%w: sudo asked for a password and none is known; set GOTASK_SUDO_PASSWORD, pass --sudo-password-cmd CMD, or --prompt-for-sudo-password", responder.ErrNoPassword)
+}
+
 // newResponder builds the watcher for a tasks.toml responder. A
 // response_env variable is read now, when the command runs, so that a
 // missing secret fails this command rather than the whole load.
-func newResponder(r Responder) (responder.Watcher, error) {
+func newResponder(r Responder, secrets *responder.Secrets) (responder.Watcher, error) {
 	re, err := regexp.Compile(r.Pattern)
 	if err != nil {
 		return nil, fmt.Errorf("responder pattern %q: %w", r.Pattern, err)
@@ -693,6 +771,9 @@ func newResponder(r Responder) (responder.Watcher, error) {
 			return nil, fmt.Errorf("responder for %q answers with $%s, which is not set; export it before running gotask", r.Pattern, r.ResponseEnv)
 		}
 		answer = v
+		if secrets != nil {
+			secrets.Add(answer) // a secret kept out of tasks.toml stays out of output too
+		}
 	}
 	return &responder.Responder{Pattern: re, Response: answer}, nil
 }

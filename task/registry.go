@@ -41,6 +41,24 @@ type HostGroup struct {
 	SudoPasswordEnv string
 }
 
+// groupOf returns the host group that host was taken from, if any: a
+// host named in exactly one group.
+func (r *Registry) groupOf(host string) *HostGroup {
+	if host == "" {
+		return nil
+	}
+	var found *HostGroup
+	for _, g := range r.Groups {
+		if slices.Contains(g.Hosts, host) {
+			if found != nil {
+				return nil
+			}
+			found = g
+		}
+	}
+	return found
+}
+
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{
