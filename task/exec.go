@@ -77,10 +77,10 @@ type Executor struct {
 	// streams with the same set. Nil means nothing is masked.
 	Secrets *responder.Secrets
 
-	once   sync.Map   // task name -> *onceResult, for deps and post tasks
+	once   sync.Map // task name -> *onceResult, for deps and post tasks
 	sudoMu sync.Mutex
 	sudos  map[string]*responder.Sudo // per host and user: one nonce, one password
-	outMu  sync.Mutex // held while a whole line is written to Stdout or Stderr
+	outMu  sync.Mutex                 // held while a whole line is written to Stdout or Stderr
 	failed errorsSeen
 }
 
