@@ -44,6 +44,13 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.registry == nil {
+		// Plain gotask: Go tasks in gotasks/ run in a binary of their own.
+		if handled, err := runGoTasks(ctx, args, streams); handled {
+			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
+			return ExitCode(err)
+		}
+	}
 	cmd := NewCmdRoot(streams, &cfg, nil)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)

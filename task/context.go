@@ -45,7 +45,8 @@ func Warn() Option { return func(c *command) { c.warn = true } }
 // WithTimeout stops the command after d.
 func WithTimeout(d time.Duration) Option { return func(c *command) { c.timeout = d } }
 
-// Hide captures the command's output without printing it.
+// Hide captures the command's standard output without printing it; its
+// errors still show, so a failing hidden command can say why.
 func Hide() Option { return func(c *command) { c.hide = true } }
 
 // WithStdin gives the command this input instead of gotask's stdin.

@@ -679,7 +679,10 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 		cmd.Pty = runner.PtyOff
 	}
 	if c.hide {
-		cmd.Stdout, cmd.Stderr = nil, nil
+		cmd.Stdout = nil
+		if cmd.Pty == runner.PtyAuto {
+			cmd.Pty = runner.PtyOff // keep stderr apart, so it can still show
+		}
 	}
 	if s.host == "" || c.local {
 		cmd.Dir = joinDir(s.e.Registry.Dir, c.dir)

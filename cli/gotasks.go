@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/gotask/gotask/internal/gobuild"
+	"github.com/gotask/gotask/task"
+)
+
+// runGoTasks looks for a gotasks/ main package beside tasks.toml. When
+// there is one, it gets the cached binary built from it (building it the
+// first time or after a change) and replaces this process with that
+// binary, run with the same arguments: the binary embeds this CLI around
+// the Go tasks, and loads tasks.toml itself.
+//
+// It returns handled=false when there is no gotasks/ package, or when
+// there is no Go toolchain to build it with (after saying so, so that the
+// tasks.toml tasks still work).
+func runGoTasks(ctx context.Context, args []string, streams *Streams) (handled bool, err error) {
+	dir := tasksDir(args)
+	if dir == "" {
+		return false, nil
+	}
+	pkg, ok := gobuild.Find(dir)
+	if !ok {
+		return false, nil
+	}
+	b := &gobuild.Builder{CacheDir: os.Getenv("GOTASK_CACHE"), Stderr: streams.ErrOut}
+	bin, built, err := b.Binary(ctx, pkg)
+	switch {
+	case errors.Is(err, gobuild.ErrNoToolchain):
+		fmt.Fprintf(streams.ErrOut, "gotask: warning: the Go tasks in %s are left out: %v\n", relative(pkg), err)
+		return false, nil
+	case err != nil:
+		var be *gobuild.BuildError
+		if errors.As(err, &be) {
+			// The compiler's own output has already been shown.
+			return true, &UsageError{Msg: fmt.Sprintf("the Go tasks in %s do not compile; fix the errors above", relative(pkg))}
+		}
+		return true, err
+	}
+	if built {
+		fmt.Fprintf(streams.ErrOut, "gotask: built the Go tasks in %s\n", relative(pkg))
+	}
+	argv := append([]string{filepath.Join(pkg, "gotasks")}, args...)
+	err = syscall.Exec(bin, argv, os.Environ())
+	return true, fmt.Errorf("run the Go tasks binary %s: %w", bin, err)
+}
+
+// tasksDir is the directory of the tasks file the arguments name with
+// -f, or of the tasks.toml found from the working directory; "" if none.
+func tasksDir(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			i = len(args)
+		case (a == "-f" || a == "--file") && i+1 < len(args):
+			return filepath.Dir(args[i+1])
+		case len(a) > 7 && a[:7] == "--file=":
+			return filepath.Dir(a[7:])
+		case len(a) > 2 && a[:2] == "-f" && a[2] != '-':
+			return filepath.Dir(a[2:])
+		case a[0] != '-':
+			i = len(args) // a task name: the rest are task flags
+		}
+	}
+	found, err := task.Find(".")
+	if err != nil {
+		return ""
+	}
+	return filepath.Dir(found)
+}

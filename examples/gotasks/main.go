@@ -1,0 +1,97 @@
+// Command gotasks holds the example tasks written in Go. gotask finds this
+// package beside tasks.toml, builds it once into its cache and runs it, so
+// these tasks list and run like the ones in tasks.toml:
+//
+//	go run ./cmd/gotask -f examples/tasks.toml -l
+//	go run ./cmd/gotask -f examples/tasks.toml gomytime
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gotask/gotask/cli"
+	"github.com/gotask/gotask/task"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], cli.Std(), cli.WithRegistry(registry()))
+	stop()
+	os.Exit(code)
+}
+
+func registry() *task.Registry {
+	reg := task.NewRegistry()
+	reg.MustAdd(task.Task{
+		Name: "gomytime",
+		Help: "Print the local time (a task written in Go)",
+		Func: func(ctx context.Context, c *task.Context) error {
+			_, err := c.Run(ctx, "date '+Local time is %c'")
+			return err
+		},
+	})
+	reg.MustAdd(task.Task{
+		Name: "biggest",
+		Help: "Show the largest files in a directory, parsed from du's output",
+		Args: []task.Arg{
+			{Name: "dir", Default: ".", Help: "directory to look in"},
+			{Name: "top", Type: task.Int, Default: 3, Help: "how many to show"},
+		},
+		Func: biggest,
+	})
+	reg.MustAdd(task.Task{
+		Name: "uptime-json",
+		Help: "Report each host's uptime as JSON (run it with -H host1,host2)",
+		Func: func(ctx context.Context, c *task.Context) error {
+			res, err := c.Run(ctx, "cat /proc/uptime", task.Hide())
+			if err != nil {
+				return err
+			}
+			fields := strings.Fields(string(res.Stdout))
+			if len(fields) == 0 {
+				return fmt.Errorf("unexpected /proc/uptime: %q", res.Stdout)
+			}
+			out, _ := json.Marshal(map[string]string{"host": c.Host(), "uptime_seconds": fields[0]})
+			fmt.Fprintln(c.Stdout(), string(out))
+			return nil
+		},
+	})
+	return reg
+}
+
+// biggest runs du, parses its output and acts on it: the kind of task
+// that is easier in Go than in a shell line.
+func biggest(ctx context.Context, c *task.Context) error {
+	res, err := c.Run(ctx, "du -a -k "+task.Quote(c.String("dir")), task.Hide())
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		kb   int
+		path string
+	}
+	var entries []entry
+	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
+		var e entry
+		if _, err := fmt.Sscanf(line, "%d\t%s", &e.kb, &e.path); err == nil {
+			entries = append(entries, e)
+		}
+	}
+	for i := 0; i < len(entries); i++ {
+		for j := i + 1; j < len(entries); j++ {
+			if entries[j].kb > entries[i].kb {
+				entries[i], entries[j] = entries[j], entries[i]
+			}
+		}
+	}
+	for i := 0; i < c.Int("top") && i < len(entries); i++ {
+		fmt.Fprintf(c.Stdout(), "%8d KiB  %s\n", entries[i].kb, entries[i].path)
+	}
+	return nil
+}
