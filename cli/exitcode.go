@@ -36,8 +36,11 @@ func ExitCode(err error) int {
 		badArg  *task.ArgError
 		exit    *runner.ExitError
 		auth    *responder.AuthFailure
+		status  *exitStatus
 	)
 	switch {
+	case errors.As(err, &status):
+		return status.code
 	case errors.As(err, &usage), errors.As(err, &load), errors.As(err, &unknown), errors.As(err, &badArg):
 		return ExitUsage
 	case errors.Is(err, context.Canceled):

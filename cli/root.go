@@ -54,14 +54,12 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	cmd := NewCmdRoot(streams, &cfg, nil)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, errReported) {
+	var quiet *exitStatus
+	if err != nil && !errors.As(err, &quiet) {
 		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
 	}
 	return ExitCode(err)
 }
-
-// errReported wraps an error that has already been shown to the user.
-var errReported = errors.New("reported")
 
 // RootOptions holds the global flags.
 type RootOptions struct {
@@ -78,6 +76,10 @@ type RootOptions struct {
 	Yes     bool
 	Version bool
 	Help    bool
+
+	Force    bool
+	ForceAll bool
+	Status   bool
 
 	SudoPasswordCmd       string
 	PromptForSudoPassword bool
@@ -135,6 +137,9 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.NoPty, "no-pty", false, "never give commands a pseudo-terminal")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only the commands' output and errors")
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "answer yes to every confirm question")
+	f.BoolVar(&opts.Force, "force", false, "run the named tasks even if they are up to date")
+	f.BoolVar(&opts.ForceAll, "force-all", false, "run every task, deps included, even if up to date")
+	f.BoolVar(&opts.Status, "status", false, "exit 0 if the named task is up to date, 1 if not, and say why")
 	f.StringVar(&opts.SudoPasswordCmd, "sudo-password-cmd", "", "a command that prints the sudo password (e.g. \"pass show sudo\")")
 	f.BoolVar(&opts.PromptForSudoPassword, "prompt-for-sudo-password", false, "ask for the sudo password once, before anything runs")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
@@ -239,6 +244,15 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if opts.Streams.InTTY {
 		e.Confirm = confirmer(opts.Streams)
 	}
+	if opts.Force {
+		for _, c := range calls {
+			e.Force = append(e.Force, c.Name)
+		}
+	}
+	e.ForceAll = opts.ForceAll
+	if opts.Status {
+		return showStatus(ctx, opts.Streams, e, calls)
+	}
 	if err := setSudoPassword(ctx, opts, reg, e); err != nil {
 		return err
 	}
@@ -307,6 +321,13 @@ func splitCalls(reg *task.Registry, args []string) ([]task.Call, error) {
 		}
 		fs, values, help := taskFlags(t)
 		if err := fs.Parse(args[1:]); err != nil {
+			// An unknown --flag: let the task say so, with "did you mean".
+			var unknown *pflag.NotExistError
+			if errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() == "" {
+				if _, err := t.ParseArgs(map[string]string{unknown.GetSpecifiedName(): ""}); err != nil {
+					return nil, err
+				}
+			}
 			return nil, &task.ArgError{Task: t.Name, Err: err}
 		}
 		call := task.Call{Name: t.Name, Args: map[string]string{}}
@@ -356,6 +377,38 @@ func taskFlags(t *task.Task) (*pflag.FlagSet, map[string]func() string, *bool) {
 	}
 	help := fs.BoolP("help", "h", false, "show this task's help")
 	return fs, values, help
+}
+
+// errNotUpToDate is --status's answer for a task that would run.
+var errNotUpToDate = &exitStatus{code: ExitFailure}
+
+// exitStatus ends the run with a code and no further message.
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// showStatus answers --status: whether each named task is up to date.
+func showStatus(ctx context.Context, s *Streams, e *task.Executor, calls []task.Call) error {
+	var stale bool
+	for _, c := range calls {
+		u, err := e.Status(ctx, c)
+		if err != nil {
+			return err
+		}
+		if u.UpToDate {
+			fmt.Fprintf(s.Out, "task %s is up to date\n", c.Name)
+			continue
+		}
+		stale = true
+		fmt.Fprintf(s.Out, "task %s is not up to date:\n", c.Name)
+		for _, r := range u.Reasons {
+			fmt.Fprintf(s.Out, "  %s\n", r)
+		}
+	}
+	if stale {
+		return errNotUpToDate
+	}
+	return nil
 }
 
 // setSudoPassword sets where sudo passwords come from, in order:

@@ -63,6 +63,11 @@ type Executor struct {
 	// AssumeYes answers yes to every confirm question.
 	AssumeYes bool
 
+	// Force runs these tasks even when they are up to date; ForceAll
+	// runs every task.
+	Force    []string
+	ForceAll bool
+
 	// SudoPassword supplies the sudo password for commands with sudo, on
 	// every host whose group does not name its own (sudo_password_env).
 	// It is called when sudo prompts; nil means no password is known, so
@@ -322,7 +327,32 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any) error
 	}
 	s := e.newScope(ctx, t, args, "", e.Local)
 	defer s.close()
-	return s.runBody(ctx)
+	var check *UpToDate
+	if t.skippable() && !e.ForceAll && !slices.Contains(e.Force, t.Name) {
+		var err error
+		if check, err = e.upToDate(ctx, s); err != nil {
+			return err
+		}
+		if check.UpToDate {
+			if !e.Quiet || e.Dry {
+				fmt.Fprintf(s.stderr, "gotask: task %s is up to date\n", t.Name)
+			}
+			return nil
+		}
+		if e.Dry {
+			fmt.Fprintf(s.stdout, "# %s would run: %s\n", t.Name, strings.Join(check.Reasons, "; "))
+		}
+	}
+	if err := s.runBody(ctx); err != nil {
+		return err
+	}
+	if e.Dry || e.failed.first() != nil {
+		return nil // -w let a failure pass: the work is not done
+	}
+	if err := check.record(ctx); err != nil {
+		return &TaskError{Task: t.Name, Err: fmt.Errorf("record that it is up to date: %w", err)}
+	}
+	return nil
 }
 
 func (e *Executor) confirm(t *Task) (bool, error) {

@@ -1,0 +1,154 @@
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gotask/gotask/internal/fingerprint"
+	"github.com/gotask/gotask/runner"
+)
+
+// StateDirName is the directory beside tasks.toml where gotask records
+// what it last built, for sources and generates. Deleting it is safe: the
+// tasks concerned then run again.
+const StateDirName = ".gotask"
+
+// UpToDate says whether a task's work is already done.
+type UpToDate struct {
+	UpToDate bool
+	Reasons  []string // why not, for people: "src/a.go changed", ...
+	status   *fingerprint.Status
+	store    *fingerprint.Store
+}
+
+// skippable reports whether the task declares a way to be skipped.
+func (t *Task) skippable() bool {
+	return len(t.Sources) > 0 || len(t.Generates) > 0 || len(t.Status) > 0
+}
+
+// Status checks whether the task named by call is up to date, running
+// nothing but its status commands. It fails for a task that declares no
+// sources, generates or status.
+func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
+	t, err := e.Registry.Resolve(call.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !t.skippable() {
+		return nil, &ArgError{Task: t.Name, Err: fmt.Errorf("declares no sources, generates or status, so it is never up to date")}
+	}
+	args, err := t.ParseArgs(call.Args)
+	if err != nil {
+		return nil, err
+	}
+	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local))
+}
+
+// upToDate runs the checks the task declares: every status command must
+// exit 0, and the fingerprint of its sources, definition and arguments
+// must match the one recorded after its last successful run.
+func (e *Executor) upToDate(ctx context.Context, s *scope) (*UpToDate, error) {
+	t := s.t
+	u := &UpToDate{UpToDate: true}
+	for _, line := range t.Status {
+		c, err := s.command(line, nil)
+		if err != nil {
+			return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("status: %w", err)}
+		}
+		cmd, err := s.runnerCmd(ctx, c)
+		if err != nil {
+			return nil, &TaskError{Task: t.Name, Err: err}
+		}
+		cmd.Stdout, cmd.Stderr, cmd.Stdin, cmd.Pty = nil, nil, nil, runner.PtyOff
+		if _, err := e.Local.Run(ctx, cmd); err != nil {
+			u.UpToDate = false
+			u.Reasons = append(u.Reasons, fmt.Sprintf("status %q: %v", c.line, err))
+		}
+	}
+	if len(t.Sources) == 0 && len(t.Generates) == 0 {
+		return u, nil
+	}
+	spec, err := s.fingerprintSpec()
+	if err != nil {
+		return nil, &TaskError{Task: t.Name, Err: err}
+	}
+	u.store = &fingerprint.Store{Dir: filepath.Join(e.Registry.Dir, StateDirName)}
+	st, err := u.store.Check(ctx, s.stateKey(), spec)
+	if err != nil {
+		return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("up-to-date check: %w", err)}
+	}
+	u.status = st
+	if !st.UpToDate {
+		u.UpToDate = false
+		u.Reasons = append(u.Reasons, st.Reasons...)
+	}
+	return u, nil
+}
+
+// record notes a successful run, so that the next check can skip it.
+func (u *UpToDate) record(ctx context.Context) error {
+	if u == nil || u.status == nil {
+		return nil
+	}
+	return u.store.Record(ctx, u.status)
+}
+
+func (s *scope) fingerprintSpec() (*fingerprint.Spec, error) {
+	t := s.t
+	spec := &fingerprint.Spec{UseGitignore: t.UseGitignore}
+	dir, err := expand(t.Dir, s.lookup, false)
+	if err != nil {
+		return nil, err
+	}
+	spec.Dir = joinDir(s.e.Registry.Dir, dir)
+	for _, list := range []struct {
+		in  []string
+		out *[]string
+	}{{t.Sources, &spec.Sources}, {t.Generates, &spec.Generates}} {
+		for _, p := range list.in {
+			x, err := expand(p, s.lookup, false)
+			if err != nil {
+				return nil, err
+			}
+			*list.out = append(*list.out, x)
+		}
+	}
+	spec.Definition = s.definition()
+	return spec, nil
+}
+
+// stateKey names the task and its argument values, so that build --os
+// linux and build --os darwin keep separate records.
+func (s *scope) stateKey() string {
+	var b strings.Builder
+	b.WriteString(s.t.Name)
+	for _, k := range slices.Sorted(maps.Keys(s.args)) {
+		fmt.Fprintf(&b, " --%s=%s", k, formatValue(s.args[k]))
+	}
+	return b.String()
+}
+
+// definition encodes what the task does, so that editing its commands,
+// env or options makes it out of date. A Go task's code is not seen.
+func (s *scope) definition() []byte {
+	t := s.t
+	def := struct {
+		Steps                 []Step
+		Env                   map[string]string
+		Dir, Sudo             string
+		Sources, Generates    []string
+		Vars                  map[string]string
+		Args                  map[string]string
+		UseGitignore, HasFunc bool
+	}{t.Steps, t.Env, t.Dir, t.Sudo, t.Sources, t.Generates, s.e.Registry.Vars, map[string]string{}, t.UseGitignore, t.Func != nil}
+	for k, v := range s.args {
+		def.Args[k] = formatValue(v)
+	}
+	b, _ := json.Marshal(def) // plain data: cannot fail
+	return b
+}
