@@ -1,0 +1,256 @@
+package sshtest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// RequireRealPeersEnv names the environment variable that turns a missing
+// sshd (or sudo setup) from a skip into a failure: CI sets it to 1 so that
+// the real-peer tests cannot silently stop running.
+const RequireRealPeersEnv = "GOTASK_REQUIRE_REAL_PEERS"
+
+// SSHD is a real OpenSSH sshd started by StartSSHD.
+type SSHD struct {
+	// Addr is 127.0.0.1:PORT; Host and Port are its parts.
+	Addr string
+	Host string
+	Port int
+	// User is the login name: the user running the test.
+	User string
+	// KeyFile is an unencrypted ed25519 private key the server accepts
+	// (KeyFile.pub holds its public half); Key is the same key.
+	KeyFile string
+	Key     *Key
+	// KnownHosts is a known_hosts file holding the server's host key for
+	// [127.0.0.1]:PORT; HostKey is that key.
+	KnownHosts string
+	HostKey    ssh.PublicKey
+	// Dir is the temporary directory with the configuration and keys.
+	Dir string
+
+	mu  sync.Mutex
+	log bytes.Buffer
+}
+
+// Log returns what sshd has written to stderr so far (LogLevel VERBOSE).
+func (d *SSHD) Log() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+// AuthorizeKey adds a public key to the server's authorized_keys.
+func (d *SSHD) AuthorizeKey(t testing.TB, key ssh.PublicKey) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(d.Dir, "authorized_keys"), os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(ssh.MarshalAuthorizedKey(key)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// findSSHD returns the sshd binary, or "" when there is none.
+func findSSHD() string {
+	if _, err := os.Stat("/usr/sbin/sshd"); err == nil {
+		return "/usr/sbin/sshd"
+	}
+	if p, err := exec.LookPath("sshd"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return ""
+}
+
+// MissingPeer skips the test with the reason, or fails it when
+// GOTASK_REQUIRE_REAL_PEERS=1 says the real peers must be there.
+func MissingPeer(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv(RequireRealPeersEnv) == "1" {
+		t.Fatalf("%s, and %s=1 requires it", reason, RequireRealPeersEnv)
+	}
+	t.Skipf("%s; install it (Debian: apt-get install openssh-server openssh-client) to run this test", reason)
+}
+
+// StartSSHD starts a real OpenSSH sshd (-D -e -f CONFIG) on a free
+// loopback port, running as the current user, with a fresh ed25519 host
+// key and an authorized client key in a temporary directory. It allows
+// root logins (tests may run as root), public key authentication only,
+// TCP forwarding (for ProxyJump) and the internal SFTP server. The
+// server stops when the test ends.
+//
+// Without sshd the test is skipped, or failed when
+// GOTASK_REQUIRE_REAL_PEERS=1. As root, sshd needs its privilege
+// separation directory /run/sshd, which StartSSHD creates if missing.
+func StartSSHD(t testing.TB) *SSHD {
+	t.Helper()
+	bin := findSSHD()
+	if bin == "" {
+		MissingPeer(t, "OpenSSH sshd is not installed (no /usr/sbin/sshd, none on $PATH)")
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatalf("finding the current user: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+			t.Fatalf("creating sshd's privilege separation directory: %v", err)
+		}
+	}
+	dir := t.TempDir()
+	// sshd refuses keys in group- or world-writable places even with
+	// StrictModes off for some checks; keep the directory private.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d := &SSHD{Dir: dir, User: u.Username, Host: "127.0.0.1"}
+
+	hostKey, err := NewKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostKeyFile := filepath.Join(dir, "ssh_host_ed25519_key")
+	if err := hostKey.Write(hostKeyFile, ""); err != nil {
+		t.Fatal(err)
+	}
+	d.HostKey = hostKey.PublicKey()
+	d.Key, err = NewKey("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.KeyFile = filepath.Join(dir, "id_ed25519")
+	if err := d.Key.Write(d.KeyFile, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(d.Key.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd, err := d.start(t, bin, hostKeyFile, port)
+		if err == nil {
+			d.Port = port
+			d.Addr = net.JoinHostPort(d.Host, fmt.Sprint(port))
+			t.Cleanup(func() {
+				cmd.Process.Signal(os.Interrupt)
+				done := make(chan struct{})
+				go func() { cmd.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(5 * time.Second):
+					cmd.Process.Kill()
+					<-done
+				}
+				if t.Failed() {
+					t.Logf("sshd log:\n%s", d.Log())
+				}
+			})
+			break
+		}
+		lastErr = err
+	}
+	if d.Port == 0 {
+		t.Fatalf("starting sshd: %v\nlog:\n%s", lastErr, d.Log())
+	}
+	d.KnownHosts = filepath.Join(dir, "known_hosts")
+	line := fmt.Sprintf("[%s]:%d %s", d.Host, d.Port, ssh.MarshalAuthorizedKey(d.HostKey))
+	if err := os.WriteFile(d.KnownHosts, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// start runs sshd on port and waits until it listens.
+func (d *SSHD) start(t testing.TB, bin, hostKeyFile string, port int) (*exec.Cmd, error) {
+	config := strings.Join([]string{
+		fmt.Sprintf("Port %d", port),
+		"ListenAddress 127.0.0.1",
+		"HostKey " + hostKeyFile,
+		"AuthorizedKeysFile " + filepath.Join(d.Dir, "authorized_keys"),
+		"PidFile none",
+		"StrictModes no",
+		"UsePAM no",
+		"PermitRootLogin yes",
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"AllowTcpForwarding yes",
+		"Subsystem sftp internal-sftp",
+		"UseDNS no",
+		"PrintMotd no",
+		"PrintLastLog no",
+		"X11Forwarding no",
+		"MaxStartups 100:30:200",
+		"LogLevel VERBOSE",
+		"",
+	}, "\n")
+	cfgFile := filepath.Join(d.Dir, "sshd_config")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-D", "-e", "-f", cfgFile)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+			if !signalled && strings.Contains(sc.Text(), "Server listening on") {
+				signalled = true
+				ready <- true
+			}
+		}
+		if !signalled {
+			ready <- false
+		}
+	}()
+	select {
+	case ok := <-ready:
+		if ok {
+			return cmd, nil
+		}
+	case <-time.After(10 * time.Second):
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return nil, fmt.Errorf("sshd did not start listening on port %d", port)
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

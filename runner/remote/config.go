@@ -1,0 +1,516 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kevinburke/ssh_config"
+)
+
+// Defaults used when neither Config nor ssh_config sets a value.
+const (
+	// DefaultConnectTimeout bounds the TCP connection plus the SSH
+	// handshake and authentication of one hop.
+	DefaultConnectTimeout = 15 * time.Second
+	// DefaultKeepaliveInterval is how often a keepalive is sent.
+	DefaultKeepaliveInterval = 15 * time.Second
+	// DefaultKeepaliveMax is how many keepalives in a row may go
+	// unanswered before the connection is declared dead.
+	DefaultKeepaliveMax = 3
+	// DefaultMaxSessions is how many sessions one connection carries at
+	// once: OpenSSH's default MaxSessions.
+	DefaultMaxSessions = 10
+	// DefaultStopGrace is how long a stopped command has between the
+	// interrupt and the kill.
+	DefaultStopGrace = 2 * time.Second
+)
+
+// Config says how to connect and authenticate. The zero value connects
+// like a plain `ssh host`: ssh_config from the usual places, the agent,
+// the default identity files and known_hosts checking. A Config must not
+// be modified while a Dial or Pool uses it.
+type Config struct {
+	// SSHConfig is the ssh_config file to read instead of the usual ones,
+	// like `ssh -F`. Empty means ~/.ssh/config, then /etc/ssh/ssh_config
+	// (either may be missing); "none" reads no file at all.
+	SSHConfig string
+
+	// User is the login name when neither the host string nor ssh_config
+	// gives one. Empty means the local user's name.
+	User string
+
+	// IdentityFiles are private key files offered before the ones
+	// ssh_config's IdentityFile names, like `ssh -i`. Empty adds none.
+	// When neither names any, the OpenSSH defaults that exist
+	// (~/.ssh/id_rsa, id_ecdsa, id_ecdsa_sk, id_ed25519, id_ed25519_sk)
+	// are used. A file named here that does not exist is an error.
+	IdentityFiles []string
+
+	// AgentSocket is the ssh-agent socket. Empty means $SSH_AUTH_SOCK (no
+	// agent when that is unset); "none" disables the agent.
+	AgentSocket string
+
+	// Passphrase is called for the passphrase of an encrypted private key,
+	// with a prompt naming the file, and only when the server would accept
+	// that key. Nil means encrypted keys are skipped (keys loaded in the
+	// agent still work), and authentication errors say which key was
+	// encrypted.
+	Passphrase func(prompt string) (string, error)
+
+	// Password answers password and keyboard-interactive prompts from the
+	// server. Nil means those methods are not offered.
+	Password func(prompt string) (string, error)
+
+	// KnownHostsFiles replaces ssh_config's UserKnownHostsFile. Empty means
+	// ssh_config's value, or ~/.ssh/known_hosts. Keys accepted under
+	// AcceptNew are appended to the first file. The global files
+	// (ssh_config's GlobalKnownHostsFile, by default
+	// /etc/ssh/ssh_known_hosts) are read as well, never written.
+	KnownHostsFiles []string
+
+	// AcceptNew trusts the key of a host that known_hosts does not list
+	// yet and records it, like StrictHostKeyChecking=accept-new (the CLI's
+	// --accept-new-host-keys). False leaves it to ssh_config's
+	// StrictHostKeyChecking: "accept-new" or "no" accept new keys, any
+	// other value refuses unknown hosts. A changed key is always refused.
+	AcceptNew bool
+
+	// ConnectTimeout bounds the TCP connection plus the SSH handshake and
+	// authentication of each hop (time spent in the Passphrase and
+	// Password callbacks does not count). Zero means ssh_config's
+	// ConnectTimeout, else DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+
+	// KeepaliveInterval is how often a keepalive@openssh.com request is
+	// sent; after KeepaliveMax unanswered ones in a row the connection is
+	// closed and running commands fail with runner.ErrOutcomeUnknown.
+	// Zero means ssh_config's ServerAliveInterval when positive, else
+	// DefaultKeepaliveInterval. Negative disables keepalives.
+	KeepaliveInterval time.Duration
+
+	// KeepaliveMax is the number of unanswered keepalives that marks the
+	// peer dead. Zero means ssh_config's ServerAliveCountMax, else
+	// DefaultKeepaliveMax.
+	KeepaliveMax int
+
+	// MaxSessions bounds the sessions (commands, SFTP transfers) open at
+	// once on one connection; a Client opens another connection to the
+	// same host when all of its connections are full or the server
+	// refuses a session. Zero means DefaultMaxSessions.
+	MaxSessions int
+
+	// StopGrace is how long a command stopped by its timeout or by
+	// cancellation has to exit after the interrupt before it is killed and
+	// its session closed. Zero means DefaultStopGrace.
+	StopGrace time.Duration
+
+	// DialContext opens the TCP connection to the first hop. Nil means a
+	// net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+func (c *Config) maxSessions() int {
+	if c.MaxSessions > 0 {
+		return c.MaxSessions
+	}
+	return DefaultMaxSessions
+}
+
+func (c *Config) stopGrace() time.Duration {
+	if c.StopGrace > 0 {
+		return c.StopGrace
+	}
+	return DefaultStopGrace
+}
+
+// endpoint is one host to connect to, with everything ssh_config and
+// Config say about it resolved.
+type endpoint struct {
+	name             string // the host string as given
+	alias            string // the host part, matched against ssh_config Host patterns
+	hostName         string // what to connect to
+	port             int
+	user             string
+	identityFiles    []string // in the order to try
+	explicitKeys     map[string]bool
+	identitiesOnly   bool
+	knownHosts       []string // user files; new keys go to the first
+	globalKnownHosts []string
+	acceptNew        bool
+	hashKnownHosts   bool
+	connectTimeout   time.Duration
+	keepalive        time.Duration
+	keepaliveMax     int
+	jumps            []*endpoint // hops to go through, in order
+}
+
+// addr is the host:port to dial, also the name checked in known_hosts.
+func (e *endpoint) addr() string {
+	return net.JoinHostPort(e.hostName, strconv.Itoa(e.port))
+}
+
+// sshConfig holds parsed ssh_config files in precedence order: for a
+// single-valued key the first file that sets it wins.
+type sshConfig struct {
+	names []string
+	files []*ssh_config.Config
+}
+
+// loadSSHConfig reads the files cfg names. A missing default file is
+// skipped; a missing explicit one is an error.
+func loadSSHConfig(cfg *Config) (*sshConfig, error) {
+	sc := &sshConfig{}
+	var names []string
+	explicit := cfg.SSHConfig != ""
+	switch cfg.SSHConfig {
+	case "none":
+		return sc, nil
+	case "":
+		if home, err := os.UserHomeDir(); err == nil {
+			names = append(names, filepath.Join(home, ".ssh", "config"))
+		}
+		names = append(names, "/etc/ssh/ssh_config")
+	default:
+		names = []string{expandHome(cfg.SSHConfig)}
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			if !explicit && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("reading ssh config: %w", err)
+		}
+		f, err := ssh_config.DecodeBytes(rewriteMatch(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s", parseErrorAt(name, err))
+		}
+		sc.names = append(sc.names, name)
+		sc.files = append(sc.files, f)
+	}
+	return sc, nil
+}
+
+var posPrefix = regexp.MustCompile(`^\((\d+), (\d+)\): `)
+
+// parseErrorAt rewrites ssh_config's "(line, col): msg" as
+// "file:line:col: msg".
+func parseErrorAt(name string, err error) string {
+	msg := strings.TrimSpace(err.Error())
+	if m := posPrefix.FindStringSubmatch(msg); m != nil {
+		msg = m[1] + ":" + m[2] + ": " + strings.TrimPrefix(msg[len(m[0]):], "ssh_config: ")
+		return name + ":" + msg + " (fix the file, or pass another with --ssh-config)"
+	}
+	return name + ": " + msg + " (fix the file, or pass another with --ssh-config)"
+}
+
+var matchLine = regexp.MustCompile(`(?im)^([ \t]*)match([ \t]*=[ \t]*|[ \t]+)(.*)$`)
+
+// rewriteMatch keeps the Match blocks ssh_config understands ("Match all"
+// and a lone "Match host LIST") and turns every other Match line into a
+// block that matches nothing, keeping the line count so that positions in
+// errors stay right. See the package documentation.
+func rewriteMatch(b []byte) []byte {
+	return matchLine.ReplaceAllFunc(b, func(line []byte) []byte {
+		m := matchLine.FindSubmatch(line)
+		indent, rest := string(m[1]), string(m[3])
+		if i := strings.IndexByte(rest, '#'); i >= 0 {
+			rest = rest[:i]
+		}
+		f := strings.Fields(rest)
+		switch {
+		case len(f) == 1 && strings.EqualFold(f[0], "all"):
+			return line
+		case len(f) == 2 && strings.EqualFold(f[0], "host"):
+			return []byte(indent + "Host " + strings.ReplaceAll(f[1], ",", " "))
+		}
+		return []byte(indent + "Host !*")
+	})
+}
+
+func (sc *sshConfig) get(alias, key string) string {
+	for _, f := range sc.files {
+		if v, err := f.Get(alias, key); err == nil && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (sc *sshConfig) getAll(alias, key string) []string {
+	var all []string
+	for _, f := range sc.files {
+		if v, err := f.GetAll(alias, key); err == nil {
+			all = append(all, v...)
+		}
+	}
+	return all
+}
+
+// where names the files a setting may have come from, for errors.
+func (sc *sshConfig) where() string {
+	if len(sc.names) == 0 {
+		return "ssh config"
+	}
+	return strings.Join(sc.names, " or ")
+}
+
+const maxJumpDepth = 8
+
+// resolve turns a host string into an endpoint, consulting ssh_config and
+// cfg, and resolves its ProxyJump hops the same way.
+func resolve(sc *sshConfig, cfg *Config, host string) (*endpoint, error) {
+	return resolveChain(sc, cfg, host, nil, true)
+}
+
+// jumpLoopError is returned as is through the chain of hops.
+type jumpLoopError struct{ msg string }
+
+func (e *jumpLoopError) Error() string { return e.msg }
+
+// resolveChain resolves host; chain lists the hosts whose ProxyJump led
+// here, to catch loops.
+func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJumps bool) (*endpoint, error) {
+	a, err := ParseHost(host)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range chain {
+		if h == a.Host {
+			return nil, &jumpLoopError{fmt.Sprintf("ProxyJump loop %s -> %s; fix ProxyJump in %s",
+				strings.Join(chain, " -> "), a.Host, sc.where())}
+		}
+	}
+	if len(chain) > maxJumpDepth {
+		return nil, &jumpLoopError{fmt.Sprintf("ProxyJump chain %s nests more than %d deep; shorten it in %s",
+			strings.Join(chain, " -> "), maxJumpDepth, sc.where())}
+	}
+	ep := &endpoint{name: host, alias: a.Host}
+	alias := a.Host
+
+	ep.hostName = alias
+	if hn := sc.get(alias, "HostName"); hn != "" {
+		ep.hostName = strings.ReplaceAll(strings.ReplaceAll(hn, "%h", alias), "%%", "%")
+	}
+
+	ep.port = a.Port
+	if ep.port == 0 {
+		if p := sc.get(alias, "Port"); p != "" {
+			n, err := parsePort(p)
+			if err != nil {
+				return nil, fmt.Errorf("bad Port for %s in %s: %w", alias, sc.where(), err)
+			}
+			ep.port = n
+		} else {
+			ep.port = 22
+		}
+	}
+
+	ep.user = a.User
+	if ep.user == "" {
+		ep.user = sc.get(alias, "User")
+	}
+	if ep.user == "" {
+		ep.user = cfg.User
+	}
+	if ep.user == "" {
+		ep.user = localUser()
+	}
+	if ep.user == "" {
+		return nil, fmt.Errorf("no user for %s: write user@%s, set User in ssh_config, or set $USER", host, alias)
+	}
+
+	tok := tokens{alias: alias, host: ep.hostName, port: ep.port, user: ep.user}
+
+	ep.explicitKeys = map[string]bool{}
+	seen := map[string]bool{}
+	for _, f := range cfg.IdentityFiles {
+		p := tok.expand(f)
+		if !seen[p] {
+			seen[p] = true
+			ep.explicitKeys[p] = true
+			ep.identityFiles = append(ep.identityFiles, p)
+		}
+	}
+	fromConfig := sc.getAll(alias, "IdentityFile")
+	for _, f := range fromConfig {
+		p := tok.expand(f)
+		if !seen[p] {
+			seen[p] = true
+			ep.identityFiles = append(ep.identityFiles, p)
+		}
+	}
+	if len(cfg.IdentityFiles) == 0 && len(fromConfig) == 0 {
+		for _, f := range []string{"id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk"} {
+			ep.identityFiles = append(ep.identityFiles, tok.expand("~/.ssh/"+f))
+		}
+	}
+	ep.identitiesOnly = strings.EqualFold(sc.get(alias, "IdentitiesOnly"), "yes")
+
+	if len(cfg.KnownHostsFiles) > 0 {
+		for _, f := range cfg.KnownHostsFiles {
+			ep.knownHosts = append(ep.knownHosts, tok.expand(f))
+		}
+	} else if v := sc.get(alias, "UserKnownHostsFile"); v != "" {
+		for _, f := range strings.Fields(v) {
+			if f != "none" {
+				ep.knownHosts = append(ep.knownHosts, tok.expand(f))
+			}
+		}
+	} else {
+		ep.knownHosts = []string{tok.expand("~/.ssh/known_hosts")}
+	}
+	if v := sc.get(alias, "GlobalKnownHostsFile"); v != "" {
+		for _, f := range strings.Fields(v) {
+			if f != "none" {
+				ep.globalKnownHosts = append(ep.globalKnownHosts, tok.expand(f))
+			}
+		}
+	} else {
+		ep.globalKnownHosts = []string{"/etc/ssh/ssh_known_hosts"}
+	}
+
+	strict := strings.ToLower(sc.get(alias, "StrictHostKeyChecking"))
+	ep.acceptNew = cfg.AcceptNew || strict == "accept-new" || strict == "no" || strict == "off"
+	ep.hashKnownHosts = strings.EqualFold(sc.get(alias, "HashKnownHosts"), "yes")
+
+	ep.connectTimeout = cfg.ConnectTimeout
+	if ep.connectTimeout <= 0 {
+		ep.connectTimeout = DefaultConnectTimeout
+		if v := sc.get(alias, "ConnectTimeout"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("ConnectTimeout %q for %s in %s is not a number of seconds", v, alias, sc.where())
+			}
+			if n > 0 {
+				ep.connectTimeout = time.Duration(n) * time.Second
+			}
+		}
+	}
+
+	ep.keepalive = cfg.KeepaliveInterval
+	if ep.keepalive == 0 {
+		ep.keepalive = DefaultKeepaliveInterval
+		if v := sc.get(alias, "ServerAliveInterval"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("ServerAliveInterval %q for %s in %s is not a number of seconds", v, alias, sc.where())
+			}
+			if n > 0 {
+				ep.keepalive = time.Duration(n) * time.Second
+			}
+		}
+	}
+	ep.keepaliveMax = cfg.KeepaliveMax
+	if ep.keepaliveMax <= 0 {
+		ep.keepaliveMax = DefaultKeepaliveMax
+		if v := sc.get(alias, "ServerAliveCountMax"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("ServerAliveCountMax %q for %s in %s is not a positive number", v, alias, sc.where())
+			}
+			ep.keepaliveMax = n
+		}
+	}
+
+	if !withJumps {
+		return ep, nil
+	}
+	pj := sc.get(alias, "ProxyJump")
+	if pj == "" || pj == "none" {
+		return ep, nil
+	}
+	hops, err := ParseJump(pj)
+	if err != nil {
+		return nil, fmt.Errorf("ProxyJump for %s in %s: %w", alias, sc.where(), err)
+	}
+	// Like OpenSSH's "ssh -J j1 -W host j2" chain: the first hop is
+	// reached through its own ProxyJump, if any; the later hops are
+	// reached through the ones before them.
+	for i, h := range hops {
+		hep, err := resolveChain(sc, cfg, h.String(), append(chain[:len(chain):len(chain)], alias), i == 0)
+		var loop *jumpLoopError
+		if errors.As(err, &loop) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ProxyJump hop %s for %s: %w", h, alias, err)
+		}
+		if i == 0 {
+			ep.jumps = append(ep.jumps, hep.jumps...)
+			hep.jumps = nil
+		}
+		ep.jumps = append(ep.jumps, hep)
+	}
+	return ep, nil
+}
+
+func localUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
+	return p
+}
+
+// tokens expands the ssh_config TOKENS that IdentityFile,
+// UserKnownHostsFile and friends accept, and a leading ~.
+type tokens struct {
+	alias, host, user string
+	port              int
+}
+
+func (t tokens) expand(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case '%':
+			b.WriteByte('%')
+		case 'd':
+			home, _ := os.UserHomeDir()
+			b.WriteString(home)
+		case 'h':
+			b.WriteString(t.host)
+		case 'n':
+			b.WriteString(t.alias)
+		case 'p':
+			b.WriteString(strconv.Itoa(t.port))
+		case 'r':
+			b.WriteString(t.user)
+		case 'u':
+			b.WriteString(localUser())
+		case 'l':
+			h, _ := os.Hostname()
+			b.WriteString(h)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(s[i])
+		}
+	}
+	return expandHome(b.String())
+}

@@ -1,0 +1,490 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/sftp"
+
+	"github.com/gotask/gotask/internal/shell"
+	"github.com/gotask/gotask/runner"
+)
+
+// Put copies the local file or directory tree src to dst on the host over
+// SFTP. See runner.Copier for the contract. Specific to this runner:
+//
+//   - dst may start with ~ or ~/ for the login user's home; a relative
+//     dst is relative to the home as well. A file copied to an existing
+//     directory, or to a dst ending in "/", lands inside it under its own
+//     name. A tree is copied so that dst mirrors src; files at dst that
+//     src lacks are left alone.
+//   - Every file goes to a temporary name beside its destination, is
+//     checked by size and SHA-256 (the host runs sha256sum; without it
+//     the file is read back over SFTP) and only then renamed into place.
+//   - A destination with the same SHA-256 is not rewritten, only its mode
+//     corrected; it counts in CopyResult.Unchanged.
+//   - Regular files (and symlinks to them) are copied; other kinds of
+//     files in a tree are skipped.
+func (c *Client) Put(ctx context.Context, src, dst string, opts *runner.CopyOptions) (*runner.CopyResult, error) {
+	res := &runner.CopyResult{}
+	st, err := os.Stat(src)
+	if err != nil {
+		return res, fmt.Errorf("put to %s: %w", c.name, err)
+	}
+	sc, done, err := c.sftp(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer done()
+	t := &transfer{c: c, sc: sc, res: res, opts: opts}
+	target, err := t.remotePath(dst)
+	if err != nil {
+		return res, err
+	}
+	if !st.IsDir() {
+		if strings.HasSuffix(dst, "/") {
+			target = path.Join(target, filepath.Base(src))
+		} else if rst, err := sc.Stat(target); err == nil && rst.IsDir() {
+			target = path.Join(target, filepath.Base(src))
+		}
+		err = t.putFile(ctx, src, target, st)
+		return res, t.wrap(ctx, err)
+	}
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		rp := path.Join(target, filepath.ToSlash(rel))
+		info, err := os.Stat(p) // follows symlinks
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			// An existing directory keeps its mode; a new one gets the
+			// source's.
+			if rst, err := sc.Stat(rp); err == nil {
+				if !rst.IsDir() {
+					return fmt.Errorf("%s exists and is not a directory", rp)
+				}
+				return nil
+			}
+			if err := sc.MkdirAll(rp); err != nil {
+				return fmt.Errorf("creating directory %s: %w", rp, err)
+			}
+			return sc.Chmod(rp, info.Mode().Perm())
+		case info.Mode().IsRegular():
+			return t.putFile(ctx, p, rp, info)
+		}
+		return nil
+	})
+	return res, t.wrap(ctx, err)
+}
+
+// Get copies the file or directory tree src on the host to the local path
+// dst over SFTP, with the same rules as Put in the other direction: a
+// temporary file beside dst renamed into place after the size and SHA-256
+// check, unchanged files skipped, ~ in src for the remote home.
+func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOptions) (*runner.CopyResult, error) {
+	res := &runner.CopyResult{}
+	sc, done, err := c.sftp(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer done()
+	t := &transfer{c: c, sc: sc, res: res, opts: opts}
+	from, err := t.remotePath(src)
+	if err != nil {
+		return res, err
+	}
+	rst, err := sc.Stat(from)
+	if err != nil {
+		return res, fmt.Errorf("get from %s: %s: %w", c.name, from, err)
+	}
+	if !rst.IsDir() {
+		target := dst
+		if strings.HasSuffix(dst, string(filepath.Separator)) {
+			target = filepath.Join(dst, path.Base(from))
+		} else if lst, err := os.Stat(dst); err == nil && lst.IsDir() {
+			target = filepath.Join(dst, path.Base(from))
+		}
+		return res, t.wrap(ctx, t.getFile(ctx, from, target, rst))
+	}
+	walker := sc.Walk(from)
+	for walker.Step() {
+		if err := walker.Err(); err != nil {
+			return res, t.wrap(ctx, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return res, t.wrap(ctx, err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(walker.Path(), from), "/")
+		lp := filepath.Join(dst, filepath.FromSlash(rel))
+		info := walker.Stat()
+		switch {
+		case info.IsDir():
+			// An existing directory keeps its mode; a new one gets the
+			// source's (but stays writable by us).
+			if lst, err := os.Stat(lp); err == nil {
+				if !lst.IsDir() {
+					return res, t.wrap(ctx, fmt.Errorf("%s exists and is not a directory", lp))
+				}
+				continue
+			}
+			if err := os.MkdirAll(lp, 0o700); err != nil {
+				return res, t.wrap(ctx, err)
+			}
+			if err := os.Chmod(lp, info.Mode().Perm()|0o700); err != nil {
+				return res, t.wrap(ctx, err)
+			}
+		case info.Mode().IsRegular():
+			if err := t.getFile(ctx, walker.Path(), lp, info); err != nil {
+				return res, t.wrap(ctx, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// sftp opens an SFTP session, counted against the session bound like a
+// command. done closes it.
+func (c *Client) sftp(ctx context.Context) (*sftp.Client, func(), error) {
+	cn, sess, err := c.openSession(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	closeAll := func() {
+		sess.Close()
+		c.release(cn)
+	}
+	w, err := sess.StdinPipe()
+	if err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
+	}
+	r, err := sess.StdoutPipe()
+	if err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
+	}
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("opening SFTP on %s: %w; enable the sftp subsystem in the host's sshd_config", c.name, err)
+	}
+	sc, err := sftp.NewClientPipe(r, w,
+		sftp.UseConcurrentWrites(true),
+		sftp.UseConcurrentReads(true),
+		sftp.MaxConcurrentRequestsPerFile(64),
+	)
+	if err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
+	}
+	stop := context.AfterFunc(ctx, func() { sc.Close() })
+	return sc, func() {
+		stop()
+		sc.Close()
+		closeAll()
+	}, nil
+}
+
+// transfer is one Put or Get.
+type transfer struct {
+	c    *Client
+	sc   *sftp.Client
+	res  *runner.CopyResult
+	opts *runner.CopyOptions
+	home string
+}
+
+func (t *transfer) mode(src fs.FileMode) fs.FileMode {
+	if t.opts != nil && t.opts.Mode != 0 {
+		return t.opts.Mode.Perm()
+	}
+	return src.Perm()
+}
+
+func (t *transfer) wrap(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("copying on %s: %w", t.c.name, context.Cause(ctx))
+	}
+	return fmt.Errorf("copying on %s: %w", t.c.name, err)
+}
+
+// remotePath makes p absolute: ~ and ~/x are the login user's home, as
+// are relative paths (where the SFTP server starts).
+func (t *transfer) remotePath(p string) (string, error) {
+	if strings.HasPrefix(p, "/") {
+		return path.Clean(p), nil
+	}
+	if t.home == "" {
+		home, err := t.sc.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("finding the home directory on %s: %w", t.c.name, err)
+		}
+		t.home = home
+	}
+	switch {
+	case p == "~" || p == "":
+		return t.home, nil
+	case strings.HasPrefix(p, "~/"):
+		return path.Join(t.home, p[2:]), nil
+	}
+	return path.Join(t.home, p), nil
+}
+
+// putFile uploads one file unless dst already has its content.
+func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo) error {
+	mode := t.mode(st.Mode())
+	if rst, err := t.sc.Stat(dst); err == nil {
+		if rst.IsDir() {
+			return fmt.Errorf("%s is a directory; put the file inside it with a trailing /", dst)
+		}
+		if rst.Mode().IsRegular() && rst.Size() == st.Size() {
+			local, err := fileSHA256(src)
+			if err != nil {
+				return err
+			}
+			remote, err := t.c.remoteSHA256(ctx, t.sc, dst)
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(local, remote) {
+				t.res.Unchanged++
+				if rst.Mode().Perm() != mode {
+					return t.sc.Chmod(dst, mode)
+				}
+				return nil
+			}
+		}
+	}
+
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tmp := path.Join(path.Dir(dst), tempName(path.Base(dst)))
+	w, err := t.sc.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", tmp, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			w.Close()
+			t.sc.Remove(tmp)
+		}
+	}()
+	h := sha256.New()
+	n, err := w.ReadFromWithConcurrency(io.TeeReader(f, h), 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := w.Chmod(mode); err != nil {
+		return fmt.Errorf("setting the mode of %s: %w", tmp, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	rst, err := t.sc.Stat(tmp)
+	if err != nil {
+		return err
+	}
+	if rst.Size() != n || n != st.Size() {
+		return fmt.Errorf("%s has %d bytes after the transfer, %s had %d: the file changed or the transfer broke; try again", dst, rst.Size(), src, n)
+	}
+	remote, err := t.c.remoteSHA256(ctx, t.sc, tmp)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(remote, h.Sum(nil)) {
+		return fmt.Errorf("SHA-256 of %s on the host differs from %s after the transfer; try again", dst, src)
+	}
+	if err := t.sc.PosixRename(tmp, dst); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", tmp, dst, err)
+	}
+	ok = true
+	t.res.Files++
+	t.res.Bytes += n
+	return nil
+}
+
+// getFile downloads one file unless dst already has its content. The
+// host hashes the file while it streams.
+func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo) error {
+	mode := t.mode(rst.Mode())
+	type sum struct {
+		b   []byte
+		err error
+	}
+	remoteSum := make(chan sum, 1)
+	go func() {
+		b, err := t.c.remoteSHA256(ctx, t.sc, src)
+		remoteSum <- sum{b, err}
+	}()
+
+	if lst, err := os.Stat(dst); err == nil {
+		if lst.IsDir() {
+			return fmt.Errorf("%s is a directory; get the file into it with a trailing %c", dst, filepath.Separator)
+		}
+		if lst.Mode().IsRegular() && lst.Size() == rst.Size() {
+			local, err := fileSHA256(dst)
+			if err != nil {
+				return err
+			}
+			r := <-remoteSum
+			if r.err != nil {
+				return r.err
+			}
+			if bytes.Equal(local, r.b) {
+				t.res.Unchanged++
+				if lst.Mode().Perm() != mode {
+					return os.Chmod(dst, mode)
+				}
+				return nil
+			}
+			remoteSum <- r
+		}
+	}
+
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	r, err := t.sc.Open(src)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", src, err)
+	}
+	defer r.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), tempName(filepath.Base(dst))+"*")
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	n, err := r.WriteTo(io.MultiWriter(tmp, h))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", src, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if n != rst.Size() {
+		return fmt.Errorf("got %d bytes of %s, which has %d: the file changed or the transfer broke; try again", n, src, rst.Size())
+	}
+	sr := <-remoteSum
+	if sr.err != nil {
+		return sr.err
+	}
+	if !bytes.Equal(sr.b, h.Sum(nil)) {
+		return fmt.Errorf("SHA-256 of %s differs from the host's copy after the transfer; try again", dst)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	ok = true
+	t.res.Files++
+	t.res.Bytes += n
+	return nil
+}
+
+// tempName is a hidden name beside the destination for the transfer.
+func tempName(base string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "." + base + ".gotask-" + hex.EncodeToString(b[:]) + ".tmp"
+}
+
+func fileSHA256(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// remoteSHA256 hashes a file on the host with sha256sum, or, where that
+// is missing, by reading it over SFTP.
+func (c *Client) remoteSHA256(ctx context.Context, sc *sftp.Client, p string) ([]byte, error) {
+	if !c.noSHA256.Load() {
+		res, err := c.Run(ctx, &runner.Cmd{
+			Command: "sha256sum -- " + shell.Quote(p),
+			Pty:     runner.PtyOff,
+			Capture: 4096,
+		})
+		var ee *runner.ExitError
+		switch {
+		case err == nil:
+			if sum, ok := parseSHA256(res.Stdout); ok {
+				return sum, nil
+			}
+			c.noSHA256.Store(true)
+		case errors.As(err, &ee) && !ee.TimedOut && ee.Signal == "":
+			if ee.Code == 127 {
+				c.noSHA256.Store(true)
+			}
+			// Otherwise (say, a file only SFTP may read): fall through.
+		default:
+			return nil, fmt.Errorf("hashing %s: %w", p, err)
+		}
+	}
+	f, err := sc.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", p, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := f.WriteTo(h); err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", p, err)
+	}
+	return h.Sum(nil), nil
+}
+
+// parseSHA256 reads sha256sum's output: 64 hex digits, possibly after a
+// backslash that marks an escaped file name.
+func parseSHA256(out []byte) ([]byte, bool) {
+	out = bytes.TrimPrefix(out, []byte(`\`))
+	if len(out) < 64 {
+		return nil, false
+	}
+	sum, err := hex.DecodeString(string(out[:64]))
+	return sum, err == nil
+}

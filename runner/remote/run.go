@@ -1,0 +1,468 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+
+	"github.com/gotask/gotask/internal/shell"
+	"github.com/gotask/gotask/responder"
+	"github.com/gotask/gotask/runner"
+)
+
+// Run runs cmd on the Client's host in a new session and waits for it.
+// See runner.Runner for the contract. Specific to SSH:
+//
+//   - Cmd.Command goes to the login shell as the exec request; Cmd.Env
+//     becomes `env 'K=V'... sh -c 'COMMAND'` and Cmd.Dir a leading
+//     `cd 'DIR' &&`, every value shell-quoted, except that a leading "~/"
+//     is left for the remote shell to expand.
+//   - Timeout or cancellation: under a pseudo-terminal a Ctrl-C (0x03) is
+//     typed, without one an INT signal is sent and after
+//     Config.StopGrace a KILL; then the session is closed.
+//   - A connection lost before the command reported its exit status
+//     yields an error wrapping runner.ErrOutcomeUnknown.
+func (c *Client) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, error) {
+	line, err := commandLine(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("command for %s: %w", c.name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("running command on %s: %w", c.name, context.Cause(ctx))
+	}
+	cn, sess, err := c.openSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.release(cn)
+	defer sess.Close()
+
+	e := &execution{c: c, cn: cn, sess: sess, cmd: cmd, line: line}
+	return e.run(ctx)
+}
+
+// execution is one command on one session.
+type execution struct {
+	c    *Client
+	cn   *conn
+	sess *ssh.Session
+	cmd  *runner.Cmd
+	line string
+
+	stdin   *stdinWriter
+	pty     bool
+	failed  chan error // the first watcher error
+	failOne sync.Once
+	failErr error // received from failed
+}
+
+type stopReason int
+
+const (
+	stopNone stopReason = iota
+	stopCancelled
+	stopTimeout
+	stopFailed
+)
+
+func (e *execution) run(ctx context.Context) (*runner.Result, error) {
+	cmd := e.cmd
+	res := &runner.Result{Host: e.c.name, ExitCode: -1}
+	e.failed = make(chan error, 1)
+
+	stdinPipe, err := e.sess.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("running command on %s: %w", e.c.name, err)
+	}
+	e.stdin = &stdinWriter{w: stdinPipe}
+	stdout, err := e.sess.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("running command on %s: %w", e.c.name, err)
+	}
+	stderr, err := e.sess.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("running command on %s: %w", e.c.name, err)
+	}
+
+	// A pseudo-terminal, with the user's terminal in raw mode.
+	termFile, isTerm := terminal(cmd.Stdin)
+	e.pty = cmd.Pty == runner.PtyOn || (cmd.Pty == runner.PtyAuto && isTerm)
+	if e.pty {
+		w, h := 80, 24
+		if isTerm {
+			if tw, th, err := term.GetSize(int(termFile.Fd())); err == nil && tw > 0 && th > 0 {
+				w, h = tw, th
+			}
+		}
+		termName := os.Getenv("TERM")
+		if termName == "" {
+			termName = "xterm-256color"
+		}
+		modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+		if err := e.sess.RequestPty(termName, h, w, modes); err != nil {
+			return nil, fmt.Errorf("requesting a pseudo-terminal on %s: %w; run with pty off", e.c.name, err)
+		}
+		if isTerm {
+			state, err := term.MakeRaw(int(termFile.Fd()))
+			if err == nil {
+				defer term.Restore(int(termFile.Fd()), state)
+			}
+			stopResize := watchResize(termFile, e.sess)
+			defer stopResize()
+		}
+	}
+
+	outSink := newSink(responder.Stdout, cmd.Stdout, cmd.CaptureLimit(), cmd.Watchers, e)
+	errSink := newSink(responder.Stderr, cmd.Stderr, cmd.CaptureLimit(), cmd.Watchers, e)
+
+	start := time.Now()
+	if err := e.sess.Start(e.line); err != nil {
+		if cause := e.cn.cause(); cause != nil {
+			res.Duration = time.Since(start)
+			return res, fmt.Errorf("%w on %s: %w", runner.ErrOutcomeUnknown, e.c.name, cause)
+		}
+		return nil, fmt.Errorf("starting command on %s: %w", e.c.name, err)
+	}
+
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go func() { defer readers.Done(); outSink.copyFrom(stdout) }()
+	go func() { defer readers.Done(); errSink.copyFrom(stderr) }()
+
+	stopInput := e.forwardInput()
+	defer stopInput()
+
+	waited := make(chan error, 1)
+	go func() { waited <- e.sess.Wait() }()
+
+	why, waitErr := e.wait(ctx, waited)
+	readers.Wait()
+	res.Duration = time.Since(start)
+	res.Stdout, res.Truncated = outSink.captured()
+	var t bool
+	res.Stderr, t = errSink.captured()
+	res.Truncated = res.Truncated || t
+	return e.finish(ctx, res, waitErr, why)
+}
+
+// wait waits for the command to end, or stops it on cancellation, timeout
+// or a watcher's error.
+func (e *execution) wait(ctx context.Context, waited <-chan error) (stopReason, error) {
+	var timeout <-chan time.Time
+	if e.cmd.Timeout > 0 {
+		t := time.NewTimer(e.cmd.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var why stopReason
+	select {
+	case err := <-waited:
+		return stopNone, err
+	case <-ctx.Done():
+		why = stopCancelled
+	case <-timeout:
+		why = stopTimeout
+	case e.failErr = <-e.failed:
+		why = stopFailed
+	}
+
+	grace := e.c.cfg.stopGrace()
+	if e.pty {
+		// What the user's Ctrl-C would do: the remote terminal turns it
+		// into SIGINT for the foreground process group.
+		_, _ = e.stdin.Write([]byte{0x03})
+	} else {
+		_ = e.sess.Signal(ssh.SIGINT)
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-waited:
+		return why, err
+	case <-t.C:
+	}
+	if !e.pty {
+		_ = e.sess.Signal(ssh.SIGKILL)
+		t.Reset(grace)
+		select {
+		case err := <-waited:
+			return why, err
+		case <-t.C:
+		}
+	}
+	// Closing the channel hangs up the remote terminal (SIGHUP to its
+	// processes) and frees the session.
+	_ = e.sess.Close()
+	select {
+	case err := <-waited:
+		return why, err
+	case <-t.C:
+		// The peer does not even acknowledge the close: drop the
+		// connection so nothing waits on it forever.
+		e.cn.fail(errors.New("the remote side did not close a stopped session"))
+		return why, <-waited
+	}
+}
+
+// finish maps the session's end to the runner's results and errors.
+func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr error, why stopReason) (*runner.Result, error) {
+	host, command := e.c.name, e.cmd.Command
+	ee := &runner.ExitError{Command: command, Host: host, Code: -1}
+	var exit *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	known := true
+	switch {
+	case waitErr == nil:
+		res.ExitCode, ee.Code = 0, 0
+	case errors.As(waitErr, &exit):
+		res.ExitCode, ee.Code = exit.ExitStatus(), exit.ExitStatus()
+		if sig := exit.Signal(); sig != "" {
+			ee.Signal = signalName(sig)
+		}
+	case errors.As(waitErr, &missing):
+		known = false
+	default:
+		known = false
+	}
+
+	switch why {
+	case stopCancelled:
+		ee.Signal = "interrupt"
+		return res, &interruptedError{ExitError: ee, cause: context.Cause(ctx)}
+	case stopTimeout:
+		ee.TimedOut, ee.Timeout = true, e.cmd.Timeout
+		return res, ee
+	case stopFailed:
+		return res, fmt.Errorf("command on %s stopped by its output watcher: %w", host, e.failErr)
+	}
+	if !known {
+		cause := e.cn.cause()
+		if cause == nil {
+			cause = errors.New("the session ended without an exit status")
+		}
+		return res, fmt.Errorf("%w on %s: %w; check whether the command ran before retrying it", runner.ErrOutcomeUnknown, host, cause)
+	}
+	if res.ExitCode != 0 || ee.Signal != "" {
+		return res, ee
+	}
+	return res, nil
+}
+
+// interruptedError is the ExitError of a command stopped because its
+// context was cancelled; errors.Is also finds the context's error.
+type interruptedError struct {
+	*runner.ExitError
+	cause error
+}
+
+func (e *interruptedError) Error() string {
+	return "command interrupted on " + e.Host
+}
+
+func (e *interruptedError) Unwrap() []error { return []error{e.ExitError, e.cause} }
+
+// signalName turns an SSH signal name ("INT") into the name Go's
+// syscall.Signal prints ("interrupt"), as the local runner reports it.
+func signalName(sig string) string {
+	names := map[string]string{
+		"ABRT": "aborted", "ALRM": "alarm clock", "FPE": "floating point exception",
+		"HUP": "hangup", "ILL": "illegal instruction", "INT": "interrupt", "KILL": "killed",
+		"PIPE": "broken pipe", "QUIT": "quit", "SEGV": "segmentation fault",
+		"TERM": "terminated", "USR1": "user defined signal 1", "USR2": "user defined signal 2",
+	}
+	if n, ok := names[sig]; ok {
+		return n
+	}
+	return sig
+}
+
+// commandLine builds what the remote login shell runs.
+func commandLine(cmd *runner.Cmd) (string, error) {
+	line := cmd.Command
+	if len(cmd.Env) > 0 {
+		words := []string{"env"}
+		for _, kv := range cmd.Env {
+			k, _, ok := strings.Cut(kv, "=")
+			if !ok || !validName(k) {
+				return "", fmt.Errorf("environment entry %q is not NAME=value with NAME made of letters, digits and _", kv)
+			}
+			words = append(words, shell.Quote(kv))
+		}
+		line = strings.Join(words, " ") + " sh -c " + shell.Quote(cmd.Command)
+	}
+	if cmd.Dir != "" {
+		line = "cd " + quoteDir(cmd.Dir) + " && " + line
+	}
+	return line, nil
+}
+
+func validName(k string) bool {
+	if k == "" || ('0' <= k[0] && k[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteDir quotes a directory for cd, leaving a leading ~ or ~/ for the
+// remote shell to expand to the login user's home.
+func quoteDir(dir string) string {
+	switch {
+	case dir == "~":
+		return "~"
+	case strings.HasPrefix(dir, "~/"):
+		rest := strings.TrimLeft(dir[2:], "/")
+		if rest == "" {
+			return "~/"
+		}
+		return "~/" + shell.Quote(rest)
+	case strings.HasPrefix(dir, "-"):
+		return shell.Quote("./" + dir)
+	}
+	return shell.Quote(dir)
+}
+
+// terminal reports whether r is a terminal.
+func terminal(r io.Reader) (*os.File, bool) {
+	f, ok := r.(*os.File)
+	if !ok || f == nil {
+		return nil, false
+	}
+	return f, term.IsTerminal(int(f.Fd()))
+}
+
+// forwardInput copies Cmd.Stdin to the session. The session's stdin is
+// closed at the end of Cmd.Stdin (at once when it is nil), unless there
+// are watchers, which may still have to answer a prompt. The returned
+// function stops the copy.
+func (e *execution) forwardInput() (stop func()) {
+	keepOpen := len(e.cmd.Watchers) > 0
+	src := e.cmd.Stdin
+	if src == nil {
+		if !keepOpen {
+			e.stdin.Close()
+		}
+		return func() {}
+	}
+	var fr *fileReader
+	if f, ok := src.(*os.File); ok {
+		if r, err := newFileReader(f); err == nil {
+			fr, src = r, r
+		}
+	}
+	go func() {
+		_, _ = io.Copy(e.stdin, src)
+		if fr != nil {
+			fr.release()
+		}
+		if !keepOpen {
+			e.stdin.Close()
+		}
+	}()
+	if fr == nil {
+		// An arbitrary reader cannot be interrupted: like os/exec, the
+		// copy ends at its next Read.
+		return func() {}
+	}
+	return fr.stop
+}
+
+// fail stops the command because a watcher returned err.
+func (e *execution) fail(err error) {
+	e.failOne.Do(func() { e.failed <- err })
+}
+
+// stdinWriter serialises writes to the session's stdin from the input
+// forwarder and the watchers.
+type stdinWriter struct {
+	mu     sync.Mutex
+	w      io.WriteCloser
+	closed bool
+}
+
+func (s *stdinWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, io.ErrClosedPipe
+	}
+	return s.w.Write(b)
+}
+
+func (s *stdinWriter) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.w.Close()
+}
+
+// sink takes one output stream: it streams each chunk to the caller's
+// writer, keeps a bounded copy and shows the chunk to every watcher.
+type sink struct {
+	stream    responder.Stream
+	out       io.Writer
+	limit     int
+	watchers  []responder.Watcher
+	e         *execution
+	buf       []byte
+	truncated bool
+}
+
+func newSink(stream responder.Stream, out io.Writer, limit int, watchers []responder.Watcher, e *execution) *sink {
+	return &sink{stream: stream, out: out, limit: limit, watchers: watchers, e: e}
+}
+
+func (s *sink) copyFrom(r io.Reader) {
+	chunk := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			s.handle(chunk[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *sink) handle(b []byte) {
+	if s.out != nil {
+		// A failing writer must not stop the command or lose the capture.
+		_, _ = s.out.Write(b)
+	}
+	if room := s.limit - len(s.buf); room > 0 {
+		if len(b) > room {
+			s.buf = append(s.buf, b[:room]...)
+			s.truncated = true
+		} else {
+			s.buf = append(s.buf, b...)
+		}
+	} else if s.limit > 0 {
+		s.truncated = true
+	}
+	for _, w := range s.watchers {
+		if err := w.Watch(s.stream, b, s.e.stdin); err != nil {
+			s.e.fail(err)
+			s.watchers = nil
+			return
+		}
+	}
+}
+
+func (s *sink) captured() ([]byte, bool) { return s.buf, s.truncated }
