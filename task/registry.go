@@ -76,12 +76,16 @@ func (r *Registry) Add(t Task) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	for _, name := range append([]string{t.Name}, t.Aliases...) {
+	for i, name := range append([]string{t.Name}, t.Aliases...) {
 		if other := r.owner(name); other != "" {
-			if other == name {
-				return fmt.Errorf("task %q is defined twice", name)
+			if i == 0 && other == name {
+				return t.errorAt(t.pos, fmt.Sprintf("task %q is defined twice", name))
 			}
-			return fmt.Errorf("name %q of task %q is already taken by task %q", name, t.Name, other)
+			at := t.pos
+			if i > 0 {
+				at = t.pos.child("aliases", i-1)
+			}
+			return t.errorAt(at, fmt.Sprintf("name %q of task %q is already taken by task %q", name, t.Name, other))
 		}
 	}
 	tt := t
@@ -312,7 +316,8 @@ func closest(name string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	if bestDist > max(2, len(name)/3) {
+	// Replacing every letter is not a typo: "x" is not a misspelt "b".
+	if bestDist > max(2, len(name)/3) || bestDist >= len(name) {
 		return ""
 	}
 	return best
