@@ -195,9 +195,9 @@ func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
 		}
 		v, err := a.Parse(s)
 		if err != nil {
-			return nil, &ArgError{Task: t.Name, Arg: name, Err: err}
+			return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: err}
 		}
-		out[name] = v
+		out[a.Name] = v // given by its short name or its own
 	}
 	for i := range t.Args {
 		a := &t.Args[i]
@@ -658,7 +658,7 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 			break
 		}
 		if !s.e.Quiet {
-			fmt.Fprintf(s.stderr, "gotask: task %s: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
+			fmt.Fprintf(s.stderr, "gotask: task %q: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
 		}
 	}
 	if res != nil && s.e.Secrets != nil {
