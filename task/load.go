@@ -53,7 +53,7 @@ func (r *Registry) Load(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s does not exist; check the path given with -f", path)
+			return &LoadError{File: path, Msg: "no such file; check the path given with -f"}
 		}
 		return err
 	}
@@ -129,13 +129,47 @@ func decodeError(path string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, col := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		msg := typeMismatch(strings.TrimPrefix(de.Error(), "toml: "))
 		if k := de.Key(); len(k) > 0 {
 			msg = fmt.Sprintf("%s: %s", describeKey(k), msg)
 		}
 		return &LoadError{File: path, Line: line, Col: col, Msg: msg}
 	}
 	return fmt.Errorf("%s: %w", path, err)
+}
+
+// typeMismatch rewrites go-toml's "cannot decode TOML string into struct
+// field task.rawTask.Retries of type int", which names Go types, in the
+// terms of tasks.toml: "a string where a whole number is expected".
+func typeMismatch(msg string) string {
+	rest, ok := strings.CutPrefix(msg, "cannot decode TOML ")
+	if !ok {
+		return msg
+	}
+	got, target, ok := strings.Cut(rest, " into ")
+	if !ok || got == "" {
+		return msg
+	}
+	if _, typ, ok := strings.Cut(target, " of type "); ok {
+		target = typ
+	}
+	switch {
+	case target == "int" || target == "int64":
+		target = "a whole number"
+	case target == "string":
+		target = "a string"
+	case target == "bool" || target == "*bool":
+		target = "true or false"
+	case strings.HasPrefix(target, "[]"):
+		target = "a list"
+	default:
+		target = "a table"
+	}
+	article := "a "
+	if strings.ContainsRune("aeiou", rune(got[0])) {
+		article = "an "
+	}
+	return article + got + " where " + target + " is expected"
 }
 
 func unknownKeyMsg(k toml.Key) string {
