@@ -66,7 +66,7 @@ func tasksDir(args []string) string {
 			return filepath.Dir(a[7:])
 		case len(a) > 2 && a[:2] == "-f" && a[2] != '-':
 			return filepath.Dir(a[2:])
-		case a[0] != '-':
+		case a == "" || a[0] != '-':
 			i = len(args) // a task name: the rest are task flags
 		}
 	}
