@@ -1,0 +1,201 @@
+package task
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Every mistake in tasks.toml is reported as file:line:col at the key or
+// value at fault, naming the task, and every mistake found is reported.
+func TestLoadErrorPositions(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string // each error, in order
+	}{
+		{
+			name: "unknown key in a task",
+			doc:  "[tasks.build]\nrun = \"go build\"\ndep = [\"x\"]\n",
+			want: []string{`tasks.toml:3:1: unknown key "dep" in task "build"`},
+		},
+		{
+			name: "unknown key in a step",
+			doc:  "[tasks.build]\nsteps = [\n  { rn = \"x\" },\n]\n",
+			want: []string{`tasks.toml:3:5: unknown key "rn" in task "build"`},
+		},
+		{
+			name: "unknown top-level key",
+			doc:  "defualt = \"x\"\n",
+			want: []string{`tasks.toml:1:1: unknown key "defualt" in the top level`},
+		},
+		{
+			name: "every unknown key",
+			doc:  "[tasks.a]\ndep = 1\n[tasks.b]\n  rn = 2\n",
+			want: []string{
+				`tasks.toml:2:1: unknown key "dep" in task "a"`,
+				`tasks.toml:4:3: unknown key "rn" in task "b"`,
+			},
+		},
+		{
+			name: "wrong type",
+			doc:  "[tasks.build]\nretries = \"three\"\n",
+			want: []string{`tasks.toml:2:11: task "build" key retries: a string where a whole number is expected`},
+		},
+		{
+			name: "wrong type of list",
+			doc:  "[tasks.x]\naliases = \"a\"\n",
+			want: []string{`tasks.toml:2:11: task "x" key aliases: a string where a list is expected`},
+		},
+		{
+			name: "syntax error",
+			doc:  "[tasks.build\nrun = 3\n",
+			want: []string{`tasks.toml:1:13: expected ']' to close table name`},
+		},
+		{
+			name: "run of the wrong type",
+			doc:  "[tasks.build]\nrun = 3\n",
+			want: []string{`tasks.toml:2:1: task "build": run must be a string or a list of strings`},
+		},
+		{
+			name: "one bad command in a list points at it",
+			doc:  "[tasks.build]\nrun = [\"a\", 3]\n",
+			want: []string{`tasks.toml:2:13: task "build": run must be a string or a list of strings`},
+		},
+		{
+			name: "run and steps",
+			doc:  "[tasks.build]\nrun = \"a\"\nsteps = [{ run = \"b\" }]\n",
+			want: []string{`tasks.toml:3:1: task "build" has both run and steps; put the commands in steps`},
+		},
+		{
+			name: "step of two kinds",
+			doc:  "[tasks.build]\nsteps = [\n  { run = \"b\" },\n  { run = \"b\", local = \"c\" },\n]\n",
+			want: []string{`tasks.toml:4:3: task "build": a step needs exactly one of run, local, task, put or get`},
+		},
+		{
+			name: "unknown dependency",
+			doc:  "[tasks.test]\n[tasks.build]\ndeps = [\"test\", \"tset\"]\n",
+			want: []string{`tasks.toml:3:17: task "build": unknown dependency "tset"; did you mean "test"?`},
+		},
+		{
+			name: "unknown dependency far from any name",
+			doc:  "[tasks.a]\ndeps = [\"x\"]\n",
+			want: []string{`tasks.toml:2:9: task "a": unknown dependency "x"`},
+		},
+		{
+			name: "dependency cycle",
+			doc:  "[tasks.a]\ndeps = [\"b\"]\n[tasks.b]\ndeps = [\"a\"]\n",
+			want: []string{`tasks.toml:2:1: dependency cycle: a -> b -> a`},
+		},
+		{
+			name: "duplicate alias",
+			doc:  "[tasks.a]\naliases = [\"x\"]\n[tasks.b]\naliases = [\"y\", \"x\"]\n",
+			want: []string{`tasks.toml:4:17: name "x" of task "b" is already taken by task "a"`},
+		},
+		{
+			name: "bad argument type",
+			doc:  "[tasks.a]\nargs = [\n  { name = \"n\", type = \"integer\" },\n]\n",
+			want: []string{`tasks.toml:3:3: task "a": argument "n" has unknown type "integer"; use string, int, bool or duration`},
+		},
+		{
+			name: "bad default",
+			doc:  "[tasks.a]\nargs = [\n  { name = \"ok\" },\n  { name = \"n\", type = \"int\", default = \"ten\" },\n]\n",
+			want: []string{`tasks.toml:4:3: task "a": argument "n": "ten" is not a whole number`},
+		},
+		{
+			name: "bad duration",
+			doc:  "[tasks.a]\nrun = \"x\"\ntimeout = \"5 minutes\"\n",
+			want: []string{`tasks.toml:3:1: task "a": "5 minutes" is not a duration like "30s", "5m" or "1h30m"`},
+		},
+		{
+			name: "unknown name in a command",
+			doc:  "[vars]\napp = \"x\"\n[tasks.a]\nrun = [\"echo {{.app}}\", \"echo {{.aap}}\"]\n",
+			want: []string{`tasks.toml:4:25: task "a": {{.aap}} is not an argument of the task or a var; declare it under args or [vars]`},
+		},
+		{
+			name: "missing default task",
+			doc:  "default = \"nope\"\n[tasks.a]\n",
+			want: []string{`tasks.toml:1:1: default task "nope" does not exist`},
+		},
+		{
+			name: "bad task name",
+			doc:  "[tasks.\"bad name\"]\nrun = \"x\"\n",
+			want: []string{`tasks.toml:1:2: invalid task name "bad name": use letters, digits, '-', '_', ':' or '.', starting with a letter`},
+		},
+		{
+			name: "bad responder pattern",
+			doc:  "[tasks.a]\nresponders = [{ pattern = \"(\", response = \"y\" }]\n",
+			want: []string{"tasks.toml:2:17: task \"a\": responder pattern \"(\": error parsing regexp: missing closing ): `(`"},
+		},
+		{
+			name: "errors from different tasks, in file order",
+			doc:  "[tasks.z]\ntimeout = \"soon\"\n[tasks.a]\nrun = 3\n",
+			want: []string{
+				`tasks.toml:2:1: task "z": "soon" is not a duration like "30s", "5m" or "1h30m"`,
+				`tasks.toml:4:1: task "a": run must be a string or a list of strings`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := NewRegistry().LoadBytes("tasks.toml", []byte(tt.doc))
+			if err == nil {
+				t.Fatalf("LoadBytes succeeded, want %q", tt.want)
+			}
+			if got := err.Error(); got != strings.Join(tt.want, "\n") {
+				t.Errorf("LoadBytes error:\n%s\nwant:\n%s", got, strings.Join(tt.want, "\n"))
+			}
+			for _, e := range unjoin(err) {
+				var le *LoadError
+				if !errors.As(e, &le) || le.File != "tasks.toml" || le.Line == 0 || le.Col == 0 {
+					t.Errorf("error %q is %T %+v, want a *LoadError with file, line and column", e, e, le)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadErrorString(t *testing.T) {
+	tests := []struct {
+		err  LoadError
+		want string
+	}{
+		{LoadError{File: "tasks.toml", Line: 3, Col: 1, Msg: "bad"}, "tasks.toml:3:1: bad"},
+		{LoadError{File: "tasks.toml", Msg: "bad"}, "tasks.toml: bad"},
+		{LoadError{Msg: "bad"}, "bad"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("%+v.Error() = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(t.TempDir() + "/nope.toml")
+	var le *LoadError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "nope.toml: no such file") {
+		t.Fatalf("Load of a missing file: %v (%T), want a *LoadError naming it", err, err)
+	}
+}
+
+func TestFind(t *testing.T) {
+	root := t.TempDir()
+	deep := root + "/a/b/c"
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(deep); err == nil || !strings.Contains(err.Error(), "no tasks.toml in "+deep+" or any parent directory") {
+		t.Errorf("Find with no tasks.toml: %v, want an error saying where it looked", err)
+	}
+	for _, dir := range []string{root, root + "/a/b"} {
+		if err := os.WriteFile(dir+"/tasks.toml", nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Find(deep)
+	if err != nil || got != root+"/a/b/tasks.toml" {
+		t.Errorf("Find(%q) = %q, %v; want the nearest, %s/a/b/tasks.toml", deep, got, err, root)
+	}
+}
