@@ -84,6 +84,15 @@ type RootOptions struct {
 	SudoPasswordCmd       string
 	PromptForSudoPassword bool
 
+	Hosts                  []string
+	Parallel               int
+	Only, Exclude          []string
+	Output                 string
+	SSHConfig              string
+	Identities             []string
+	AcceptNewHostKeys      bool
+	PromptForLoginPassword bool
+
 	Args []string // tasks and their flags, as given
 
 	cfg *config
@@ -142,6 +151,15 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.Status, "status", false, "exit 0 if the named task is up to date, 1 if not, and say why")
 	f.StringVar(&opts.SudoPasswordCmd, "sudo-password-cmd", "", "a command that prints the sudo password (e.g. \"pass show sudo\")")
 	f.BoolVar(&opts.PromptForSudoPassword, "prompt-for-sudo-password", false, "ask for the sudo password once, before anything runs")
+	f.StringSliceVarP(&opts.Hosts, "hosts", "H", nil, "run the named tasks on these hosts over SSH: user@host:port, an ssh_config alias, or @group")
+	f.IntVarP(&opts.Parallel, "parallel", "P", task.DefaultParallel, "how many hosts run at once (1: one after another)")
+	f.StringSliceVar(&opts.Only, "only", nil, "run only on the hosts matching these patterns (web*)")
+	f.StringSliceVar(&opts.Exclude, "exclude", nil, "skip the hosts matching these patterns")
+	f.StringVar(&opts.Output, "output", "prefixed", "how several hosts' output shows: prefixed (live, [host] per line), grouped (a block per host) or json (one event per line)")
+	f.StringVarP(&opts.SSHConfig, "ssh-config", "F", "", "the ssh_config file to use instead of ~/.ssh/config (\"none\" for none)")
+	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
+	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
+	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
 	f.BoolVarP(&opts.Help, "help", "h", false, "show help; gotask --help TASK shows a task's help")
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -203,7 +221,7 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 		return listTasks(opts.Streams, reg, opts.JSON)
 	}
 	if opts.JSON {
-		return &UsageError{Msg: "--json goes with --list"}
+		opts.Output = string(task.Events)
 	}
 	calls, err := splitCalls(reg, opts.Args)
 	if err != nil {
@@ -250,6 +268,10 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 		}
 	}
 	e.ForceAll = opts.ForceAll
+	if err := setRemote(opts, e); err != nil {
+		return err
+	}
+	defer e.CloseHosts()
 	if opts.Status {
 		return showStatus(ctx, opts.Streams, e, calls)
 	}

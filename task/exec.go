@@ -63,6 +63,30 @@ type Executor struct {
 	// AssumeYes answers yes to every confirm question.
 	AssumeYes bool
 
+	// Connect returns the runner for a host string such as
+	// "deploy@web1:22" or an ssh_config alias; for put and get steps it
+	// must also be a runner.Copier. The CLI connects through a pool that
+	// keeps one connection per host. Nil makes tasks with hosts an error.
+	Connect func(ctx context.Context, host string) (runner.Runner, error)
+	// CloseHosts, when set, is called by the CLI at the end of the run to
+	// close the connections Connect opened.
+	CloseHosts func()
+	// Hosts, when set, replaces the hosts of the tasks named in Run (the
+	// CLI's -H); their deps keep their own.
+	Hosts []string
+	// Only and Exclude narrow the hosts to the names matching (or not
+	// matching) these path.Match patterns.
+	Only, Exclude []string
+	// Parallel bounds how many hosts run at once. Zero means
+	// DefaultParallel; 1 runs hosts one after another.
+	Parallel int
+	// Output is how the output of several hosts is shown.
+	Output Output
+	// Color paints host prefixes and the summary; Progress draws a
+	// progress line on Stderr during multi-host runs. Set both only when
+	// Stderr is a terminal.
+	Color, Progress bool
+
 	// Force runs these tasks even when they are up to date; ForceAll
 	// runs every task.
 	Force    []string
@@ -82,11 +106,12 @@ type Executor struct {
 	// streams with the same set. Nil means nothing is masked.
 	Secrets *responder.Secrets
 
-	once   sync.Map // task name -> *onceResult, for deps and post tasks
-	sudoMu sync.Mutex
-	sudos  map[string]*responder.Sudo // per host and user: one nonce, one password
-	outMu  sync.Mutex                 // held while a whole line is written to Stdout or Stderr
-	failed errorsSeen
+	once    sync.Map // task name -> *onceResult, for deps and post tasks
+	sudoMu  sync.Mutex
+	sudos   map[string]*responder.Sudo // per host and user: one nonce, one password
+	conOnce sync.Once
+	con     *console // where concurrent output meets
+	failed  errorsSeen
 }
 
 // errorsSeen remembers failures that warn let the run carry on past.
@@ -167,7 +192,7 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		plan = append(plan, resolved{t, args})
 	}
 	for _, p := range plan {
-		if err := e.runTask(ctx, p.t, p.args); err != nil {
+		if err := e.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err
 		}
 	}
@@ -227,10 +252,19 @@ func (t *Task) arg(name string) *Arg {
 
 // runTask runs t's deps, t itself and its post tasks.
 func (e *Executor) runTask(ctx context.Context, t *Task, args map[string]any) error {
+	return e.runTaskOn(ctx, t, args, nil)
+}
+
+// runTaskOn is runTask with the task's hosts replaced by hosts, if any.
+func (e *Executor) runTaskOn(ctx context.Context, t *Task, args map[string]any, hosts []string) error {
+	targets, err := e.targets(t, hosts)
+	if err != nil {
+		return err
+	}
 	if err := e.runOnce(ctx, t.Deps); err != nil {
 		return err
 	}
-	if err := e.body(ctx, t, args); err != nil {
+	if err := e.body(ctx, t, args, targets); err != nil {
 		return err
 	}
 	return e.runOnce(ctx, t.Post)
@@ -315,7 +349,7 @@ func isConcurrent(ctx context.Context) bool {
 }
 
 // body runs the task's own steps or Go function.
-func (e *Executor) body(ctx context.Context, t *Task, args map[string]any) error {
+func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targets []target) error {
 	if t.Confirm != "" && !e.Dry {
 		ok, err := e.confirm(t)
 		if err != nil {
@@ -328,8 +362,8 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any) error
 	s := e.newScope(ctx, t, args, "", e.Local)
 	defer s.close()
 	var check *UpToDate
+	var err error
 	if t.skippable() && !e.ForceAll && !slices.Contains(e.Force, t.Name) {
-		var err error
 		if check, err = e.upToDate(ctx, s); err != nil {
 			return err
 		}
@@ -343,7 +377,12 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any) error
 			fmt.Fprintf(s.stdout, "# %s would run: %s\n", t.Name, strings.Join(check.Reasons, "; "))
 		}
 	}
-	if err := s.runBody(ctx); err != nil {
+	if len(targets) > 0 {
+		err = e.fanOut(ctx, t, args, targets)
+	} else {
+		err = s.runBody(ctx)
+	}
+	if err != nil {
 		return err
 	}
 	if e.Dry || e.failed.first() != nil {
@@ -368,15 +407,17 @@ func (e *Executor) confirm(t *Task) (bool, error) {
 // scope is one task running in one place (this machine or a host), with
 // its arguments resolved.
 type scope struct {
-	e      *Executor
-	t      *Task
-	args   map[string]any
-	host   string
-	run    runner.Runner
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	flush  []func()
+	e       *Executor
+	t       *Task
+	args    map[string]any
+	host    string
+	run     runner.Runner
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	flush   []func()
+	index   int    // which of the task's hosts this is: once steps run on 0
+	current string // the step running now, for the summary
 }
 
 func (e *Executor) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
@@ -384,7 +425,8 @@ func (e *Executor) newScope(ctx context.Context, t *Task, args map[string]any, h
 		stdout: orDiscard(e.Stdout), stderr: orDiscard(e.Stderr)}
 	if isConcurrent(ctx) {
 		s.stdin = nil
-		out, err := newLineWriter(&e.outMu, s.stdout, ""), newLineWriter(&e.outMu, s.stderr, "")
+		con := e.console()
+		out, err := &lineWriter{c: con, w: s.stdout}, &lineWriter{c: con, w: s.stderr}
 		s.stdout, s.stderr = out, err
 		s.flush = append(s.flush, out.Flush, err.Flush)
 	}
@@ -452,6 +494,10 @@ func (s *scope) note(format string, args ...any) {
 }
 
 func (s *scope) step(ctx context.Context, st *Step) error {
+	if st.Once && s.index > 0 {
+		return nil
+	}
+	s.current = describeStep(st)
 	switch {
 	case st.Task != "":
 		return s.callTask(ctx, st)
@@ -465,6 +511,10 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 	c, err := s.command(line, st)
 	if err != nil {
 		return &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+	}
+	s.current = firstLine(c.line)
+	if local {
+		s.current = "local " + s.current
 	}
 	c.local = local
 	_, err = s.exec(ctx, c)
@@ -545,6 +595,29 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode uint32
 		return res, &TaskError{Task: s.t.Name, Host: s.host, Err: err}
 	}
 	return res, nil
+}
+
+// describeStep names a step for the multi-host summary.
+func describeStep(st *Step) string {
+	switch {
+	case st.Task != "":
+		return "task " + st.Task
+	case st.Put != "":
+		return "put " + st.Put
+	case st.Get != "":
+		return "get " + st.Get
+	case st.Local != "":
+		return "local " + firstLine(st.Local)
+	}
+	return firstLine(st.Run)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
 }
 
 // command is one shell command with every option resolved.
@@ -722,6 +795,9 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 	keys := slices.Sorted(maps.Keys(c.env))
 	for _, k := range keys {
 		cmd.Env = append(cmd.Env, k+"="+c.env[k])
+	}
+	if s.host != "" {
+		cmd.Env = append(cmd.Env, "GOTASK_HOST="+s.host)
 	}
 	for _, r := range c.watch {
 		w, err := newResponder(r, s.e.Secrets)

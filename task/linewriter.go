@@ -3,31 +3,30 @@ package task
 import (
 	"bytes"
 	"io"
-	"sync"
 )
 
-// lineWriter writes whole lines to a shared writer, each line prefixed,
-// so that lines from tasks or hosts running at the same time never mix
-// mid-line. Writers that share an underlying writer share its lock.
+// lineWriter writes whole lines, each prefixed, through a console, so
+// that lines from tasks or hosts running at the same time never mix
+// mid-line and the progress line stays below them. With emitLine set it
+// hands each line to that function instead.
 type lineWriter struct {
-	mu     *sync.Mutex
-	w      io.Writer
-	prefix []byte
-	buf    []byte
+	c        *console
+	w        io.Writer
+	prefix   []byte
+	emitLine func(line []byte)
+	buf      []byte
 }
 
-// newLineWriter returns a lineWriter on w; every writer sharing w must
-// share mu too.
-func newLineWriter(mu *sync.Mutex, w io.Writer, prefix string) *lineWriter {
-	return &lineWriter{mu: mu, w: w, prefix: []byte(prefix)}
-}
+// maxLine is how much of a line without a newline is held back before it
+// is written as it is.
+const maxLine = 64 << 10
 
 // Write buffers p and writes every complete line in it.
 func (l *lineWriter) Write(p []byte) (int, error) {
 	l.buf = append(l.buf, p...)
 	i := bytes.LastIndexByte(l.buf, '\n')
 	if i < 0 {
-		if len(l.buf) > 64<<10 { // a line this long is written as it is
+		if len(l.buf) > maxLine {
 			l.emit(l.buf)
 			l.buf = l.buf[:0]
 		}
@@ -39,10 +38,20 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 }
 
 func (l *lineWriter) emit(b []byte) {
-	var out []byte
-	if len(l.prefix) == 0 {
-		out = b
-	} else {
+	if l.emitLine != nil {
+		for len(b) > 0 {
+			j := bytes.IndexByte(b, '\n') + 1
+			if j == 0 {
+				j = len(b)
+			}
+			l.emitLine(b[:j])
+			b = b[j:]
+		}
+		return
+	}
+	out := b
+	if len(l.prefix) > 0 {
+		out = make([]byte, 0, len(b)+8*len(l.prefix))
 		for len(b) > 0 {
 			j := bytes.IndexByte(b, '\n') + 1
 			if j == 0 {
@@ -53,9 +62,7 @@ func (l *lineWriter) emit(b []byte) {
 			b = b[j:]
 		}
 	}
-	l.mu.Lock()
-	_, _ = l.w.Write(out)
-	l.mu.Unlock()
+	l.c.write(l.w, out)
 }
 
 // Flush writes a last unterminated line, ending it with a newline.

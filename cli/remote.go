@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/gotask/gotask/runner"
+	"github.com/gotask/gotask/runner/remote"
+	"github.com/gotask/gotask/task"
+)
+
+// setRemote configures how the executor reaches hosts: one SSH pool for
+// the run, so every step and task on a host shares one connection.
+func setRemote(opts *RootOptions, e *task.Executor) error {
+	switch task.Output(opts.Output) {
+	case "prefixed":
+		e.Output = task.Prefixed
+	case task.Grouped, task.Events:
+		e.Output = task.Output(opts.Output)
+	default:
+		return &UsageError{Msg: fmt.Sprintf("--output %q: use prefixed, grouped or json", opts.Output)}
+	}
+	if opts.Parallel < 1 {
+		return &UsageError{Msg: "--parallel must be at least 1"}
+	}
+	e.Hosts, e.Parallel, e.Only, e.Exclude = opts.Hosts, opts.Parallel, opts.Only, opts.Exclude
+	e.Color = opts.Streams.color()
+	e.Progress = opts.Streams.color() // a terminal that takes escape codes
+	cfg := &remote.Config{
+		SSHConfig:     opts.SSHConfig,
+		IdentityFiles: opts.Identities,
+		AcceptNew:     opts.AcceptNewHostKeys,
+	}
+	cfg.Passphrase = terminalPrompt(opts.Streams)
+	if opts.PromptForLoginPassword {
+		if cfg.Password = terminalPrompt(opts.Streams); cfg.Password == nil {
+			return &UsageError{Msg: "--prompt-for-login-password needs a terminal on stdin"}
+		}
+	}
+	pool := remote.NewPool(cfg)
+	e.Connect = func(ctx context.Context, host string) (runner.Runner, error) {
+		return pool.Get(ctx, host)
+	}
+	e.CloseHosts = func() { _ = pool.Close() }
+	return nil
+}
+
+// terminalPrompt asks with echo off on the terminal; nil without one.
+func terminalPrompt(s *Streams) func(prompt string) (string, error) {
+	in, ok := s.In.(*os.File)
+	if !ok || !s.InTTY {
+		return nil
+	}
+	return func(prompt string) (string, error) {
+		fmt.Fprint(s.ErrOut, prompt)
+		pw, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(s.ErrOut)
+		return string(pw), err
+	}
+}
