@@ -435,6 +435,7 @@ func (s *Server) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 	started := false
 	for req := range reqs {
 		ok := false
+		var start func() // runs after the reply, as sshd replies before running
 		switch req.Type {
 		case "pty-req":
 			var p struct {
@@ -469,16 +470,16 @@ func (s *Server) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 			if ssh.Unmarshal(req.Payload, &p) == nil && !started {
 				started, ok = true, true
 				sess.Command = p.Command
-				go func() {
+				start = func() {
 					defer close(finished)
 					s.runExec(ch, sess)
-				}()
+				}
 			}
 		case "subsystem":
 			var p struct{ Name string }
 			if ssh.Unmarshal(req.Payload, &p) == nil && p.Name == "sftp" && !started {
 				started, ok = true, true
-				go func() {
+				start = func() {
 					defer close(finished)
 					srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(s.Home))
 					if err == nil {
@@ -487,11 +488,14 @@ func (s *Server) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 					}
 					s.exit(ch, 0)
 					ch.Close()
-				}()
+				}
 			}
 		}
 		if req.WantReply {
 			req.Reply(ok, nil)
+		}
+		if start != nil {
+			go start()
 		}
 	}
 	close(closed)

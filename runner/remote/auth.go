@@ -160,7 +160,7 @@ func (a *auth) loadKey(path string, agentSigners []ssh.Signer) ([]ssh.Signer, ss
 			return nil, pub, fmt.Errorf("identity file %s is encrypted and no passphrase prompt is available; "+
 				"load it into ssh-agent (ssh-add %s) or run where gotask can ask for the passphrase", path, path)
 		}
-		l := &lazySigner{path: path, pem: pemBytes, pub: pub, ask: a.askPassphrase}
+		l := &lazySigner{path: path, pem: pemBytes, pub: pub, ask: a.cfg.Passphrase, pause: a.pause}
 		if pub == nil {
 			// Without the public half we must decrypt now to know it.
 			if _, err := l.load(); err != nil {
@@ -197,11 +197,6 @@ func readPublicKey(path string) ssh.PublicKey {
 		return nil
 	}
 	return k
-}
-
-func (a *auth) askPassphrase(prompt string) (string, error) {
-	defer a.pause()()
-	return a.cfg.Passphrase(prompt)
 }
 
 // methods returns the auth methods in OpenSSH's order. All keys go into
@@ -274,6 +269,9 @@ type lazySigner struct {
 	pem  []byte
 	pub  ssh.PublicKey
 	ask  func(prompt string) (string, error)
+	// pause stops the connect timeout while the user types and the key
+	// is decrypted (bcrypt_pbkdf is slow on purpose).
+	pause func() func()
 
 	mu     sync.Mutex
 	signer ssh.Signer
@@ -288,6 +286,7 @@ func (l *lazySigner) load() (ssh.Signer, error) {
 	if l.signer != nil || l.err != nil {
 		return l.signer, l.err
 	}
+	defer l.pause()()
 	for attempt := 0; attempt < 3; attempt++ {
 		pass, err := l.ask(fmt.Sprintf("Enter passphrase for key '%s': ", l.path))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -238,7 +239,7 @@ func (cn *conn) alive() bool {
 	case <-cn.done:
 		return false
 	default:
-		return true
+		return cn.cause() == nil
 	}
 }
 
@@ -267,10 +268,13 @@ func (cn *conn) cause() error {
 // watch waits for the connection to end and records it.
 func (cn *conn) watch() {
 	err := cn.client.Wait()
-	if err == nil || errors.Is(err, net.ErrClosed) {
-		err = errors.New("connection closed by the remote side")
-	} else {
-		err = fmt.Errorf("connection ended: %w", err)
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+		err = errors.New("the connection was closed by the remote side or the network")
+	case errors.Is(err, net.ErrClosed):
+		err = errors.New("the connection was closed")
+	default:
+		err = fmt.Errorf("the connection broke: %w", err)
 	}
 	cn.fail(err)
 	close(cn.done)

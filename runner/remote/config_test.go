@@ -170,7 +170,6 @@ Host *
 	})
 }
 
-
 func TestSSHConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {

@@ -93,11 +93,13 @@
 //   - Host keys: CheckHostIP and UpdateHostKeys are not implemented;
 //     VerifyHostKeyDNS is ignored. StrictHostKeyChecking=ask refuses
 //     like "yes" (there is nobody to ask).
-//   - Stopping without a pty relies on the "signal" channel request,
-//     which OpenSSH (7.9 and later) delivers only to the remote shell
-//     process, not its whole process group: the children of a compound
-//     command may outlive a timeout. Use a pty for commands that must die
-//     with their session (closing a pty hangs up its process group).
+//   - Stopping a command without a pty relies on the "signal" channel
+//     request. OpenSSH (8.1 and later) delivers it to the command's
+//     process group, but refuses it for root logins ("session signalling
+//     requires privilege separation"): as root, such a command keeps
+//     running after a timeout or Ctrl-C, and its session is closed and
+//     abandoned after the grace periods. Use a pty (closing it hangs up
+//     the process group) for commands that must die with their session.
 //   - Put and Get copy regular files (following symlinks); other file
 //     types in a tree are skipped; ownership and times are not kept;
 //     files at the destination that the source lacks are not deleted.

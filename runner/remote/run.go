@@ -144,11 +144,13 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	go func() { waited <- e.sess.Wait() }()
 
 	why, waitErr := e.wait(ctx, waited)
-	readers.Wait()
+	if waitErr != errAbandoned {
+		readers.Wait() // the channel has closed: the readers drain to EOF
+	}
 	res.Duration = time.Since(start)
-	res.Stdout, res.Truncated = outSink.captured()
+	res.Stdout, res.Truncated = outSink.detach()
 	var t bool
-	res.Stderr, t = errSink.captured()
+	res.Stderr, t = errSink.detach()
 	res.Truncated = res.Truncated || t
 	return e.finish(ctx, res, waitErr, why)
 }
@@ -201,16 +203,20 @@ func (e *execution) wait(ctx context.Context, waited <-chan error) (stopReason, 
 	// Closing the channel hangs up the remote terminal (SIGHUP to its
 	// processes) and frees the session.
 	_ = e.sess.Close()
+	t.Reset(grace)
 	select {
 	case err := <-waited:
 		return why, err
 	case <-t.C:
-		// The peer does not even acknowledge the close: drop the
-		// connection so nothing waits on it forever.
-		e.cn.fail(errors.New("the remote side did not close a stopped session"))
-		return why, <-waited
+		// sshd holds the channel open while any process keeps its
+		// output open (a background child that ignored the signals).
+		// Stop waiting; the connection stays usable for other sessions.
+		return why, errAbandoned
 	}
 }
+
+// errAbandoned says a stopped session was given up on before it closed.
+var errAbandoned = errors.New("stopped session did not close")
 
 // finish maps the session's end to the runner's results and errors.
 func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr error, why stopReason) (*runner.Result, error) {
@@ -344,17 +350,28 @@ func terminal(r io.Reader) (*os.File, bool) {
 	return f, term.IsTerminal(int(f.Fd()))
 }
 
-// forwardInput copies Cmd.Stdin to the session. The session's stdin is
-// closed at the end of Cmd.Stdin (at once when it is nil), unless there
-// are watchers, which may still have to answer a prompt. The returned
-// function stops the copy.
+// forwardInput copies Cmd.Stdin to the session. At the end of Cmd.Stdin
+// (at once when it is nil) the command is told there is no more input,
+// unless there are watchers, which may still have to answer a prompt:
+// with pipes the session's stdin is closed; under a pty, where SSH has no
+// way to close the input (OpenSSH ignores it), a Ctrl-D (VEOF) is typed
+// and the channel stays open so that a Ctrl-C can still be sent. The
+// returned function stops the copy.
 func (e *execution) forwardInput() (stop func()) {
 	keepOpen := len(e.cmd.Watchers) > 0
+	endInput := func() {
+		if keepOpen {
+			return
+		}
+		if e.pty {
+			_, _ = e.stdin.Write([]byte{0x04})
+			return
+		}
+		e.stdin.Close()
+	}
 	src := e.cmd.Stdin
 	if src == nil {
-		if !keepOpen {
-			e.stdin.Close()
-		}
+		endInput()
 		return func() {}
 	}
 	var fr *fileReader
@@ -368,9 +385,7 @@ func (e *execution) forwardInput() (stop func()) {
 		if fr != nil {
 			fr.release()
 		}
-		if !keepOpen {
-			e.stdin.Close()
-		}
+		endInput()
 	}()
 	if fr == nil {
 		// An arbitrary reader cannot be interrupted: like os/exec, the
@@ -420,6 +435,8 @@ type sink struct {
 	limit     int
 	watchers  []responder.Watcher
 	e         *execution
+	mu        sync.Mutex
+	detached  bool
 	buf       []byte
 	truncated bool
 }
@@ -442,6 +459,11 @@ func (s *sink) copyFrom(r io.Reader) {
 }
 
 func (s *sink) handle(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.detached {
+		return
+	}
 	if s.out != nil {
 		// A failing writer must not stop the command or lose the capture.
 		_, _ = s.out.Write(b)
@@ -465,4 +487,12 @@ func (s *sink) handle(b []byte) {
 	}
 }
 
-func (s *sink) captured() ([]byte, bool) { return s.buf, s.truncated }
+// detach returns the capture and stops the sink from touching the
+// caller's writer or watchers again, even if its reader is still running
+// (an abandoned session).
+func (s *sink) detach() ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.detached = true
+	return s.buf, s.truncated
+}
