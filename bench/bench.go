@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// benchmark is one measurement: candidate (gotask) against baseline (the
+// physical lower bound), whose ratio of medians must not exceed
+// ratioTarget.
+type benchmark struct {
+	name        string  // group/what, matched by -run
+	target      string  // the goal in words, with the ratio and the baseline
+	ratioTarget float64 // PASS when median(candidate)/median(baseline) <= this
+	runs        int     // runs of each side; -count overrides it
+
+	// setup, if set, prepares e.dir (write a tasks.toml, say) and may
+	// check, once and outside the timing, that the candidate does the
+	// right thing. It runs before the first timed run.
+	setup func(ctx context.Context, e *env) error
+
+	// candidate and baseline run once each and report how long that took.
+	candidate, baseline func(ctx context.Context, e *env) (sample, error)
+}
+
+// env is what a benchmark's functions get.
+type env struct {
+	gotask string // the gotask binary under test
+	dir    string // a temporary directory of the benchmark's own, removed after it
+	notes  []string
+}
+
+// notef adds a line to the notes printed under the table.
+func (e *env) notef(format string, args ...any) {
+	e.notes = append(e.notes, fmt.Sprintf(format, args...))
+}
+
+// command returns a command that runs in e.dir with stdin and stdout on
+// /dev/null; stderr is kept for the error message if it fails.
+func (e *env) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, name, args...)
+	c.Dir = e.dir
+	c.Stderr = &bytes.Buffer{}
+	return c
+}
+
+// time runs name with args (see command) and measures it.
+func (e *env) time(ctx context.Context, name string, args ...string) (sample, error) {
+	return timeCmd(e.command(ctx, name, args...))
+}
+
+// sample is one run.
+type sample struct {
+	wall time.Duration
+
+	// maxRSS is the peak resident set, in bytes, of the process and the
+	// children it waited for. Linux counts the memory a child shared
+	// with bench before its exec, so a figure at or below bench's own
+	// peak (selfRSS) says only "no more than this".
+	maxRSS, selfRSS int64
+}
+
+// timeCmd runs c and measures its wall-clock time and peak RSS. A
+// non-zero exit status is an error.
+func timeCmd(c *exec.Cmd) (sample, error) {
+	start := time.Now()
+	err := c.Run()
+	wall := time.Since(start)
+	if err != nil {
+		msg := ""
+		if b, ok := c.Stderr.(*bytes.Buffer); ok {
+			msg = strings.TrimSpace(b.String())
+		}
+		if msg != "" {
+			return sample{}, fmt.Errorf("%s: %w: %s", c, err, msg)
+		}
+		return sample{}, fmt.Errorf("%s: %w", c, err)
+	}
+	smp := sample{wall: wall}
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		smp.maxRSS = rssBytes(ru)
+	}
+	var self syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) == nil {
+		smp.selfRSS = rssBytes(&self)
+	}
+	return smp, nil
+}
+
+// rssBytes returns ru's peak resident set size in bytes.
+func rssBytes(ru *syscall.Rusage) int64 {
+	if runtime.GOOS == "darwin" {
+		return ru.Maxrss // bytes there, kilobytes elsewhere
+	}
+	return ru.Maxrss * 1024
+}
+
+// result is what measure found for one benchmark.
+type result struct {
+	b         *benchmark
+	candidate []sample
+	baseline  []sample
+	notes     []string
+	err       error
+}
+
+// measure runs b's setup, one untimed warm-up of each side, then count
+// (or b.runs) timed runs of each, interleaved and alternating which side
+// goes first. The benchmark's directory is made under tmp and removed
+// unless keep is set.
+func measure(ctx context.Context, b benchmark, gotask, tmp string, count int, keep bool) (r result) {
+	r.b = &b
+	dir, err := os.MkdirTemp(tmp, strings.ReplaceAll(b.name, "/", "-")+"-")
+	if err != nil {
+		r.err = err
+		return r
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	e := &env{gotask: gotask, dir: dir}
+	defer func() { r.notes = e.notes }()
+
+	runs := b.runs
+	if count > 0 {
+		runs = count
+	}
+	if runs <= 0 {
+		runs = 5
+	}
+	if b.setup != nil {
+		if err := b.setup(ctx, e); err != nil {
+			r.err = fmt.Errorf("setup: %w", err)
+			return r
+		}
+	}
+	sides := []struct {
+		name string
+		f    func(context.Context, *env) (sample, error)
+		to   *[]sample
+	}{
+		{"candidate", b.candidate, &r.candidate},
+		{"baseline", b.baseline, &r.baseline},
+	}
+	for _, s := range sides {
+		if _, err := s.f(ctx, e); err != nil {
+			r.err = fmt.Errorf("%s (warm-up): %w", s.name, err)
+			return r
+		}
+	}
+	for i := range runs {
+		for j := range sides {
+			s := sides[(i+j)%2]
+			smp, err := s.f(ctx, e)
+			if err != nil {
+				r.err = fmt.Errorf("%s: %w", s.name, err)
+				return r
+			}
+			*s.to = append(*s.to, smp)
+		}
+	}
+	return r
+}

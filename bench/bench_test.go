@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+func ms(n ...float64) []sample {
+	s := make([]sample, len(n))
+	for i, x := range n {
+		s[i] = sample{wall: time.Duration(x * float64(time.Millisecond)), maxRSS: int64(x * 1e6)}
+	}
+	return s
+}
+
+func TestSummarize(t *testing.T) {
+	tests := []struct {
+		name             string
+		in               []sample
+		median, min, max float64 // ms
+	}{
+		{"none", nil, 0, 0, 0},
+		{"one", ms(3), 3, 3, 3},
+		{"odd, unsorted", ms(5, 1, 3), 3, 1, 5},
+		{"even: mean of the middle two", ms(4, 1, 2, 10), 3, 1, 10},
+		{"outlier does not move the median", ms(2, 2, 2, 2, 500), 2, 2, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := summarize(tt.in)
+			want := stats{
+				median: time.Duration(tt.median * float64(time.Millisecond)),
+				min:    time.Duration(tt.min * float64(time.Millisecond)),
+				max:    time.Duration(tt.max * float64(time.Millisecond)),
+				maxRSS: int64(tt.max * 1e6),
+			}
+			if got != want {
+				t.Errorf("summarize = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestSummarizeLeavesInputAlone(t *testing.T) {
+	in := ms(3, 1, 2)
+	summarize(in)
+	if in[0].wall != 3*time.Millisecond {
+		t.Errorf("summarize reordered its input: %v", in)
+	}
+}
+
+func TestRatio(t *testing.T) {
+	tests := []struct {
+		cand, base []sample
+		want       float64
+	}{
+		{ms(10), ms(4), 2.5},
+		{ms(1, 2, 3), ms(2, 2, 2), 1},
+		{nil, ms(1), 0},
+		{ms(1), nil, 0},
+	}
+	for _, tt := range tests {
+		if got := ratio(summarize(tt.cand), summarize(tt.base)); got != tt.want {
+			t.Errorf("ratio(%v, %v) = %v, want %v", tt.cand, tt.base, got, tt.want)
+		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{850 * time.Microsecond, "0.850 ms"},
+		{1234 * time.Microsecond, "1.23 ms"},
+		{12345 * time.Microsecond, "12.3 ms"},
+		{123456 * time.Microsecond, "123 ms"},
+		{1500 * time.Millisecond, "1.50 s"},
+		{12 * time.Second, "12.0 s"},
+	}
+	for _, tt := range tests {
+		if got := formatDuration(tt.in); got != tt.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	pass := benchmark{name: "g/fast", target: "≤ 2x x", ratioTarget: 2}
+	miss := benchmark{name: "g/slow", target: "≤ 1.1x y | z", ratioTarget: 1.1}
+	broken := benchmark{name: "g/broken", target: "≤ 1x", ratioTarget: 1}
+	results := []result{
+		{b: &pass, candidate: ms(3, 4, 5), baseline: ms(2, 2, 2)},
+		{b: &miss, candidate: ms(12), baseline: ms(10)},
+		{b: &broken, err: errors.New("no script")},
+	}
+	tab := newTable(results)
+	wantVerdicts := []string{"PASS", "MISS", "ERROR"}
+	for i, row := range tab.rows {
+		if len(row) != len(tab.header) {
+			t.Fatalf("row %d has %d cells, header %d", i, len(row), len(tab.header))
+		}
+		if row[5] != wantVerdicts[i] {
+			t.Errorf("row %d: verdict %q, want %q", i, row[5], wantVerdicts[i])
+		}
+	}
+	if got := tab.rows[0][3]; got != "2.00x" {
+		t.Errorf("ratio cell = %q, want 2.00x", got)
+	}
+	if got := tab.rows[0][1]; got != "4.00 ms (3.00 ms–5.00 ms)" {
+		t.Errorf("candidate cell = %q", got)
+	}
+
+	var md bytes.Buffer
+	tab.writeMarkdown(&md)
+	lines := strings.Split(strings.TrimSpace(md.String()), "\n")
+	if len(lines) != 2+len(results) {
+		t.Fatalf("markdown has %d lines, want %d:\n%s", len(lines), 2+len(results), md.String())
+	}
+	cols := strings.Count(lines[0], " | ") + 1
+	for i, l := range lines {
+		unescaped := strings.ReplaceAll(l, `\|`, "")
+		if !strings.HasPrefix(l, "|") || !strings.HasSuffix(l, "|") || strings.Count(unescaped, "|")-1 != cols {
+			t.Errorf("markdown line %d is not a %d-column row: %q", i, cols, l)
+		}
+	}
+	if !strings.Contains(md.String(), `y \| z`) {
+		t.Errorf("a | in a cell is not escaped:\n%s", md.String())
+	}
+
+	var text bytes.Buffer
+	tab.writeText(&text)
+	if got := strings.Count(text.String(), "\n"); got != 1+len(results) {
+		t.Errorf("text table has %d lines, want %d:\n%s", got, 1+len(results), text.String())
+	}
+}
+
+// The shape gotask's loader reads, as far as these files use it.
+type tasksFile struct {
+	Default string
+	Vars    map[string]string
+	Tasks   map[string]struct {
+		Help    string
+		Aliases []string
+		Deps    []string
+		Pty     *bool
+		Run     any
+		Args    []map[string]any
+		Env     map[string]string
+	}
+}
+
+func TestListTasksTOML(t *testing.T) {
+	var f tasksFile
+	dec := toml.NewDecoder(strings.NewReader(listTasksTOML(50)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		t.Fatalf("the generated tasks.toml does not parse: %v", err)
+	}
+	if len(f.Tasks) != 50 {
+		t.Fatalf("%d tasks, want 50", len(f.Tasks))
+	}
+	if _, ok := f.Tasks[f.Default]; !ok {
+		t.Errorf("default %q is not a task", f.Default)
+	}
+	for name, task := range f.Tasks {
+		if task.Help == "" || task.Run == nil {
+			t.Errorf("task %s has no help or no run", name)
+		}
+		for _, d := range task.Deps {
+			if _, ok := f.Tasks[d]; !ok {
+				t.Errorf("task %s depends on %q, which is not a task", name, d)
+			}
+		}
+	}
+}
+
+func TestOutputTasksTOML(t *testing.T) {
+	var f tasksFile
+	if err := toml.Unmarshal([]byte(outputTasksTOML(20, 2)), &f); err != nil {
+		t.Fatalf("does not parse: %v", err)
+	}
+	for name, n := range map[string]int{"big": 20, "small": 2} {
+		task := f.Tasks[name]
+		if task.Pty == nil || !*task.Pty {
+			t.Errorf("task %s does not force a pty", name)
+		}
+		if task.Run != outputCommand(n) {
+			t.Errorf("task %s runs %q, want %q", name, task.Run, outputCommand(n))
+		}
+	}
+}
+
+func TestCountWriter(t *testing.T) {
+	var w countWriter
+	w.Write([]byte("xxx"))
+	w.Write([]byte("x\r\nx"))
+	if w.n != 7 || w.other != 2 {
+		t.Errorf("counted %d bytes, %d not x; want 7 and 2", w.n, w.other)
+	}
+}
+
+func TestBenchmarks(t *testing.T) {
+	nameRE := regexp.MustCompile(`^[a-z]+/[A-Za-z0-9-]+$`)
+	seen := map[string]bool{}
+	for _, b := range benchmarks() {
+		if !nameRE.MatchString(b.name) {
+			t.Errorf("name %q is not group/words-with-dashes", b.name)
+		}
+		if seen[b.name] {
+			t.Errorf("name %q is used twice", b.name)
+		}
+		seen[b.name] = true
+		if b.candidate == nil || b.baseline == nil {
+			t.Errorf("%s: no candidate or baseline", b.name)
+		}
+		if b.ratioTarget <= 0 {
+			t.Errorf("%s: ratioTarget %v", b.name, b.ratioTarget)
+		}
+		if want := strconv.FormatFloat(b.ratioTarget, 'f', -1, 64) + "x"; !strings.Contains(b.target, want) {
+			t.Errorf("%s: target %q does not state the ratio %s", b.name, b.target, want)
+		}
+	}
+}
+
+func TestFormatRSS(t *testing.T) {
+	tests := []struct {
+		in   stats
+		want string
+	}{
+		{stats{}, "?"},
+		{stats{maxRSS: 12_300_000, selfRSS: 5_000_000}, "12.3 MB"},
+		{stats{maxRSS: 5_000_000, selfRSS: 5_000_000}, "≤ 5.0 MB"},
+	}
+	for _, tt := range tests {
+		if got := formatRSS(tt.in); got != tt.want {
+			t.Errorf("formatRSS(%+v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// stats summarises a benchmark side's runs.
+type stats struct {
+	median, min, max time.Duration
+	maxRSS           int64 // the largest over all runs, bytes
+	selfRSS          int64 // bench's own peak then: maxRSS at or below it is an upper bound only
+}
+
+// summarize returns the stats of samples; the median of an even number is
+// the mean of the middle two. Zero samples give zero stats.
+func summarize(samples []sample) stats {
+	if len(samples) == 0 {
+		return stats{}
+	}
+	d := make([]time.Duration, len(samples))
+	var s stats
+	for i, x := range samples {
+		d[i] = x.wall
+		s.maxRSS = max(s.maxRSS, x.maxRSS)
+		s.selfRSS = max(s.selfRSS, x.selfRSS)
+	}
+	slices.Sort(d)
+	s.min, s.max = d[0], d[len(d)-1]
+	if n := len(d); n%2 == 1 {
+		s.median = d[n/2]
+	} else {
+		s.median = (d[n/2-1] + d[n/2]) / 2
+	}
+	return s
+}
+
+// ratio returns median(candidate)/median(baseline), or 0 if either has no runs.
+func ratio(cand, base stats) float64 {
+	if cand.median == 0 || base.median == 0 {
+		return 0
+	}
+	return float64(cand.median) / float64(base.median)
+}
+
+// table is the report, one row per benchmark.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+func newTable(results []result) table {
+	t := table{header: []string{"benchmark", "gotask median (min–max)", "baseline median (min–max)", "ratio", "target", "result", "peak RSS gotask / baseline", "runs"}}
+	for _, r := range results {
+		c, b := summarize(r.candidate), summarize(r.baseline)
+		row := []string{r.b.name, "–", "–", "–", r.b.target, "ERROR", "–", strconv.Itoa(len(r.candidate))}
+		if r.err == nil {
+			q := ratio(c, b)
+			verdict := "PASS"
+			if q > r.b.ratioTarget {
+				verdict = "MISS"
+			}
+			row[1], row[2] = formatStats(c), formatStats(b)
+			row[3] = fmt.Sprintf("%.2fx", q)
+			row[5] = verdict
+			row[6] = formatRSS(c) + " / " + formatRSS(b)
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+func (t table) writeText(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.header, "\t"))
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+func (t table) writeMarkdown(w io.Writer) {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	line := func(cells []string) {
+		out := make([]string, len(cells))
+		for i, c := range cells {
+			out[i] = cell(c)
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(out, " | "))
+	}
+	line(t.header)
+	sep := make([]string, len(t.header))
+	for i := range sep {
+		sep[i] = "---"
+		if i > 0 && i != 4 {
+			sep[i] = "--:"
+		}
+	}
+	fmt.Fprintf(w, "|%s|\n", strings.Join(sep, "|"))
+	for _, r := range t.rows {
+		line(r)
+	}
+}
+
+func formatStats(s stats) string {
+	return fmt.Sprintf("%s (%s–%s)", formatDuration(s.median), formatDuration(s.min), formatDuration(s.max))
+}
+
+// formatDuration prints d in ms or s with three significant digits.
+func formatDuration(d time.Duration) string {
+	if d >= time.Second {
+		return strconv.FormatFloat(d.Seconds(), 'f', sigDecimals(d.Seconds()), 64) + " s"
+	}
+	ms := float64(d) / float64(time.Millisecond)
+	return strconv.FormatFloat(ms, 'f', sigDecimals(ms), 64) + " ms"
+}
+
+// sigDecimals is how many decimals x needs for three significant digits.
+func sigDecimals(x float64) int {
+	switch {
+	case x >= 100:
+		return 0
+	case x >= 10:
+		return 1
+	case x >= 1:
+		return 2
+	}
+	return 3
+}
+
+// formatRSS prints s's peak RSS, as "≤ n" when it is no more than bench's
+// own and so may be bench's memory rather than the command's.
+func formatRSS(s stats) string {
+	if s.maxRSS <= 0 {
+		return "?"
+	}
+	mb := fmt.Sprintf("%.1f MB", float64(s.maxRSS)/1e6)
+	if s.maxRSS <= s.selfRSS {
+		return "≤ " + mb
+	}
+	return mb
+}
