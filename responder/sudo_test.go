@@ -40,10 +40,11 @@ func TestSudoCommand(t *testing.T) {
 	}
 	t.Run("one nonce per Sudo", func(t *testing.T) {
 		a, b := &Sudo{}, &Sudo{}
-		if a.Command("x") != a.Command("x") {
+		first, second := a.Command("x"), a.Command("x")
+		if first != second {
 			t.Error("the nonce of one Sudo changed between commands")
 		}
-		if a.Command("x") == b.Command("x") {
+		if first == b.Command("x") {
 			t.Error("two Sudo values have the same nonce")
 		}
 	})
