@@ -3,6 +3,8 @@ package gobuild
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -91,7 +93,7 @@ func (b *Builder) Binary(ctx context.Context, pkgDir string) (path string, built
 	if err != nil {
 		return "", false, err
 	}
-	src, err := sourceHash(pkgDir)
+	src, err := sourceHash(pkgDir, loadMemo(memoFile(cache, pkgDir)))
 	if err != nil {
 		return "", false, err
 	}
@@ -127,6 +129,13 @@ func (b *Builder) cacheDir() (string, error) {
 		return "", fmt.Errorf("no cache directory for built Go tasks (%w); set GOTASK_CACHE to a writable directory", err)
 	}
 	return filepath.Join(dir, "gotask", "gotasks"), nil
+}
+
+// memoFile returns where the import memo (see importMemo) of the gotasks
+// package in pkgDir is kept.
+func memoFile(cache, pkgDir string) string {
+	sum := sha256.Sum256([]byte(pkgDir))
+	return filepath.Join(cache, "imports", hex.EncodeToString(sum[:16]))
 }
 
 // build runs go build in pkgDir and moves the binary into dir. It builds

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -197,21 +198,106 @@ func TestBinaryConcurrent(t *testing.T) {
 	}
 }
 
-// BenchmarkBinaryCached measures the hot path: hashing a small gotasks
-// package, finding go and its version, and finding the cached binary.
-func BenchmarkBinaryCached(b *testing.B) {
-	realGo(b)
-	dir := b.TempDir()
-	writeFiles(b, dir, module("hello"))
-	writeFiles(b, dir, map[string]string{"gotasks/deploy.go": "package main\n\n" + strings.Repeat("// deploy tasks\n", 200)})
-	pkgDir := filepath.Join(dir, "gotasks")
-	bl := &Builder{CacheDir: b.TempDir()}
-	if _, _, err := bl.Binary(b.Context(), pkgDir); err != nil {
-		b.Fatal(err)
+// TestBinaryLocalPackages checks that editing a package that the Go tasks
+// import from a local module rebuilds them, and that editing one they do
+// not import does not. Each step runs after the one before.
+func TestBinaryLocalPackages(t *testing.T) {
+	realGo(t)
+	t.Setenv("GOWORK", "")
+	dir := t.TempDir()
+	writeFiles(t, dir, project("hello"))
+	writeFiles(t, dir, map[string]string{"go.work": goWork})
+	pkgDir := filepath.Join(dir, "tasks", "gotasks")
+	var stderr bytes.Buffer
+	b := &Builder{CacheDir: t.TempDir(), Stderr: &stderr}
+
+	steps := []struct {
+		name      string
+		files     map[string]string // written before the step
+		wantBuilt bool
+		wantOut   string
+	}{
+		{"first call builds", nil, true, "hello! dep wdep\n"},
+		{"nothing changed", nil, false, "hello! dep wdep\n"},
+		{"edit the same module", map[string]string{"tasks/lib/lib.go": project("bye")["tasks/lib/lib.go"]}, true, "bye! dep wdep\n"},
+		{"edit the same module, two imports away", map[string]string{"tasks/internal/deep/deep.go": "package deep\n\nconst Suffix = \"?\"\n"}, true, "bye? dep wdep\n"},
+		{"edit a replacement", map[string]string{"dep/dep.go": "package dep\n\nconst Name = \"dep2\"\n"}, true, "bye? dep2 wdep\n"},
+		{"edit a workspace module", map[string]string{"wdep/wdep.go": "package wdep\n\nconst Name = \"wdep2\"\n"}, true, "bye? dep2 wdep2\n"},
+		{"edit packages nothing imports", map[string]string{
+			"tasks/other/other.go":  "package other\n\nvar x = 1\n",
+			"tasks/lib/lib_test.go": "package lib\n\nvar x = 1\n",
+			"dep/unused/unused.go":  "package unused\n\nvar x = 1\n",
+		}, false, "bye? dep2 wdep2\n"},
 	}
-	for b.Loop() {
-		if _, built, err := bl.Binary(b.Context(), pkgDir); err != nil || built {
-			b.Fatalf("built = %v, err = %v", built, err)
+	var prev string
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			writeFiles(t, dir, st.files)
+			stderr.Reset()
+			path, built, err := b.Binary(t.Context(), pkgDir)
+			if err != nil {
+				t.Fatalf("Binary(): %v\ngo build printed:\n%s", err, stderr.Bytes())
+			}
+			if built != st.wantBuilt {
+				t.Errorf("built = %v, want %v", built, st.wantBuilt)
+			}
+			if !st.wantBuilt && path != prev {
+				t.Errorf("path = %q, want the binary of the step before, %q", path, prev)
+			}
+			prev = path
+			if got := run(t, path); got != st.wantOut {
+				t.Errorf("the binary printed %q, want %q", got, st.wantOut)
+			}
+		})
+	}
+}
+
+// BenchmarkBinaryCached measures the hot path: hashing a gotasks
+// package and the local packages it imports, finding go and its version,
+// and finding the cached binary.
+func BenchmarkBinaryCached(b *testing.B) {
+	const deploy = "package main\n\n"
+	chain := map[string]string{
+		"gotasks/deploy.go": deploy + "import _ \"example.com/tasks/p0\"\n",
+	}
+	// 10 packages of 4 files each, each package importing the next.
+	const pkgs, files = 10, 4
+	for p := range pkgs {
+		imports := "import (\n\t\"fmt\"\n\t\"os\"\n"
+		if p+1 < pkgs {
+			imports += "\t_ \"example.com/tasks/p" + strconv.Itoa(p+1) + "\"\n"
 		}
+		imports += ")\n\nvar _, _ = fmt.Print, os.Exit\n\n"
+		for f := range files {
+			name := "p" + strconv.Itoa(p) + "/f" + strconv.Itoa(f) + ".go"
+			chain[name] = "// Package p" + strconv.Itoa(p) + " is a link in a chain.\npackage p" + strconv.Itoa(p) + "\n\n" +
+				imports + strings.Repeat("// code\n", 200)
+		}
+	}
+	benchmarks := []struct {
+		name  string
+		files map[string]string
+	}{
+		{"no local imports", map[string]string{"gotasks/deploy.go": deploy + strings.Repeat("// deploy tasks\n", 200)}},
+		{"40 files of 10 local packages", chain},
+	}
+	for _, bm := range benchmarks {
+		b.Run(bm.name, func(b *testing.B) {
+			realGo(b)
+			dir := b.TempDir()
+			writeFiles(b, dir, module("hello"))
+			writeFiles(b, dir, bm.files)
+			pkgDir := filepath.Join(dir, "gotasks")
+			var stderr bytes.Buffer
+			bl := &Builder{CacheDir: b.TempDir(), Stderr: &stderr}
+			if _, _, err := bl.Binary(b.Context(), pkgDir); err != nil {
+				b.Fatalf("%v\n%s", err, stderr.Bytes())
+			}
+			for b.Loop() {
+				if _, built, err := bl.Binary(b.Context(), pkgDir); err != nil || built {
+					b.Fatalf("built = %v, err = %v", built, err)
+				}
+			}
+		})
 	}
 }

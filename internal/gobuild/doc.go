@@ -16,23 +16,52 @@
 //     directory; the relative path and contents of every regular file under
 //     it except _test.go files and names starting with "." (so files the
 //     package embeds count too); the go.mod and go.sum of the enclosing
-//     module; the go.work and go.work.sum in use, if any; the GOOS and
-//     GOARCH gotask runs on; and the environment variables that change
-//     what go build produces (see buildEnv in key.go);
+//     module; the go.work and go.work.sum in use, if any; the local
+//     packages the gotasks package imports (below); the GOOS and GOARCH
+//     gotask runs on; and the environment variables that change what go
+//     build produces (see buildEnv in key.go);
 //   - the Go version, read from the VERSION file of the GOROOT that holds
 //     the go command found in PATH, so that the hot path never runs go.
 //     Only a toolchain without a VERSION file (one built from source, or a
 //     wrapper script) costs one "go env GOVERSION".
 //
-// Packages of the enclosing module that the gotasks package imports from
-// outside gotasks/ are not hashed: after changing one, touch a file in
-// gotasks/ or delete the cache. Settings written with "go env -w" are not
-// seen either.
+// # Local packages
+//
+// A package is local when it belongs to the enclosing module, to a module
+// that go.mod (or go.work) replaces with a directory ("replace
+// example.com/dep => ../dep"), or to a module that go.work uses. The
+// source hash covers every local package that the gotasks package
+// imports, directly or through other local packages, found by reading
+// the import declarations at the top of their .go files, as go/build
+// would but without running go. Standard-library packages and modules
+// from the module cache are not followed: go.mod and go.sum pin those.
+//
+// Files of local packages count by name, size and modification time, not
+// by contents: all the files directly in the package's directory except
+// _test.go files and names starting with "." (so cgo sources and files
+// embedded from that directory count; files embedded from its
+// subdirectories do not). Build constraints are not evaluated, so a file
+// for another system, or the packages it imports, can cause a rebuild
+// that was not needed, never a stale binary. The go.mod of every other
+// local module counts by contents.
+//
+// Counting by size and time costs one stat per file instead of a read, so
+// that a cached check of a few dozen such files stays well under a
+// millisecond. The price: an edit goes unseen if it leaves the file's
+// size unchanged and gotask ran between it and the previous write to the
+// file within one tick of the file system's clock (a few milliseconds at
+// most). To spare reading the import declarations of every file on every
+// run, what each file imports is remembered, by path, size and
+// modification time, in an import memo in the cache directory; a file
+// is read again when either changes.
+//
+// Settings written with "go env -w" are not seen.
 //
 // # Cache layout
 //
 //	<CacheDir>/<source hash>/<Go version>/gotasks   (gotasks.exe on Windows)
 //	<CacheDir>/.build-*/                            in-progress builds
+//	<CacheDir>/imports/<hash of the gotasks path>   import memo
 //
 // A build writes into a fresh .build-* directory inside CacheDir and is
 // renamed into place, so a concurrent run sees either no binary or a whole

@@ -1,6 +1,7 @@
 package gobuild
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,7 +19,7 @@ import (
 
 // keyFormat starts every source hash; change it whenever the hash covers
 // something new, so that no binary built under the old rules is reused.
-const keyFormat = "gotask/gobuild key 1\n"
+const keyFormat = "gotask/gobuild key 2\n"
 
 // buildEnv lists the environment variables that change what go build
 // produces from the same sources. Their values are part of the source hash.
@@ -29,8 +30,10 @@ var buildEnv = [...]string{
 
 // sourceHash returns the hex SHA-256 of everything except the Go version
 // that decides what go build makes of the package in pkgDir, an absolute
-// path. It fails with ErrNoModule when pkgDir is in no module.
-func sourceHash(pkgDir string) (string, error) {
+// path. It fails with ErrNoModule when pkgDir is in no module. It takes
+// what the Go files of local packages import from memo where it can, and
+// saves memo for the next run.
+func sourceHash(pkgDir string, memo *importMemo) (string, error) {
 	h := sha256.New()
 	h.Write([]byte(keyFormat))
 	record(h, "dir", pkgDir, nil)
@@ -48,24 +51,28 @@ func sourceHash(pkgDir string) (string, error) {
 		return "", fmt.Errorf("no go.mod in %s or any parent: %w; run `go mod init <module path>` in %s",
 			pkgDir, ErrNoModule, filepath.Dir(pkgDir))
 	}
-	if err := recordFile(h, "module", gomod); err != nil {
+	modData, err := recordFile(h, "module", gomod)
+	if err != nil {
 		return "", err
 	}
-	if err := recordFile(h, "module", filepath.Join(filepath.Dir(gomod), "go.sum")); err != nil {
+	if _, err := recordFile(h, "module", filepath.Join(filepath.Dir(gomod), "go.sum")); err != nil {
 		return "", err
 	}
-	if work := workFile(pkgDir); work != "" {
-		if err := recordFile(h, "work", work); err != nil {
+	work := workFile(pkgDir)
+	var workData []byte
+	if work != "" {
+		if workData, err = recordFile(h, "work", work); err != nil {
 			return "", err
 		}
-		if err := recordFile(h, "work", work+".sum"); err != nil {
+		if _, err := recordFile(h, "work", work+".sum"); err != nil {
 			return "", err
 		}
 	}
 
 	// WalkDir visits entries in lexical order, so the hash does not depend
 	// on the order the file system lists them in.
-	err := filepath.WalkDir(pkgDir, func(path string, d fs.DirEntry, err error) error {
+	var imports []string
+	err = filepath.WalkDir(pkgDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || path == pkgDir {
 			return err
 		}
@@ -92,10 +99,42 @@ func sourceHash(pkgDir string) (string, error) {
 			return err
 		}
 		record(h, "file", filepath.ToSlash(rel), data)
+		if rel == name && isGoSource(name) {
+			more, _ := readImports(bytes.NewReader(data)) // a bytes.Reader cannot fail
+			imports = append(imports, more...)
+		}
 		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("reading the Go tasks in %s: %w", pkgDir, err)
+	}
+
+	// The packages that the gotasks package imports from local modules,
+	// and so on down, count by the size and modification time of their
+	// files: a stat per file, plus a read of the header of each Go file
+	// the memo does not know as it is, rather than a read of every file.
+	mods, err := localModules(h, gomod, modData, work, workData)
+	if err != nil {
+		return "", err
+	}
+	pkgs, err := localPackages(mods, imports, memo)
+	if err != nil {
+		return "", fmt.Errorf("reading the packages the Go tasks in %s import: %w", pkgDir, err)
+	}
+	memo.save()
+	var stamp []byte
+	for _, p := range pkgs {
+		if p.missing {
+			record(h, "package missing", p.path, nil)
+			continue
+		}
+		record(h, "package", p.path, nil)
+		for _, f := range p.files {
+			stamp = strconv.AppendInt(stamp[:0], f.size, 10)
+			stamp = append(stamp, ' ')
+			stamp = strconv.AppendInt(stamp, f.modTime, 10)
+			record(h, "package file", p.path+"/"+f.name, stamp)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -116,18 +155,18 @@ func record(h hash.Hash, kind, name string, data []byte) {
 }
 
 // recordFile records the contents of the file at path, or that it does not
-// exist.
-func recordFile(h hash.Hash, kind, path string) error {
+// exist, and returns the contents.
+func recordFile(h hash.Hash, kind, path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		record(h, kind+" absent", path, nil)
-		return nil
+		return nil, nil
 	case err != nil:
-		return fmt.Errorf("reading %s: %w", path, err)
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	record(h, kind, path, data)
-	return nil
+	return data, nil
 }
 
 // findUp looks for a regular file called name in dir and then in each of
