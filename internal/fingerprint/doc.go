@@ -52,7 +52,9 @@
 // concurrent processes checking and recording the same key never see a
 // torn file; the last Record wins. It ends with a CRC-32C; a file that
 // fails it (say, cut short by a crash, as files are not fsynced) counts
-// as no record. The binary format is described at record.encode.
+// as no record. A crash between writing and renaming may leave a *.tmp
+// file behind, which is harmless. The binary format is described at
+// record.encode.
 //
 // # .gitignore
 //
@@ -76,5 +78,6 @@
 // they point to; links to directories are not followed. Only regular
 // files are sources. File modes are not part of the fingerprint. On
 // systems other than Linux the fast path compares size and modification
-// time only.
+// time only, and on Windows a Record may fail while another process is
+// reading the same state file.
 package fingerprint

@@ -18,7 +18,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if benchDir.dir != "" {
+		os.RemoveAll(benchDir.dir)
+	}
+	os.Exit(code)
 }
 
 // helper checks and records the test project's "build" key many times.

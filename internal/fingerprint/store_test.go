@@ -513,3 +513,18 @@ func TestConcurrentGoroutines(t *testing.T) {
 		t.Errorf("state directory holds %d files, want 1 (no temporary files left)", len(ents))
 	}
 }
+
+// TestRacilyClean checks that a file modified no earlier than its state
+// file was written is read again, since a change within the clock's
+// resolution would not show in its stat.
+func TestRacilyClean(t *testing.T) {
+	dir, spec := project(t)
+	touch(t, dir, "src/a.go", time.Now().Add(time.Hour))
+	s := &Store{Dir: t.TempDir()}
+	checkAndRecord(t, s, "build", spec)
+	for i := range 2 {
+		if st := check(t, s, "build", spec); !st.UpToDate || st.Hashed != 1 {
+			t.Errorf("Check %d: %s, hashed %d; want up to date, hashed 1", i+1, st, st.Hashed)
+		}
+	}
+}
