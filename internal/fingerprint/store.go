@@ -280,6 +280,9 @@ func (s *Store) Record(ctx context.Context, st *Status) error {
 
 // compileSpec checks and compiles a Spec.
 func compileSpec(spec *Spec) (*compiled, error) {
+	if spec == nil {
+		return nil, errors.New("checking task: no Spec")
+	}
 	dir := spec.Dir
 	if dir == "" {
 		dir = "."

@@ -138,11 +138,11 @@ func (w *walker) walkDir(abs, rel string, inc, exc, ign []state) error {
 	for _, e := range ents {
 		name := e.Name()
 		typ := e.Type()
+		if w.c.gitignore && name == ".git" {
+			continue // a repository, or a worktree's link to one
+		}
 		switch {
 		case typ.IsDir():
-			if w.c.gitignore && name == ".git" {
-				continue
-			}
 			if name == w.base && filepath.Join(abs, name) == w.skip {
 				continue
 			}
