@@ -102,6 +102,9 @@ type Session struct {
 
 	// Signals delivers the names of signals the client sends ("INT").
 	Signals <-chan string
+	// WindowChanges delivers the terminal sizes of window-change
+	// requests, as {cols, rows}.
+	WindowChanges <-chan [2]int
 	// Closed is closed when the client closes the session or the
 	// connection ends.
 	Closed <-chan struct{}
@@ -426,10 +429,11 @@ func (s *Server) forward(nch ssh.NewChannel) {
 func (s *Server) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	sigs := make(chan string, 16)
+	winch := make(chan [2]int, 16)
 	closed := make(chan struct{})
 	sess := &Session{
 		Stdin: ch, Stdout: ch, Stderr: ch.Stderr(),
-		Signals: sigs, Closed: closed, conn: nc, server: s, Home: s.Home,
+		Signals: sigs, WindowChanges: winch, Closed: closed, conn: nc, server: s, Home: s.Home,
 	}
 	finished := make(chan struct{})
 	started := false
@@ -455,7 +459,14 @@ func (s *Server) serveSession(nc net.Conn, ch ssh.Channel, reqs <-chan *ssh.Requ
 				ok = true
 			}
 		case "window-change":
-			ok = true
+			var p struct{ Cols, Rows, Width, Height uint32 }
+			if ssh.Unmarshal(req.Payload, &p) == nil {
+				select {
+				case winch <- [2]int{int(p.Cols), int(p.Rows)}:
+				default:
+				}
+				ok = true
+			}
 		case "signal":
 			var p struct{ Signal string }
 			if ssh.Unmarshal(req.Payload, &p) == nil {

@@ -89,6 +89,8 @@ func (s *Session) runPty(cmd *exec.Cmd) int {
 				if n, ok := signals[sig]; ok {
 					syscall.Kill(-pgid, n)
 				}
+			case size := <-s.WindowChanges:
+				pty.Setsize(tty, &pty.Winsize{Cols: uint16(size[0]), Rows: uint16(size[1])})
 			case <-s.Closed:
 				// Hang up, as sshd does when the session closes.
 				syscall.Kill(-pgid, syscall.SIGHUP)

@@ -41,8 +41,21 @@ type SSHD struct {
 	// Dir is the temporary directory with the configuration and keys.
 	Dir string
 
+	authKeys string // the AuthorizedKeysFile
+
 	mu  sync.Mutex
 	log bytes.Buffer
+}
+
+// SSHDOptions adjusts the sshd that StartSSHDWith starts. The zero value
+// starts the same server as StartSSHD.
+type SSHDOptions struct {
+	// AnyUser lets every local user log in with KeyFile, not only the
+	// user running the test (which needs the test to run as root). sshd
+	// reads authorized_keys as the user logging in, so the file then
+	// lives in a directory of its own under os.TempDir that every user
+	// can read. False keeps it in the private Dir.
+	AnyUser bool
 }
 
 // Log returns what sshd has written to stderr so far (LogLevel VERBOSE).
@@ -55,7 +68,7 @@ func (d *SSHD) Log() string {
 // AuthorizeKey adds a public key to the server's authorized_keys.
 func (d *SSHD) AuthorizeKey(t testing.TB, key ssh.PublicKey) {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(d.Dir, "authorized_keys"), os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(d.authKeys, os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +113,12 @@ func MissingPeer(t testing.TB, reason string) {
 // separation directory /run/sshd, which StartSSHD creates if missing.
 func StartSSHD(t testing.TB) *SSHD {
 	t.Helper()
+	return StartSSHDWith(t, SSHDOptions{})
+}
+
+// StartSSHDWith is StartSSHD with options.
+func StartSSHDWith(t testing.TB, opts SSHDOptions) *SSHD {
+	t.Helper()
 	bin := findSSHD()
 	if bin == "" {
 		MissingPeer(t, "OpenSSH sshd is not installed (no /usr/sbin/sshd, none on $PATH)")
@@ -138,7 +157,20 @@ func StartSSHD(t testing.TB) *SSHD {
 	if err := d.Key.Write(d.KeyFile, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(d.Key.PublicKey()), 0o600); err != nil {
+	d.authKeys = filepath.Join(dir, "authorized_keys")
+	keysMode := os.FileMode(0o600)
+	if opts.AnyUser {
+		keysDir, err := os.MkdirTemp("", "sshtest-keys-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(keysDir) })
+		if err := os.Chmod(keysDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		d.authKeys, keysMode = filepath.Join(keysDir, "authorized_keys"), 0o644
+	}
+	if err := os.WriteFile(d.authKeys, ssh.MarshalAuthorizedKey(d.Key.PublicKey()), keysMode); err != nil {
 		t.Fatal(err)
 	}
 
@@ -187,7 +219,7 @@ func (d *SSHD) start(t testing.TB, bin, hostKeyFile string, port int) (*exec.Cmd
 		fmt.Sprintf("Port %d", port),
 		"ListenAddress 127.0.0.1",
 		"HostKey " + hostKeyFile,
-		"AuthorizedKeysFile " + filepath.Join(d.Dir, "authorized_keys"),
+		"AuthorizedKeysFile " + d.authKeys,
 		"PidFile none",
 		"StrictModes no",
 		"UsePAM no",

@@ -30,8 +30,9 @@ import (
 //     name. A tree is copied so that dst mirrors src; files at dst that
 //     src lacks are left alone.
 //   - Every file goes to a temporary name beside its destination, is
-//     checked by size and SHA-256 (the host runs sha256sum; without it
-//     the file is read back over SFTP) and only then renamed into place.
+//     checked by size and SHA-256 (the host runs sha256sum; files under
+//     256 KiB, and all files where sha256sum is missing, are read back
+//     over SFTP instead) and only then renamed into place.
 //   - A destination with the same SHA-256 is not rewritten, only its mode
 //     corrected; it counts in CopyResult.Unchanged.
 //   - Regular files (and symlinks to them) are copied; other kinds of
@@ -266,7 +267,7 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 			if err != nil {
 				return err
 			}
-			remote, err := t.c.remoteSHA256(ctx, t.sc, dst)
+			remote, err := t.c.remoteSHA256(ctx, t.sc, dst, rst.Size())
 			if err != nil {
 				return err
 			}
@@ -315,7 +316,7 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 	if rst.Size() != n || n != st.Size() {
 		return fmt.Errorf("%s has %d bytes after the transfer, %s had %d: the file changed or the transfer broke; try again", dst, rst.Size(), src, n)
 	}
-	remote, err := t.c.remoteSHA256(ctx, t.sc, tmp)
+	remote, err := t.c.remoteSHA256(ctx, t.sc, tmp, n)
 	if err != nil {
 		return err
 	}
@@ -341,7 +342,7 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 	}
 	remoteSum := make(chan sum, 1)
 	go func() {
-		b, err := t.c.remoteSHA256(ctx, t.sc, src)
+		b, err := t.c.remoteSHA256(ctx, t.sc, src, rst.Size())
 		remoteSum <- sum{b, err}
 	}()
 
@@ -441,10 +442,16 @@ func fileSHA256(name string) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-// remoteSHA256 hashes a file on the host with sha256sum, or, where that
-// is missing, by reading it over SFTP.
-func (c *Client) remoteSHA256(ctx context.Context, sc *sftp.Client, p string) ([]byte, error) {
-	if !c.noSHA256.Load() {
+// readBackBelow is the size under which a file is hashed by reading it
+// over the open SFTP session: cheaper than starting sha256sum in a new
+// session.
+const readBackBelow = 256 << 10
+
+// remoteSHA256 hashes a file of the given size on the host with
+// sha256sum, or, for small files and where sha256sum is missing, by
+// reading it over SFTP.
+func (c *Client) remoteSHA256(ctx context.Context, sc *sftp.Client, p string, size int64) ([]byte, error) {
+	if size >= readBackBelow && !c.noSHA256.Load() {
 		res, err := c.Run(ctx, &runner.Cmd{
 			Command: "sha256sum -- " + shell.Quote(p),
 			Pty:     runner.PtyOff,

@@ -380,7 +380,9 @@ func (e *execution) forwardInput() (stop func()) {
 			fr, src = r, r
 		}
 	}
+	copied := make(chan struct{})
 	go func() {
+		defer close(copied)
 		_, _ = io.Copy(e.stdin, src)
 		if fr != nil {
 			fr.release()
@@ -392,7 +394,12 @@ func (e *execution) forwardInput() (stop func()) {
 		// copy ends at its next Read.
 		return func() {}
 	}
-	return fr.stop
+	return func() {
+		// The caller may close its file as soon as Run returns: wait
+		// until nothing touches it any more.
+		fr.stop()
+		<-copied
+	}
 }
 
 // fail stops the command because a watcher returned err.
