@@ -635,6 +635,7 @@ type command struct {
 	stdin   io.Reader
 	watch   []Responder
 	extra   []responder.Watcher
+	after   []func() // run once the command is done
 }
 
 // command builds a command from a step of the scope's task, with the
@@ -734,6 +735,12 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 			fmt.Fprintf(s.stderr, "gotask: task %q: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
 		}
 	}
+	if h, ok := cmd.Stdin.(*heldInput); ok {
+		h.stop()
+	}
+	for _, f := range c.after {
+		f()
+	}
 	if res != nil && s.e.Secrets != nil {
 		res.Stdout, res.Stderr = s.e.Secrets.Redact(res.Stdout), s.e.Secrets.Redact(res.Stderr)
 	}
@@ -825,7 +832,14 @@ func (s *scope) wrapSudo(ctx context.Context, c *command, cmd *runner.Cmd) error
 		return err
 	}
 	cmd.Command = sudo.Command(line)
-	cmd.Watchers = append(cmd.Watchers, sudo.Watcher(ctx))
+	// The exchange with sudo is gotask's business: keep its prompt off
+	// the user's screen.
+	out, errOut := sudo.HidePrompt(cmd.Stdout), sudo.HidePrompt(cmd.Stderr)
+	cmd.Stdout, cmd.Stderr = out, errOut
+	c.after = append(c.after, func() { out.Close(); errOut.Close() })
+	var w responder.Watcher
+	cmd.Stdin, w = holdSudoInput(cmd.Stdin, sudo.Watcher(ctx))
+	cmd.Watchers = append(cmd.Watchers, w)
 	return nil
 }
 
@@ -839,6 +853,9 @@ func (e *Executor) sudoFor(ctx context.Context, host, user, taskName string) (*r
 		return s, nil
 	}
 	source := e.SudoPassword
+	if source != nil {
+		source = responder.First(source, noSudoPassword) // say how to give one
+	}
 	if g := e.Registry.groupOf(host); g != nil && g.SudoPasswordEnv != "" {
 		source = responder.FromEnv(g.SudoPasswordEnv)
 	}
@@ -847,7 +864,16 @@ func (e *Executor) sudoFor(ctx context.Context, host, user, taskName string) (*r
 	}
 	if e.SudoPrompt != nil {
 		if _, err := source(ctx); errors.Is(err, responder.ErrNoPassword) {
-			source = e.SudoPrompt
+			// Ask now: once the command runs, the terminal is in raw
+			// mode and what is typed goes to the command.
+			pw, err := e.SudoPrompt(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if e.Secrets != nil {
+				e.Secrets.Add(pw)
+			}
+			source = func(context.Context) (string, error) { return pw, nil }
 		}
 	}
 	if user == "root" {
