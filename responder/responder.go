@@ -23,9 +23,9 @@ var ErrNotAccepted = errors.New("answer not accepted")
 // matched again, and a prompt that appears again later is answered again.
 // Each stream is matched on its own.
 //
-// Cost is linear in the output: a Responder keeps at most Window bytes of
-// each stream between chunks (fewer when Pattern's matches have a bounded
-// length or a literal prefix) and scans only those and the new chunk.
+// Cost is linear in the output: between chunks a Responder keeps, of
+// each stream, only the tail that a match could still begin with (at
+// most Window bytes), and it scans only that tail and the new chunk.
 //
 // The Pattern sees a window of the output, not all of it, so it should
 // match the prompt itself: anchors such as ^, $ and \b see the edges of
@@ -71,7 +71,8 @@ type streamState struct {
 }
 
 // Watch answers every new match of r.Pattern in chunk. It implements
-// Watcher, and returns an error only when writing to stdin fails.
+// Watcher. It returns an error only when it cannot answer: Pattern is
+// nil, stdin is nil, or writing to stdin fails.
 func (r *Responder) Watch(stream Stream, chunk []byte, stdin io.Writer) error {
 	return r.watch(stream, chunk, stdin, nil, nil)
 }
