@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gotask/gotask/runner"
@@ -433,6 +434,10 @@ func dialHop(ctx context.Context, cfg *Config, ep *endpoint, via *ssh.Client) (*
 			return nil, fmt.Errorf("connecting to %s: %w", where, herr)
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, fmt.Errorf("authenticating to %s as %q failed: %w; %s", where, ep.user, err, a.explain())
+		case strings.Contains(err.Error(), "no common algorithm for host key") && len(hk.algorithms(addr)) > 0:
+			return nil, fmt.Errorf("connecting to %s: %w; known_hosts lists keys of other types for it "+
+				"(%s), so its host keys may have changed: verify them, then remove the old entries "+
+				"(ssh-keygen -R %s) and connect again", where, err, strings.Join(hk.algorithms(addr), ", "), knownhosts.Normalize(addr))
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", where, err)
 	}

@@ -199,12 +199,37 @@ func (c *Client) sftp(ctx context.Context) (*sftp.Client, func(), error) {
 		closeAll()
 		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
 	}
-	stop := context.AfterFunc(ctx, func() { sc.Close() })
 	return sc, func() {
-		stop()
 		sc.Close()
 		closeAll()
 	}, nil
+}
+
+// ctxReader and ctxWriter end a transfer when ctx is done, leaving the
+// SFTP session open to remove the temporary file. (A host that stops
+// answering is caught by the keepalives, which close the connection.)
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // transfer is one Put or Get.
@@ -299,7 +324,7 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 		}
 	}()
 	h := sha256.New()
-	n, err := w.ReadFromWithConcurrency(io.TeeReader(f, h), 0)
+	n, err := w.ReadFromWithConcurrency(ctxReader{ctx, io.TeeReader(f, h)}, 0)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmp, err)
 	}
@@ -390,7 +415,7 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 		}
 	}()
 	h := sha256.New()
-	n, err := r.WriteTo(io.MultiWriter(tmp, h))
+	n, err := r.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h)})
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", src, err)
 	}

@@ -983,3 +983,66 @@ func hashedLine(srv *sshtest.Server) string {
 	}
 	panic("no ed25519 host key")
 }
+
+// lateWatcher fails on its sentinel, but only once the session has
+// closed, so that Run sees the failure after the command ended.
+type lateWatcher struct {
+	sentinel string
+	closed   chan (<-chan struct{})
+	mu       sync.Mutex
+	seen     string
+}
+
+func (w *lateWatcher) Watch(_ responder.Stream, chunk []byte, _ io.Writer) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen += string(chunk)
+	if strings.Contains(w.seen, w.sentinel) {
+		select {
+		case <-<-w.closed:
+		case <-time.After(10 * time.Second):
+		}
+		return fmt.Errorf("saw %q", w.sentinel)
+	}
+	return nil
+}
+
+// A failure sentinel in the very last output, just before a successful
+// exit, must still fail the command.
+func TestWatcherFailsOnLastChunk(t *testing.T) {
+	t.Parallel()
+	closed := make(chan (<-chan struct{}), 1)
+	srv := sshtest.Start(t, sshtest.Options{Handler: func(s *sshtest.Session) int {
+		closed <- s.Closed
+		io.WriteString(s.Stderr, "Sorry, try again.")
+		return 0
+	}})
+	c := dial(t, srv, nil)
+	w := &lateWatcher{sentinel: "Sorry, try again.", closed: closed}
+	_, err := c.Run(t.Context(), &runner.Cmd{Command: "x", Watchers: []responder.Watcher{w}})
+	if err == nil || !strings.Contains(err.Error(), `saw "Sorry, try again."`) {
+		t.Fatalf("err %v, want the watcher's error", err)
+	}
+}
+
+// known_hosts knows the host only by a key type it no longer offers.
+func TestHostKeyTypeGone(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{HostKeyTypes: []string{"ed25519"}})
+	old, err := sshtest.NewKey("ecdsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, srv)
+	cfg.KnownHostsFiles = []string{writeFile(t, filepath.Join(t.TempDir(), "known_hosts"),
+		fmt.Sprintf("[%s]:%d %s\n", srv.Host, srv.Port, authorizedLine(old)))}
+	cfg.AcceptNew = true // must not help: the host is not new
+	c, err := Dial(t.Context(), srv.Addr, cfg)
+	if err == nil {
+		c.Close()
+		t.Fatal("connected")
+	}
+	if !strings.Contains(err.Error(), "may have changed") || !strings.Contains(err.Error(), "ssh-keygen -R") {
+		t.Errorf("err %v", err)
+	}
+}

@@ -147,6 +147,14 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	if waitErr != errAbandoned {
 		readers.Wait() // the channel has closed: the readers drain to EOF
 	}
+	if why == stopNone {
+		// A watcher may fail on the last chunk, after the command ended.
+		select {
+		case e.failErr = <-e.failed:
+			why = stopFailed
+		default:
+		}
+	}
 	res.Duration = time.Since(start)
 	res.Stdout, res.Truncated = outSink.detach()
 	var t bool
