@@ -552,6 +552,11 @@ func (s *scope) transfer(ctx context.Context, st *Step) error {
 	if src, err = expand(src, s.lookup, false); err == nil {
 		dst, err = expand(dst, s.lookup, false)
 	}
+	if st.Put != "" {
+		s.current = "put " + src
+	} else {
+		s.current = "get " + src
+	}
 	if err != nil {
 		return &TaskError{Task: s.t.Name, Host: s.host, Err: err}
 	}
@@ -675,6 +680,9 @@ func (s *scope) command(line string, st *Step) (*command, error) {
 	c.warn = c.warn || st.Warn
 	if st.Timeout > 0 {
 		c.timeout = st.Timeout
+	}
+	if st.Retries != nil {
+		c.retries = *st.Retries
 	}
 	switch {
 	case st.NoSudo:

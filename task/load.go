@@ -210,31 +210,30 @@ type rawFile struct {
 }
 
 type rawTask struct {
-	Help         string            `toml:"help"`
-	Aliases      []string          `toml:"aliases"`
-	Args         []rawArg          `toml:"args"`
-	Deps         []string          `toml:"deps"`
-	Post         []string          `toml:"post"`
-	Run          any               `toml:"run"`
-	Steps        []rawStep         `toml:"steps"`
-	Env          map[string]any    `toml:"env"`
-	Dir          string            `toml:"dir"`
-	Pty          *bool             `toml:"pty"`
-	Warn         bool              `toml:"warn"`
-	Timeout      string            `toml:"timeout"`
-	Retries      int               `toml:"retries"`
-	Sudo         any               `toml:"sudo"`
-	Responders   []rawResponder    `toml:"responders"`
-	Hosts        any               `toml:"hosts"`
-	Serial       int               `toml:"serial"`
-	MaxFail      any               `toml:"max_fail"`
-	Sources      []string          `toml:"sources"`
-	Generates    []string          `toml:"generates"`
-	Status       []string          `toml:"status"`
-	UseGitignore bool              `toml:"use_gitignore"`
-	Hidden       bool              `toml:"hidden"`
-	Confirm      any               `toml:"confirm"`
-	Meta         map[string]string `toml:"-"`
+	Help         string         `toml:"help"`
+	Aliases      []string       `toml:"aliases"`
+	Args         []rawArg       `toml:"args"`
+	Deps         []string       `toml:"deps"`
+	Post         []string       `toml:"post"`
+	Run          any            `toml:"run"`
+	Steps        []rawStep      `toml:"steps"`
+	Env          map[string]any `toml:"env"`
+	Dir          string         `toml:"dir"`
+	Pty          *bool          `toml:"pty"`
+	Warn         bool           `toml:"warn"`
+	Timeout      string         `toml:"timeout"`
+	Retries      int            `toml:"retries"`
+	Sudo         any            `toml:"sudo"`
+	Responders   []rawResponder `toml:"responders"`
+	Hosts        any            `toml:"hosts"`
+	Serial       int            `toml:"serial"`
+	MaxFail      any            `toml:"max_fail"`
+	Sources      []string       `toml:"sources"`
+	Generates    []string       `toml:"generates"`
+	Status       []string       `toml:"status"`
+	UseGitignore bool           `toml:"use_gitignore"`
+	Hidden       bool           `toml:"hidden"`
+	Confirm      any            `toml:"confirm"`
 }
 
 type rawArg struct {
@@ -247,23 +246,23 @@ type rawArg struct {
 }
 
 type rawStep struct {
-	Run        string            `toml:"run"`
-	Local      string            `toml:"local"`
-	Task       string            `toml:"task"`
-	Args       map[string]any    `toml:"args"`
-	Put        string            `toml:"put"`
-	Get        string            `toml:"get"`
-	To         string            `toml:"to"`
-	Mode       string            `toml:"mode"`
-	Sudo       any               `toml:"sudo"`
-	Warn       bool              `toml:"warn"`
-	Dir        string            `toml:"dir"`
-	Env        map[string]any    `toml:"env"`
-	Pty        *bool             `toml:"pty"`
-	Timeout    string            `toml:"timeout"`
-	Once       bool              `toml:"once"`
-	Responders []rawResponder    `toml:"responders"`
-	Meta       map[string]string `toml:"-"`
+	Run        string         `toml:"run"`
+	Local      string         `toml:"local"`
+	Task       string         `toml:"task"`
+	Args       map[string]any `toml:"args"`
+	Put        string         `toml:"put"`
+	Get        string         `toml:"get"`
+	To         string         `toml:"to"`
+	Mode       string         `toml:"mode"`
+	Sudo       any            `toml:"sudo"`
+	Warn       bool           `toml:"warn"`
+	Dir        string         `toml:"dir"`
+	Env        map[string]any `toml:"env"`
+	Pty        *bool          `toml:"pty"`
+	Timeout    string         `toml:"timeout"`
+	Retries    *int           `toml:"retries"`
+	Once       bool           `toml:"once"`
+	Responders []rawResponder `toml:"responders"`
 }
 
 type rawResponder struct {
@@ -482,6 +481,10 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s := Step{
 		Run: raw.Run, Local: raw.Local, Task: raw.Task, Put: raw.Put, Get: raw.Get, To: raw.To,
 		Mode: raw.Mode, Warn: raw.Warn, Dir: raw.Dir, Pty: raw.Pty, Once: raw.Once, pos: at,
+		Retries: raw.Retries,
+	}
+	if raw.Retries != nil && *raw.Retries < 0 {
+		c.fail(at.child("retries", -1), "task %q: retries must not be negative", task)
 	}
 	kinds := 0
 	for _, v := range []string{raw.Run, raw.Local, raw.Task, raw.Put, raw.Get} {

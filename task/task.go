@@ -103,6 +103,7 @@ type Step struct {
 	Env        map[string]string
 	Pty        *bool
 	Timeout    time.Duration
+	Retries    *int // as Task.Retries; overrides it when set
 	Once       bool // on a multi-host task: run on the first host only
 	Responders []Responder
 
