@@ -35,6 +35,7 @@ type HostKeyError struct {
 	Files []string
 }
 
+// Error says what is wrong with the key and what to do about it.
 func (e *HostKeyError) Error() string {
 	switch {
 	case e.Revoked:

@@ -120,8 +120,15 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 		}
 	}
 
-	outSink := newSink(responder.Stdout, cmd.Stdout, cmd.CaptureLimit(), cmd.Watchers, e)
-	errSink := newSink(responder.Stderr, cmd.Stderr, cmd.CaptureLimit(), cmd.Watchers, e)
+	stdoutW, stderrW := cmd.Stdout, cmd.Stderr
+	if stdoutW != nil && sameWriter(stdoutW, stderrW) {
+		// Like os/exec: one writer for both streams sees one Write at a
+		// time.
+		lw := &lockedWriter{w: stdoutW}
+		stdoutW, stderrW = lw, lw
+	}
+	outSink := newSink(responder.Stdout, stdoutW, cmd.CaptureLimit(), cmd.Watchers, e)
+	errSink := newSink(responder.Stderr, stderrW, cmd.CaptureLimit(), cmd.Watchers, e)
 
 	start := time.Now()
 	if err := e.sess.Start(e.line); err != nil {
@@ -413,6 +420,27 @@ func (e *execution) forwardInput() (stop func()) {
 // fail stops the command because a watcher returned err.
 func (e *execution) fail(err error) {
 	e.failOne.Do(func() { e.failed <- err })
+}
+
+// sameWriter reports whether a and b are the same comparable writer.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 // stdinWriter serialises writes to the session's stdin from the input
