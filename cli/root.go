@@ -479,6 +479,11 @@ func passwordPrompt(s *Streams, question string) responder.PasswordFunc {
 		return nil
 	}
 	return func(context.Context) (string, error) {
+		// Echo off before the question shows: an answer typed as soon
+		// as it shows must not be echoed either.
+		if restore, err := echoOff(int(in.Fd())); err == nil {
+			defer restore()
+		}
 		fmt.Fprint(s.ErrOut, question)
 		pw, err := term.ReadPassword(int(in.Fd()))
 		fmt.Fprintln(s.ErrOut)
