@@ -186,15 +186,17 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 		end := min(start+batch, len(targets))
 		var wg sync.WaitGroup
 		for i := start; i < end; i++ {
+			// Take the slot here, not in the goroutine, so that hosts
+			// start in the order given (-P 1 runs them in that order).
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = HostResult{Host: targets[i].name, Status: "failed", Err: ctx.Err()}
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					results[i] = HostResult{Host: targets[i].name, Status: "failed", Err: ctx.Err()}
-					return
-				}
 				defer func() { <-sem }()
 				con.progress(+1, 0)
 				results[i] = e.runHost(ctx, t, args, targets[i], i, multi, width)
@@ -325,6 +327,8 @@ func (e *Executor) summary(t *Task, results []HostResult) {
 			detail := ""
 			var ee *runner.ExitError
 			switch {
+			case errors.Is(r.Err, context.Canceled):
+				detail = "interrupted" // not "exit -1"
 			case errors.As(r.Err, &ee) && ee.TimedOut:
 				detail = "timed out"
 			case errors.As(r.Err, &ee):
