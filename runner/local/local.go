@@ -187,7 +187,7 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 		out.copyFrom(reader)
 	}()
 	stopInput := p.forwardInput(false)
-	waitErr, stopped := p.wait(ctx)
+	stopped, waitErr := p.wait(ctx)
 	reader.stop.Store(true) // drain what is buffered, then stop
 	select {
 	case <-readDone:
@@ -260,7 +260,7 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	if inW != nil {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
-	waitErr, stopped := p.wait(ctx)
+	stopped, waitErr := p.wait(ctx)
 	rOut.stop.Store(true)
 	rErr.stop.Store(true)
 	readers.Wait()
@@ -319,7 +319,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 
 // wait waits for the process while enforcing ctx, the timeout and watcher
 // failures. stopped says why it was stopped, if it was.
-func (p *process) wait(ctx context.Context) (error, stopReason) {
+func (p *process) wait(ctx context.Context) (stopReason, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- p.exec.Wait() }()
 
@@ -332,7 +332,7 @@ func (p *process) wait(ctx context.Context) (error, stopReason) {
 	var why stopReason
 	select {
 	case err := <-exited:
-		return err, stopNone
+		return stopNone, err
 	case <-ctx.Done():
 		why = stopCancelled
 		p.signalGroup(syscall.SIGINT)
@@ -348,10 +348,10 @@ func (p *process) wait(ctx context.Context) (error, stopReason) {
 	select {
 	case err := <-exited:
 		p.signalGroup(syscall.SIGKILL) // leave no stragglers behind
-		return err, why
+		return why, err
 	case <-grace.C:
 		p.signalGroup(syscall.SIGKILL)
-		return <-exited, why
+		return why, <-exited
 	}
 }
 
