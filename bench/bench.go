@@ -59,17 +59,19 @@ func (e *env) time(ctx context.Context, name string, args ...string) (sample, er
 // sample is one run.
 type sample struct {
 	wall time.Duration
+	cpu  time.Duration // user + system time of the process and the children it waited for; 0 if unknown
 
 	// maxRSS is the peak resident set, in bytes, of the process and the
 	// children it waited for. Linux counts the memory a child shared
 	// with bench before its exec, so a figure at or below bench's own
-	// peak (selfRSS) says only "no more than this".
+	// peak over the run (selfRSS) says only "no more than this".
 	maxRSS, selfRSS int64
 }
 
-// timeCmd runs c and measures its wall-clock time and peak RSS. A
-// non-zero exit status is an error.
+// timeCmd runs c and measures its wall-clock time, CPU time and peak RSS.
+// A non-zero exit status is an error.
 func timeCmd(c *exec.Cmd) (sample, error) {
+	resetPeakRSS()
 	start := time.Now()
 	err := c.Run()
 	wall := time.Since(start)
@@ -86,12 +88,37 @@ func timeCmd(c *exec.Cmd) (sample, error) {
 	smp := sample{wall: wall}
 	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		smp.maxRSS = rssBytes(ru)
+		smp.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	smp.selfRSS = selfPeakRSS()
+	return smp, nil
+}
+
+// resetPeakRSS lowers this process's peak RSS to its current RSS, where
+// Linux allows it, so that the floor under a child's figure (see
+// sample.maxRSS) is what bench holds now rather than its past peak.
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// selfPeakRSS returns this process's peak RSS in bytes: VmHWM on Linux,
+// the rusage figure elsewhere.
+func selfPeakRSS() int64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kb int64
+				if _, err := fmt.Sscan(v, &kb); err == nil {
+					return kb * 1024
+				}
+			}
+		}
 	}
 	var self syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) == nil {
-		smp.selfRSS = rssBytes(&self)
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &self) != nil {
+		return 0
 	}
-	return smp, nil
+	return rssBytes(&self)
 }
 
 // rssBytes returns ru's peak resident set size in bytes.

@@ -15,7 +15,8 @@ import (
 func ms(n ...float64) []sample {
 	s := make([]sample, len(n))
 	for i, x := range n {
-		s[i] = sample{wall: time.Duration(x * float64(time.Millisecond)), maxRSS: int64(x * 1e6)}
+		d := time.Duration(x * float64(time.Millisecond))
+		s[i] = sample{wall: d, cpu: d / 2, maxRSS: int64(x * 1e6)}
 	}
 	return s
 }
@@ -41,6 +42,7 @@ func TestSummarize(t *testing.T) {
 				max:    time.Duration(tt.max * float64(time.Millisecond)),
 				maxRSS: int64(tt.max * 1e6),
 			}
+			want.cpu = want.median / 2
 			if got != want {
 				t.Errorf("summarize = %+v, want %+v", got, want)
 			}
@@ -113,6 +115,9 @@ func TestTable(t *testing.T) {
 	}
 	if got := tab.rows[0][3]; got != "2.00x" {
 		t.Errorf("ratio cell = %q, want 2.00x", got)
+	}
+	if got := tab.rows[0][6]; got != "2.00x" {
+		t.Errorf("CPU ratio cell = %q, want 2.00x", got)
 	}
 	if got := tab.rows[0][1]; got != "4.00 ms (3.00 ms–5.00 ms)" {
 		t.Errorf("candidate cell = %q", got)

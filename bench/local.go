@@ -7,9 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
 )
 
 // localBenchmarks measures gotask on this machine: start-up, commands
@@ -38,7 +43,7 @@ func localBenchmarks() []benchmark {
 				if interp := elfInterpreter(e.gotask); interp != "" {
 					e.notef("gotask is dynamically linked (%s loads libc at every start): cgo is on and a dependency imports net", interp)
 				}
-				return nil
+				return noteGoFloor(ctx, e)
 			},
 			candidate: func(ctx context.Context, e *env) (sample, error) {
 				return e.time(ctx, e.gotask, "-f", "tasks.toml", "-l")
@@ -48,27 +53,33 @@ func localBenchmarks() []benchmark {
 			},
 		},
 		{
+			// gotask in a terminal, as people run it: each command gets
+			// a pty of its own because gotask's stdin is a terminal.
 			name:        "local/pty-100-commands",
+			target:      "≤ 1.15x sh loop of 100 `sh -c true`, both in a terminal",
+			ratioTarget: 1.15,
+			runs:        5,
+			setup:       setupHundred,
+			candidate: func(ctx context.Context, e *env) (sample, error) {
+				return timeInPty(e.command(ctx, e.gotask, "-f", "tasks.toml", "hundred"))
+			},
+			baseline: func(ctx context.Context, e *env) (sample, error) {
+				return timeInPty(e.command(ctx, "sh", "-c", shellLoop))
+			},
+		},
+		{
+			// pty = true with stdin on /dev/null: the cost of the
+			// pseudo-terminals alone, without a user's terminal to serve.
+			name:        "local/pty-100-commands-forced",
 			target:      "≤ 1.15x sh loop of 100 `sh -c true`",
 			ratioTarget: 1.15,
 			runs:        7,
-			setup: func(ctx context.Context, e *env) error {
-				run := strings.Repeat(`"true", `, 99) + `"true"`
-				doc := "[tasks.hundred]\npty = true\nrun = [" + run + "]\n\n" +
-					"[tasks.isatty]\npty = true\nrun = \"[ -t 0 ] && [ -t 1 ]\"\n"
-				if err := e.writeTasks(doc); err != nil {
-					return err
-				}
-				if _, err := e.time(ctx, e.gotask, "-f", "tasks.toml", "isatty"); err != nil {
-					return fmt.Errorf("a pty = true command does not see a terminal: %w", err)
-				}
-				return nil
-			},
+			setup:       setupHundred,
 			candidate: func(ctx context.Context, e *env) (sample, error) {
-				return e.time(ctx, e.gotask, "-f", "tasks.toml", "hundred")
+				return e.time(ctx, e.gotask, "-f", "tasks.toml", "forced")
 			},
 			baseline: func(ctx context.Context, e *env) (sample, error) {
-				return e.time(ctx, "sh", "-c", `i=0; while [ $i -lt 100 ]; do sh -c true; i=$((i+1)); done`)
+				return e.time(ctx, "sh", "-c", shellLoop)
 			},
 		},
 		{
@@ -116,6 +127,123 @@ func localBenchmarks() []benchmark {
 			},
 		},
 	}
+}
+
+// noteGoFloor notes how a static Go "hello, world" compares with
+// /bin/true here: the floor under any Go program's start-up, and so how
+// much of list-50-tasks' target is left for gotask's own work. Without a
+// Go toolchain it notes nothing.
+func noteGoFloor(ctx context.Context, e *env) error {
+	dir := filepath.Join(e.dir, "hello")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	src := "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"hello, world\\n\") }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n"), 0o644); err != nil {
+		return err
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", "hello", ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		e.notef("no Go floor: go build of hello, world failed: %v: %s", err, bytes.TrimSpace(out))
+		return nil
+	}
+	var helloRuns, trueRuns []sample
+	for i := range 20 {
+		for j := range 2 {
+			name, to := filepath.Join(dir, "hello"), &helloRuns
+			if (i+j)%2 == 1 {
+				name, to = "/bin/true", &trueRuns
+			}
+			smp, err := e.time(ctx, name)
+			if err != nil {
+				return err
+			}
+			*to = append(*to, smp)
+		}
+	}
+	h, t := summarize(helloRuns), summarize(trueRuns)
+	e.notef("floor: a static Go hello, world starts in %s, %.2fx /bin/true (%s), before gotask does anything",
+		formatDuration(h.median), ratio(h, t), formatDuration(t.median))
+	return nil
+}
+
+// shellLoop is the baseline for 100 commands: a shell forking `sh -c true`.
+const shellLoop = `i=0; while [ $i -lt 100 ]; do sh -c true; i=$((i+1)); done`
+
+// setupHundred writes tasks of 100 `true` commands: hundred, which leaves
+// the pty to gotask, and forced, with pty = true. It checks that both give
+// their commands a terminal.
+func setupHundred(ctx context.Context, e *env) error {
+	run := "run = [" + strings.Repeat(`"true", `, 99) + `"true"]` + "\n"
+	isatty := `run = "[ -t 0 ] && [ -t 1 ]"` + "\n"
+	doc := "[tasks.hundred]\n" + run +
+		"\n[tasks.forced]\npty = true\n" + run +
+		"\n[tasks.isatty]\n" + isatty +
+		"\n[tasks.isatty-forced]\npty = true\n" + isatty
+	if err := e.writeTasks(doc); err != nil {
+		return err
+	}
+	if _, err := timeInPty(e.command(ctx, e.gotask, "-f", "tasks.toml", "isatty")); err != nil {
+		return fmt.Errorf("run in a terminal, gotask does not give its commands one: %w", err)
+	}
+	if _, err := e.time(ctx, e.gotask, "-f", "tasks.toml", "isatty-forced"); err != nil {
+		return fmt.Errorf("a pty = true command does not see a terminal: %w", err)
+	}
+	return nil
+}
+
+// timeInPty runs c on a new pseudo-terminal, as if typed in a terminal
+// nobody types into, and measures it as timeCmd does. Output is read and
+// dropped; its tail goes into the error if c fails.
+func timeInPty(c *exec.Cmd) (sample, error) {
+	c.Stdin, c.Stdout, c.Stderr = nil, nil, nil
+	resetPeakRSS()
+	start := time.Now()
+	ptmx, err := pty.StartWithSize(c, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		return sample{}, fmt.Errorf("%s: %w", c, err)
+	}
+	defer ptmx.Close()
+	tail := &tailWriter{max: 2048}
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		_, _ = io.Copy(tail, ptmx) // ends with EIO once the terminal's last user is gone
+	}()
+	err = c.Wait()
+	select {
+	case <-copied:
+	case <-time.After(time.Second): // a straggler holds the terminal: stop reading
+	}
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%s: %w: %s", c, err, strings.TrimSpace(string(tail.b)))
+	}
+	smp := sample{wall: wall, selfRSS: selfPeakRSS()}
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		smp.maxRSS = rssBytes(ru)
+		smp.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return smp, nil
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	max int
+	b   []byte
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	if over := len(w.b) - w.max; over > 0 {
+		w.b = append(w.b[:0], w.b[over:]...)
+	}
+	return len(p), nil
 }
 
 // writeTasks writes doc to tasks.toml in e.dir.

@@ -6,6 +6,7 @@
 //	go run ./bench                       all benchmarks
 //	go run ./bench -run pty -count 3     those whose name matches, 3 runs each
 //	go run ./bench -markdown             the table as Markdown, for the README
+//	go run ./bench -gotask /tmp/gotask   measure that binary instead of building one
 //
 // Each benchmark belongs to a group with a file of its own (local.go,
 // and later remote.go, fanout.go, ...) and a function that returns the
@@ -44,7 +45,8 @@ type options struct {
 	run      *regexp.Regexp
 	count    int // 0: each benchmark's own
 	markdown bool
-	keep     bool // keep the temporary directories, to profile by hand
+	keep     bool   // keep the temporary directories, to profile by hand
+	gotask   string // a gotask binary to measure instead of building one
 }
 
 func main() {
@@ -61,6 +63,7 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	count := fs.Int("count", 0, "runs of candidate and of baseline per benchmark (default: each benchmark's own)")
 	markdown := fs.Bool("markdown", false, "print the table as Markdown")
 	keep := fs.Bool("keep", false, "keep the gotask binary and each benchmark's directory, and print where they are")
+	gotask := fs.String("gotask", "", "measure this gotask binary (a release build, say) instead of building ./cmd/gotask")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,7 +76,7 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "bench: -count must be at least 1")
 		return 2
 	}
-	opts := options{run: re, count: *count, markdown: *markdown, keep: *keep}
+	opts := options{run: re, count: *count, markdown: *markdown, keep: *keep, gotask: *gotask}
 	if err := run(ctx, opts, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 1
@@ -106,11 +109,17 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(tmp)
 	}
 	bin := filepath.Join(tmp, "gotask")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gotask")
-	build.Dir = root
-	build.Stdout, build.Stderr = stderr, stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build gotask in %s: %w", root, err)
+	if opts.gotask != "" {
+		if bin, err = filepath.Abs(opts.gotask); err != nil {
+			return err
+		}
+	} else {
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gotask")
+		build.Dir = root
+		build.Stdout, build.Stderr = stderr, stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build gotask in %s: %w", root, err)
+		}
 	}
 
 	var results []result
@@ -127,8 +136,20 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stdout, "gotask %s; %s %s/%s, %d CPUs; runs interleaved; times are wall clock.\n\n",
-		root, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	what := "built from " + root
+	if opts.gotask != "" {
+		what = bin
+	}
+	fmt.Fprintf(stdout, "gotask %s; %s %s/%s, %d CPUs; runs interleaved; times are wall clock.\n",
+		what, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	if load, ok := loadAverage(); ok {
+		fmt.Fprintf(stdout, "Load average at the end: %.1f.", load)
+		if load > 0.5*float64(runtime.NumCPU()) {
+			fmt.Fprint(stdout, " The machine was busy: wall-clock ratios are unreliable; compare the CPU ratios, or run again when it is quiet.")
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintln(stdout)
 	t := newTable(results)
 	if opts.markdown {
 		t.writeMarkdown(stdout)
@@ -150,6 +171,19 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		return errors.New("some benchmarks could not run")
 	}
 	return nil
+}
+
+// loadAverage returns the one-minute load average, where Linux tells it.
+func loadAverage() (float64, bool) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	var load float64
+	if _, err := fmt.Sscan(string(b), &load); err != nil {
+		return 0, false
+	}
+	return load, true
 }
 
 // moduleRoot returns the nearest directory, from the working directory

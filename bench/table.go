@@ -13,8 +13,9 @@ import (
 // stats summarises a benchmark side's runs.
 type stats struct {
 	median, min, max time.Duration
-	maxRSS           int64 // the largest over all runs, bytes
-	selfRSS          int64 // bench's own peak then: maxRSS at or below it is an upper bound only
+	cpu              time.Duration // median CPU time
+	maxRSS           int64         // the largest over all runs, bytes
+	selfRSS          int64         // bench's own peak then: maxRSS at or below it is an upper bound only
 }
 
 // summarize returns the stats of samples; the median of an even number is
@@ -23,29 +24,43 @@ func summarize(samples []sample) stats {
 	if len(samples) == 0 {
 		return stats{}
 	}
-	d := make([]time.Duration, len(samples))
+	wall := make([]time.Duration, len(samples))
+	cpu := make([]time.Duration, len(samples))
 	var s stats
 	for i, x := range samples {
-		d[i] = x.wall
+		wall[i], cpu[i] = x.wall, x.cpu
 		s.maxRSS = max(s.maxRSS, x.maxRSS)
 		s.selfRSS = max(s.selfRSS, x.selfRSS)
 	}
-	slices.Sort(d)
-	s.min, s.max = d[0], d[len(d)-1]
-	if n := len(d); n%2 == 1 {
-		s.median = d[n/2]
-	} else {
-		s.median = (d[n/2-1] + d[n/2]) / 2
-	}
+	slices.Sort(wall)
+	s.min, s.max = wall[0], wall[len(wall)-1]
+	s.median = median(wall)
+	slices.Sort(cpu)
+	s.cpu = median(cpu)
 	return s
 }
 
+// median returns the middle of sorted d, or the mean of the middle two.
+func median(d []time.Duration) time.Duration {
+	n := len(d)
+	if n%2 == 1 {
+		return d[n/2]
+	}
+	return (d[n/2-1] + d[n/2]) / 2
+}
+
 // ratio returns median(candidate)/median(baseline), or 0 if either has no runs.
-func ratio(cand, base stats) float64 {
-	if cand.median == 0 || base.median == 0 {
+func ratio(cand, base stats) float64 { return div(cand.median, base.median) }
+
+// cpuRatio is ratio for the CPU time: less disturbed by a busy machine
+// than the wall clock, it tells slow work from slow wake-ups.
+func cpuRatio(cand, base stats) float64 { return div(cand.cpu, base.cpu) }
+
+func div(a, b time.Duration) float64 {
+	if a == 0 || b == 0 {
 		return 0
 	}
-	return float64(cand.median) / float64(base.median)
+	return float64(a) / float64(b)
 }
 
 // table is the report, one row per benchmark.
@@ -55,10 +70,10 @@ type table struct {
 }
 
 func newTable(results []result) table {
-	t := table{header: []string{"benchmark", "gotask median (min–max)", "baseline median (min–max)", "ratio", "target", "result", "peak RSS gotask / baseline", "runs"}}
+	t := table{header: []string{"benchmark", "gotask median (min–max)", "baseline median (min–max)", "ratio", "target", "result", "CPU ratio", "peak RSS gotask / baseline", "runs"}}
 	for _, r := range results {
 		c, b := summarize(r.candidate), summarize(r.baseline)
-		row := []string{r.b.name, "–", "–", "–", r.b.target, "ERROR", "–", strconv.Itoa(len(r.candidate))}
+		row := []string{r.b.name, "–", "–", "–", r.b.target, "ERROR", "–", "–", strconv.Itoa(len(r.candidate))}
 		if r.err == nil {
 			q := ratio(c, b)
 			verdict := "PASS"
@@ -68,7 +83,11 @@ func newTable(results []result) table {
 			row[1], row[2] = formatStats(c), formatStats(b)
 			row[3] = fmt.Sprintf("%.2fx", q)
 			row[5] = verdict
-			row[6] = formatRSS(c) + " / " + formatRSS(b)
+			row[6] = "?"
+			if q := cpuRatio(c, b); q > 0 {
+				row[6] = fmt.Sprintf("%.2fx", q)
+			}
+			row[7] = formatRSS(c) + " / " + formatRSS(b)
 		}
 		t.rows = append(t.rows, row)
 	}
