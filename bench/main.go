@@ -38,6 +38,9 @@ import (
 func benchmarks() []benchmark {
 	var all []benchmark
 	all = append(all, localBenchmarks()...)
+	all = append(all, responderBenchmarks()...)
+	all = append(all, uptodateBenchmarks()...)
+	all = append(all, gotasksBenchmarks()...)
 	return all
 }
 
