@@ -19,9 +19,9 @@ import (
 // the Go tasks, and loads tasks.toml itself.
 //
 // It returns handled=false when there is no gotasks/ package, or when
-// there is no Go toolchain to build it with (after saying so, so that the
-// tasks.toml tasks still work).
-func runGoTasks(ctx context.Context, args []string, streams *Streams) (handled bool, err error) {
+// there is no Go toolchain to build it with (after saying so, and noting
+// it in cfg, so that the tasks.toml tasks still work).
+func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *config) (handled bool, err error) {
 	dir := tasksDir(args)
 	if dir == "" {
 		return false, nil
@@ -35,6 +35,7 @@ func runGoTasks(ctx context.Context, args []string, streams *Streams) (handled b
 	switch {
 	case errors.Is(err, gobuild.ErrNoToolchain):
 		fmt.Fprintf(streams.ErrOut, "gotask: warning: the Go tasks in %s are left out: %v\n", relative(pkg), err)
+		cfg.goTasksLeftOut = true
 		return false, nil
 	case err != nil:
 		var be *gobuild.BuildError

@@ -25,6 +25,8 @@ type Option func(*config)
 type config struct {
 	registry *task.Registry
 	version  string
+	// goTasksLeftOut: there are Go tasks, but no toolchain to build them.
+	goTasksLeftOut bool
 }
 
 // WithRegistry makes Main use reg, with the tasks a Go program defined,
@@ -46,7 +48,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	}
 	if cfg.registry == nil {
 		// Plain gotask: Go tasks in gotasks/ run in a binary of their own.
-		if handled, err := runGoTasks(ctx, args, streams); handled {
+		if handled, err := runGoTasks(ctx, args, streams, &cfg); handled {
 			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
 			return ExitCode(err)
 		}
@@ -308,6 +310,7 @@ func loadRegistry(opts *RootOptions) (*task.Registry, error) {
 	}
 	if reg == nil {
 		reg = task.NewRegistry()
+		reg.Partial = opts.cfg.goTasksLeftOut // tasks.toml may name them
 	}
 	if err := reg.Load(path); err != nil {
 		return nil, err
