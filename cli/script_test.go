@@ -33,7 +33,7 @@ func TestScripts(t *testing.T) {
 			// NO_COLOR, no TERM); fix the locale so that output is the
 			// same on every machine.
 			env.Setenv("LC_ALL", "C")
-			return nil
+			return setGoEnv(env)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,
