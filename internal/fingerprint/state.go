@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // A record is what a state file holds: the fingerprint recorded after
@@ -28,7 +29,9 @@ type record struct {
 // stateMagic starts every state file; its last byte is the format version.
 const stateMagic = "gotask-fingerprint\x00\x01"
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli builds the CRC table on first use, not at package init:
+// every gotask start would otherwise pay for it, checked or not.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // encode returns the state file contents for r. The format (version 1),
 // integers as unsigned varints unless said otherwise:
@@ -64,7 +67,7 @@ func (r *record) encode() []byte {
 		b = binary.AppendUvarint(b, e.st.ino)
 		b = append(b, e.sum[:]...)
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
 }
 
 // errCorrupt is wrapped by decode's errors.
@@ -77,7 +80,7 @@ func decode(data []byte) (*record, error) {
 		return nil, fmt.Errorf("%w: not a version 1 state file", errCorrupt)
 	}
 	body := data[:len(data)-4]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
+	if crc32.Checksum(body, castagnoli()) != binary.LittleEndian.Uint32(data[len(body):]) {
 		return nil, fmt.Errorf("%w: checksum mismatch", errCorrupt)
 	}
 	d := decoder{s: string(body), off: len(stateMagic)}
