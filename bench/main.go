@@ -147,7 +147,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		what, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	if load, ok := loadAverage(); ok {
 		fmt.Fprintf(stdout, "Load average at the end: %.1f.", load)
-		if load > 0.5*float64(runtime.NumCPU()) {
+		if load > float64(runtime.NumCPU()) {
 			fmt.Fprint(stdout, " The machine was busy: wall-clock ratios are unreliable; compare the CPU ratios, or run again when it is quiet.")
 		}
 		fmt.Fprintln(stdout)
