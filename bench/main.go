@@ -98,6 +98,9 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		return fmt.Errorf("no benchmark matches -run %q", opts.run)
 	}
 
+	// The load before bench starts is other people's: bench's own
+	// benchmarks (50 ssh processes, say) raise it by the end.
+	startLoad, haveLoad := loadAverage()
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -145,9 +148,9 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "gotask %s; %s %s/%s, %d CPUs; runs interleaved; times are wall clock.\n",
 		what, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	if load, ok := loadAverage(); ok {
-		fmt.Fprintf(stdout, "Load average at the end: %.1f.", load)
-		if load > float64(runtime.NumCPU()) {
+	if endLoad, ok := loadAverage(); ok && haveLoad {
+		fmt.Fprintf(stdout, "Load average: %.1f at the start, %.1f at the end.", startLoad, endLoad)
+		if startLoad > float64(runtime.NumCPU()) {
 			fmt.Fprint(stdout, " The machine was busy: wall-clock ratios are unreliable; compare the CPU ratios, or run again when it is quiet.")
 		}
 		fmt.Fprintln(stdout)
