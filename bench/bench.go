@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -21,9 +23,15 @@ type benchmark struct {
 	ratioTarget float64 // PASS when median(candidate)/median(baseline) <= this
 	runs        int     // runs of each side; -count overrides it
 
+	// rssLimit, when set, makes the verdict about memory: the ratio is
+	// the candidate's peak RSS over rssLimit bytes, and the baseline's
+	// times and RSS are there for scale.
+	rssLimit int64
+
 	// setup, if set, prepares e.dir (write a tasks.toml, say) and may
 	// check, once and outside the timing, that the candidate does the
-	// right thing. It runs before the first timed run.
+	// right thing. It runs before the first timed run. An error from
+	// skipf skips the benchmark without failing the run.
 	setup func(ctx context.Context, e *env) error
 
 	// candidate and baseline run once each and report how long that took.
@@ -35,6 +43,23 @@ type env struct {
 	gotask string // the gotask binary under test
 	dir    string // a temporary directory of the benchmark's own, removed after it
 	notes  []string
+
+	cleanups []func() // run after the benchmark, last first
+}
+
+// cleanup registers f to run when the benchmark is over (a server its
+// setup started, say).
+func (e *env) cleanup(f func()) { e.cleanups = append(e.cleanups, f) }
+
+// skipError, from a setup, skips its benchmark: the row gives the reason
+// and the run does not fail.
+type skipError struct{ reason string }
+
+func (e *skipError) Error() string { return "skipped: " + e.reason }
+
+// skipf returns a skipError.
+func skipf(format string, args ...any) error {
+	return &skipError{reason: fmt.Sprintf(format, args...)}
 }
 
 // notef adds a line to the notes printed under the table.
@@ -135,6 +160,7 @@ type result struct {
 	candidate []sample
 	baseline  []sample
 	notes     []string
+	skipped   string // why the benchmark did not run, if skipped
 	err       error
 }
 
@@ -154,6 +180,11 @@ func measure(ctx context.Context, b benchmark, gotask, tmp string, count int, ke
 	}
 	e := &env{gotask: gotask, dir: dir}
 	defer func() { r.notes = e.notes }()
+	defer func() {
+		for _, f := range slices.Backward(e.cleanups) {
+			f()
+		}
+	}()
 
 	runs := b.runs
 	if count > 0 {
@@ -164,6 +195,10 @@ func measure(ctx context.Context, b benchmark, gotask, tmp string, count int, ke
 	}
 	if b.setup != nil {
 		if err := b.setup(ctx, e); err != nil {
+			if skip, ok := errors.AsType[*skipError](err); ok {
+				r.skipped = skip.reason
+				return r
+			}
 			r.err = fmt.Errorf("setup: %w", err)
 			return r
 		}

@@ -41,6 +41,8 @@ func benchmarks() []benchmark {
 	all = append(all, responderBenchmarks()...)
 	all = append(all, uptodateBenchmarks()...)
 	all = append(all, gotasksBenchmarks()...)
+	all = append(all, remoteBenchmarks()...)
+	all = append(all, fanoutBenchmarks()...)
 	return all
 }
 

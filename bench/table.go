@@ -74,8 +74,14 @@ func newTable(results []result) table {
 	for _, r := range results {
 		c, b := summarize(r.candidate), summarize(r.baseline)
 		row := []string{r.b.name, "–", "–", "–", r.b.target, "ERROR", "–", "–", strconv.Itoa(len(r.candidate))}
-		if r.err == nil {
+		switch {
+		case r.skipped != "":
+			row[5] = "skipped: " + r.skipped
+		case r.err == nil:
 			q := ratio(c, b)
+			if r.b.rssLimit > 0 {
+				q = float64(c.maxRSS) / float64(r.b.rssLimit)
+			}
 			verdict := "PASS"
 			if q > r.b.ratioTarget {
 				verdict = "MISS"
