@@ -180,7 +180,13 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 
 	res := &runner.Result{ExitCode: -1}
 	out := newSink(responder.Stdout, p, p.cmd.Stdout)
-	reader := newPollReader(ptmx)
+	reader, err := newPollReader(ptmx)
+	if err != nil {
+		p.signalGroup(syscall.SIGKILL)
+		_ = p.exec.Wait()
+		return nil, err
+	}
+	defer reader.Close()
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -188,12 +194,8 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	}()
 	stopInput := p.forwardInput(false)
 	stopped, waitErr := p.wait(ctx)
-	reader.stop.Store(true) // drain what is buffered, then stop
-	select {
-	case <-readDone:
-	case <-time.After(drainTimeout + pollSlice):
-		<-readDone
-	}
+	reader.Stop(true) // read what is buffered, then stop
+	<-readDone
 	stopInput()
 	return p.finish(res, start, waitErr, stopped, out, nil)
 }
@@ -250,7 +252,21 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	res := &runner.Result{ExitCode: -1}
 	stdout := newSink(responder.Stdout, p, p.cmd.Stdout)
 	stderr := newSink(responder.Stderr, p, p.cmd.Stderr)
-	rOut, rErr := newPollReader(outR), newPollReader(errR)
+	rOut, errOut := newPollReader(outR)
+	rErr, errErr := newPollReader(errR)
+	if err := errors.Join(errOut, errErr); err != nil {
+		// Out of file descriptors: leave nothing running.
+		for _, r := range []*pollReader{rOut, rErr} {
+			if r != nil {
+				r.Close()
+			}
+		}
+		p.signalGroup(syscall.SIGKILL)
+		_ = p.exec.Wait()
+		return nil, err
+	}
+	defer rOut.Close()
+	defer rErr.Close()
 	var readers sync.WaitGroup
 	readers.Add(2)
 	go func() { defer readers.Done(); stdout.copyFrom(rOut) }()
@@ -261,8 +277,8 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
 	stopped, waitErr := p.wait(ctx)
-	rOut.stop.Store(true)
-	rErr.stop.Store(true)
+	rOut.Stop(true)
+	rErr.Stop(true)
 	readers.Wait()
 	stopInput()
 	p.stdinMu.Lock()
@@ -286,8 +302,10 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	src := p.cmd.Stdin
 	var pr *pollReader
 	if f, ok := src.(*os.File); ok {
-		pr = newPollReader(f)
-		src = pr
+		var err error
+		if pr, err = newPollReader(f); err == nil {
+			src = pr
+		}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -312,8 +330,9 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 			}
 			return
 		}
-		pr.stop.Store(true)
+		pr.Stop(false) // the rest of the input is the next command's
 		<-done
+		pr.Close()
 	}
 }
 
