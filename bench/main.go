@@ -122,8 +122,10 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
+		// Built as the README installs it: static, without cgo.
 		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gotask")
 		build.Dir = root
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = stderr, stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build gotask in %s: %w", root, err)
@@ -144,7 +146,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		}
 	}
 
-	what := "built from " + root
+	what := "built from " + root + " with CGO_ENABLED=0"
 	if opts.gotask != "" {
 		what = bin
 	}
