@@ -35,11 +35,27 @@ type pos struct{ path []string }
 // child returns the position of key (and of element idx of it, when idx
 // is not negative) below p.
 func (p pos) child(key string, idx int) pos {
-	path := append(p.path[:len(p.path):len(p.path)], key)
+	n := len(p.path) + 1
 	if idx >= 0 {
-		path = append(path, "#"+strconv.Itoa(idx))
+		n++
+	}
+	path := append(make([]string, 0, n), p.path...)
+	path = append(path, key)
+	if idx >= 0 {
+		path = append(path, indexKey(idx))
 	}
 	return pos{path: path}
+}
+
+// indexKeys are the path elements of the first array indexes, so that
+// loading a file does not format them again for every task.
+var indexKeys = [...]string{"#0", "#1", "#2", "#3", "#4", "#5", "#6", "#7", "#8", "#9"}
+
+func indexKey(i int) string {
+	if i < len(indexKeys) {
+		return indexKeys[i]
+	}
+	return "#" + strconv.Itoa(i)
 }
 
 func (t *Task) errorAt(p pos, msg string) error {

@@ -312,7 +312,7 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 		}
 		t.pos, t.file = at, c.file
 		c.checkNames(t, r)
-		if err := r.Add(*t); err != nil {
+		if err := r.add(t); err != nil {
 			var le *LoadError
 			if errors.As(err, &le) {
 				c.errs = append(c.errs, le)
@@ -445,6 +445,9 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		c.fail(at.child("max_fail", -1), "task %q: max_fail must be a number or a percentage like \"25%%\"", name)
 	}
 
+	if runs, _ := raw.Run.([]any); len(runs)+len(raw.Steps) > 0 {
+		t.Steps = make([]Step, 0, len(runs)+len(raw.Steps))
+	}
 	switch run := raw.Run.(type) {
 	case nil:
 	case string:

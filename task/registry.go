@@ -78,24 +78,25 @@ func NewRegistry() *Registry {
 // Add checks t and adds it. It fails for an invalid task or a name or
 // alias that is already taken. Dependencies are checked by Validate, once
 // every task is in.
-func (r *Registry) Add(t Task) error {
+func (r *Registry) Add(t Task) error { return r.add(&t) }
+
+// add is Add for a task the registry may keep as it is.
+func (r *Registry) add(t *Task) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	for i, name := range append([]string{t.Name}, t.Aliases...) {
+	if other := r.owner(t.Name); other != "" {
+		if other == t.Name {
+			return t.errorAt(t.pos, fmt.Sprintf("task %q is defined twice", t.Name))
+		}
+		return t.errorAt(t.pos, fmt.Sprintf("name %q of task %q is already taken by task %q", t.Name, t.Name, other))
+	}
+	for i, name := range t.Aliases {
 		if other := r.owner(name); other != "" {
-			if i == 0 && other == name {
-				return t.errorAt(t.pos, fmt.Sprintf("task %q is defined twice", name))
-			}
-			at := t.pos
-			if i > 0 {
-				at = t.pos.child("aliases", i-1)
-			}
-			return t.errorAt(at, fmt.Sprintf("name %q of task %q is already taken by task %q", name, t.Name, other))
+			return t.errorAt(t.pos.child("aliases", i), fmt.Sprintf("name %q of task %q is already taken by task %q", name, t.Name, other))
 		}
 	}
-	tt := t
-	r.tasks[t.Name] = &tt
+	r.tasks[t.Name] = t
 	for _, a := range t.Aliases {
 		r.aliases[a] = t.Name
 	}
