@@ -129,10 +129,11 @@ func localBenchmarks() []benchmark {
 	}
 }
 
-// noteGoFloor notes how a static Go "hello, world" compares with
-// /bin/true here: the floor under any Go program's start-up, and so how
-// much of list-50-tasks' target is left for gotask's own work. Without a
-// Go toolchain it notes nothing.
+// noteGoFloor notes how two programs compare with /bin/true here: a
+// static Go "hello, world", the floor under any Go program's start-up,
+// and bench/proto, the bare cobra + go-toml prototype that the target was
+// set against. Together they say how much of list-50-tasks' time is
+// gotask's own. Without a Go toolchain it notes nothing.
 func noteGoFloor(ctx context.Context, e *env) error {
 	dir := filepath.Join(e.dir, "hello")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -145,30 +146,37 @@ func noteGoFloor(ctx context.Context, e *env) error {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n"), 0o644); err != nil {
 		return err
 	}
-	build := exec.CommandContext(ctx, "go", "build", "-o", "hello", ".")
-	build.Dir = dir
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=")
-	if out, err := build.CombinedOutput(); err != nil {
-		e.notef("no Go floor: go build of hello, world failed: %v: %s", err, bytes.TrimSpace(out))
-		return nil
+	hello, proto := filepath.Join(dir, "hello"), filepath.Join(e.dir, "proto")
+	root, err := moduleRoot()
+	if err != nil {
+		return err
 	}
-	var helloRuns, trueRuns []sample
+	for _, b := range []struct{ dir, out, pkg string }{{dir, hello, "."}, {root, proto, "./bench/proto"}} {
+		build := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
+		build.Dir = b.dir
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+		if out, err := build.CombinedOutput(); err != nil {
+			e.notef("no Go floor: go build %s failed: %v: %s", b.pkg, err, bytes.TrimSpace(out))
+			return nil
+		}
+	}
+	cmds := [][]string{{"/bin/true"}, {hello}, {proto, "-f", "tasks.toml", "-l"}}
+	runs := make([][]sample, len(cmds))
 	for i := range 20 {
-		for j := range 2 {
-			name, to := filepath.Join(dir, "hello"), &helloRuns
-			if (i+j)%2 == 1 {
-				name, to = "/bin/true", &trueRuns
-			}
-			smp, err := e.time(ctx, name)
+		for j := range cmds {
+			k := (i + j) % len(cmds)
+			smp, err := e.time(ctx, cmds[k][0], cmds[k][1:]...)
 			if err != nil {
 				return err
 			}
-			*to = append(*to, smp)
+			runs[k] = append(runs[k], smp)
 		}
 	}
-	h, t := summarize(helloRuns), summarize(trueRuns)
+	t, h, p := summarize(runs[0]), summarize(runs[1]), summarize(runs[2])
 	e.notef("floor: a static Go hello, world starts in %s, %.2fx /bin/true (%s), before gotask does anything",
 		formatDuration(h.median), ratio(h, t), formatDuration(t.median))
+	e.notef("floor: bench/proto (cobra + go-toml listing the same file, no features) takes %s, %.2fx /bin/true",
+		formatDuration(p.median), ratio(p, t))
 	return nil
 }
 
