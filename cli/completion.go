@@ -44,7 +44,7 @@ func completeTasks(opts *RootOptions, args []string, toComplete string) ([]strin
 	if strings.HasPrefix(toComplete, "-") {
 		for i := len(args) - 1; i >= 0; i-- {
 			if t, ok := reg.Lookup(args[i]); ok {
-				return taskFlagNames(t, toComplete), cobra.ShellCompDirectiveNoFileComp
+				return taskFlagNames(t, args[i+1:], toComplete), cobra.ShellCompDirectiveNoFileComp
 			}
 		}
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -59,12 +59,24 @@ func completeTasks(opts *RootOptions, args []string, toComplete string) ([]strin
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-func taskFlagNames(t *task.Task, prefix string) []string {
+// taskFlagNames completes t's flags that start with prefix, leaving out
+// those already given (each argument takes one value).
+func taskFlagNames(t *task.Task, given []string, prefix string) []string {
 	var out []string
 	for _, a := range t.Args {
-		if f := "--" + a.Name; strings.HasPrefix(f, prefix) {
+		if f := "--" + a.Name; strings.HasPrefix(f, prefix) && !flagGiven(a, given) {
 			out = append(out, f+"\t"+a.Help)
 		}
 	}
 	return out
+}
+
+func flagGiven(a task.Arg, given []string) bool {
+	for _, g := range given {
+		name, _, _ := strings.Cut(g, "=")
+		if name == "--"+a.Name || a.Short != "" && name == "-"+a.Short {
+			return true
+		}
+	}
+	return false
 }
