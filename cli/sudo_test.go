@@ -153,9 +153,12 @@ func TestSudo(t *testing.T) {
 		if r.elapsed > 10*time.Second {
 			t.Errorf("took %v to fail, want well under 10s", r.elapsed)
 		}
-		const msg = `sudo: wrong password in task "renice"`
+		const msg = `task "renice": sudo: wrong password;`
 		if !strings.Contains(r.stderr, msg) {
 			t.Errorf("stderr does not say %q:\n%s", msg, r)
+		}
+		if n := strings.Count(r.stderr, `"renice"`); n != 1 {
+			t.Errorf("stderr names the task %d times, want once:\n%s", n, r)
 		}
 		// LC_ALL=C: sudo says this once per refused answer.
 		if n := strings.Count(r.stderr, "Sorry, try again."); n > 1 {
@@ -196,6 +199,10 @@ func TestSudo(t *testing.T) {
 		t.Parallel()
 		r := e.run(t, run{args: []string{"whoami"}})
 		r.wantNonZero(t)
+		const msg = `task "whoami": sudo asked for a password and none is known: `
+		if !strings.Contains(r.stderr, msg) || strings.Count(r.stderr, `"whoami"`) != 1 {
+			t.Errorf("stderr does not say %q, naming the task once:\n%s", msg, r)
+		}
 		for _, want := range []string{"GOTASK_SUDO_PASSWORD", "--sudo-password-cmd", "--prompt-for-sudo-password"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("stderr does not name %s as a way to give the password:\n%s", want, r)

@@ -159,6 +159,13 @@ func (e noPasswordError) Error() string {
 
 func (e noPasswordError) Unwrap() []error { return e }
 
+// noPasswordMsg is an error that wraps ErrNoPassword without repeating
+// its text, for a message that already says so in its own words.
+type noPasswordMsg string
+
+func (e noPasswordMsg) Error() string { return string(e) }
+func (e noPasswordMsg) Unwrap() error { return ErrNoPassword }
+
 // Once returns a source that calls source until it succeeds once, and
 // from then on returns that password without calling it. Concurrent
 // callers wait for a call in progress rather than starting another, so a

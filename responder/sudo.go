@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -120,6 +121,10 @@ func (s *Sudo) password(ctx context.Context) (string, error) {
 		}
 	}
 	pw, err := cache.get(ctx, source)
+	if errors.Is(err, ErrNoPassword) {
+		why := strings.TrimPrefix(err.Error(), ErrNoPassword.Error()+": ")
+		return "", noPasswordMsg(fmt.Sprintf("sudo asked for a password%s and none is known: %s", s.where(), why))
+	}
 	if err != nil {
 		return "", fmt.Errorf("sudo password%s: %w", s.where(), err)
 	}

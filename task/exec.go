@@ -835,7 +835,7 @@ func (s *scope) wrapSudo(ctx context.Context, c *command, cmd *runner.Cmd) error
 		line = "export " + shell.Join(cmd.Env) + "; " + line
 		cmd.Env = nil
 	}
-	sudo, err := s.e.sudoFor(ctx, s.host, c.sudo, s.t.Name)
+	sudo, err := s.e.sudoFor(ctx, s.host, c.sudo)
 	if err != nil {
 		return err
 	}
@@ -853,7 +853,7 @@ func (s *scope) wrapSudo(ctx context.Context, c *command, cmd *runner.Cmd) error
 
 // sudoFor returns the Sudo for host and user, making it on first use:
 // one nonce and one password lookup for all of the run's commands there.
-func (e *Executor) sudoFor(ctx context.Context, host, user, taskName string) (*responder.Sudo, error) {
+func (e *Executor) sudoFor(ctx context.Context, host, user string) (*responder.Sudo, error) {
 	e.sudoMu.Lock()
 	defer e.sudoMu.Unlock()
 	key := host + "\x00" + user
@@ -887,7 +887,9 @@ func (e *Executor) sudoFor(ctx context.Context, host, user, taskName string) (*r
 	if user == "root" {
 		user = ""
 	}
-	s := &responder.Sudo{User: user, Password: responder.Once(source), Secrets: e.Secrets, Host: host, Task: taskName}
+	// No Host or Task: this Sudo serves every task on the host, and the
+	// executor's TaskError names both.
+	s := &responder.Sudo{User: user, Password: responder.Once(source), Secrets: e.Secrets}
 	if e.sudos == nil {
 		e.sudos = map[string]*responder.Sudo{}
 	}
@@ -896,7 +898,7 @@ func (e *Executor) sudoFor(ctx context.Context, host, user, taskName string) (*r
 }
 
 func noSudoPassword(context.Context) (string, error) {
-	return "", fmt.Errorf("%w: sudo asked for a password and none is known; set GOTASK_SUDO_PASSWORD, pass --sudo-password-cmd CMD, or --prompt-for-sudo-password", responder.ErrNoPassword)
+	return "", fmt.Errorf("%w: set GOTASK_SUDO_PASSWORD, pass --sudo-password-cmd CMD, or --prompt-for-sudo-password", responder.ErrNoPassword)
 }
 
 // newResponder builds the watcher for a tasks.toml responder. A
