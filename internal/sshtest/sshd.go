@@ -91,14 +91,15 @@ func findSSHD() string {
 	return ""
 }
 
-// MissingPeer skips the test with the reason, or fails it when
+// MissingPeer skips the test with the reason (which should say how to
+// install what is missing), or fails it when
 // GOTASK_REQUIRE_REAL_PEERS=1 says the real peers must be there.
 func MissingPeer(t testing.TB, reason string) {
 	t.Helper()
 	if os.Getenv(RequireRealPeersEnv) == "1" {
 		t.Fatalf("%s, and %s=1 requires it", reason, RequireRealPeersEnv)
 	}
-	t.Skipf("%s; install it (Debian: apt-get install openssh-server openssh-client) to run this test", reason)
+	t.Skipf("%s; .ci/run sets it up", reason)
 }
 
 // StartSSHD starts a real OpenSSH sshd (-D -e -f CONFIG) on a free
@@ -121,7 +122,7 @@ func StartSSHDWith(t testing.TB, opts SSHDOptions) *SSHD {
 	t.Helper()
 	bin := findSSHD()
 	if bin == "" {
-		MissingPeer(t, "OpenSSH sshd is not installed (no /usr/sbin/sshd, none on $PATH)")
+		MissingPeer(t, "OpenSSH sshd is not installed (no /usr/sbin/sshd, none on $PATH; Debian: apt-get install openssh-server)")
 	}
 	u, err := user.Current()
 	if err != nil {

@@ -144,7 +144,7 @@ func TestStartSSHD(t *testing.T) {
 	d := StartSSHD(t)
 	bin, err := exec.LookPath("ssh")
 	if err != nil {
-		MissingPeer(t, "the OpenSSH client ssh is not installed")
+		MissingPeer(t, "the OpenSSH client ssh is not installed (Debian: apt-get install openssh-client)")
 	}
 	out, err := exec.Command(bin, "-F", "/dev/null",
 		"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+d.KnownHosts,
