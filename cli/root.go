@@ -107,7 +107,8 @@ type RootOptions struct {
 
 	Args []string // tasks and their flags, as given
 
-	cfg *config
+	cfg    *config
+	loaded *task.Registry // by loadRegistry, which loads only once
 }
 
 // NewCmdRoot builds the root command. runF, when set, replaces the
@@ -315,6 +316,19 @@ func version(cfg *config) string {
 // loadRegistry finds and loads tasks.toml into the configured registry.
 // With tasks from Go code, a missing tasks.toml is fine.
 func loadRegistry(opts *RootOptions) (*task.Registry, error) {
+	if opts.loaded != nil {
+		// A second Load would find every task of tasks.toml defined
+		// twice in a registry from Go code.
+		return opts.loaded, nil
+	}
+	reg, err := loadRegistryOnce(opts)
+	if err == nil {
+		opts.loaded = reg
+	}
+	return reg, err
+}
+
+func loadRegistryOnce(opts *RootOptions) (*task.Registry, error) {
 	reg := opts.cfg.registry
 	path := opts.File
 	if path == "" {
