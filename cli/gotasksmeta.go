@@ -153,6 +153,9 @@ func newDescription(reg *task.Registry) (*description, error) {
 	d := &description{Format: descriptionFormat, Gotask: gotaskVersion(), Registry: reg}
 	for _, t := range reg.Tasks() {
 		tj := taskJSON{Task: *t, Func: t.Func != nil}
+		if t.Args != nil {
+			tj.Args = make([]argJSON, 0, len(t.Args))
+		}
 		for _, a := range t.Args {
 			v, err := encodeValue(a.Default)
 			if err != nil {
