@@ -309,8 +309,10 @@ func describedRegistry(ctx context.Context, bin string) (*task.Registry, error) 
 	if err != nil {
 		d = describeBinary(ctx, bin, file)
 	}
-	if v := gotaskVersion(); !sameGotask(d.Gotask, v) {
-		return nil, fmt.Errorf("the Go tasks binary was built with gotask %s, this is gotask %s", d.Gotask, v)
+	// A development build's description needs no version of ours, which
+	// takes reading the build information.
+	if v := d.Gotask; v != "" && !sameGotask(v, gotaskVersion()) {
+		return nil, fmt.Errorf("the Go tasks binary was built with gotask %s, this is gotask %s", v, gotaskVersion())
 	}
 	return d.registry()
 }
