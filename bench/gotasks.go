@@ -13,8 +13,9 @@ import (
 )
 
 // gotasksAllowance is what DESIGN.md allows a cached gotasks/ binary to
-// add to gotask -l: finding the package, hashing its sources and exec'ing
-// the binary.
+// add to gotask -l: finding the package, hashing its sources and reading
+// the description of its tasks (or exec'ing the binary, when there is
+// none gotask can use).
 const gotasksAllowance = 3 * time.Millisecond
 
 // gotasksBenchmarks measures gotask -l in a project with Go tasks in

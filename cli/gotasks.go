@@ -13,14 +13,20 @@ import (
 )
 
 // runGoTasks looks for a gotasks/ main package beside tasks.toml. When
-// there is one, it gets the cached binary built from it (building it the
-// first time or after a change) and replaces this process with that
-// binary, run with the same arguments: the binary embeds this CLI around
-// the Go tasks, and loads tasks.toml itself.
+// there is one, it gets the cached binary built from it, building it the
+// first time or after a change. The binary embeds this CLI around the Go
+// tasks, and loads tasks.toml itself.
 //
-// It returns handled=false when there is no gotasks/ package, or when
-// there is no Go toolchain to build it with (after saying so, and noting
-// it in cfg, so that the tasks.toml tasks still work).
+// When the binary has described its tasks (see describedRegistry),
+// runGoTasks sets cfg.registry to the registry described and
+// cfg.goTasks to the binary, and returns handled=false: listing, help,
+// completion and dry runs are answered here, and cfg.goTasks.run hands
+// over to the binary before anything runs. Otherwise it replaces this
+// process with the binary, run with the same arguments.
+//
+// It also returns handled=false when there is no gotasks/ package, or
+// when there is no Go toolchain to build it with (after saying so, and
+// noting it in cfg, so that the tasks.toml tasks still work).
 func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *config) (handled bool, err error) {
 	dir := tasksDir(args)
 	if dir == "" {
@@ -48,9 +54,29 @@ func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *confi
 	if built {
 		fmt.Fprintf(streams.ErrOut, "gotask: built the Go tasks in %s\n", relative(pkg))
 	}
-	argv := append([]string{filepath.Join(pkg, "gotasks")}, args...)
-	err = syscall.Exec(bin, argv, os.Environ())
-	return true, fmt.Errorf("run the Go tasks binary %s: %w", bin, err)
+	g := &goTasks{bin: bin, argv: append([]string{filepath.Join(pkg, "gotasks")}, args...)}
+	if reg, err := describedRegistry(ctx, bin); err == nil {
+		cfg.registry, cfg.goTasks = reg, g
+		return false, nil
+	}
+	return true, g.run()
+}
+
+// goTasks is the binary built from a gotasks/ package, and how to run it.
+type goTasks struct {
+	bin  string
+	argv []string // argv[0] names the package, for ps and error messages
+}
+
+// run replaces this process with the Go tasks binary; it returns only if
+// that fails. On a nil *goTasks, with no binary to hand over to, it does
+// nothing and returns nil.
+func (g *goTasks) run() error {
+	if g == nil {
+		return nil
+	}
+	err := syscall.Exec(g.bin, g.argv, os.Environ())
+	return fmt.Errorf("run the Go tasks binary %s: %w", g.bin, err)
 }
 
 // tasksDir is the directory of the tasks file the arguments name with

@@ -27,6 +27,9 @@ type config struct {
 	version  string
 	// goTasksLeftOut: there are Go tasks, but no toolchain to build them.
 	goTasksLeftOut bool
+	// goTasks is the binary of the Go tasks that registry describes, to
+	// hand over to before anything runs; nil for none.
+	goTasks *goTasks
 }
 
 // WithRegistry makes Main use reg, with the tasks a Go program defined,
@@ -52,6 +55,13 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
 			return ExitCode(err)
 		}
+	} else if path := os.Getenv(describeEnv); path != "" {
+		// Plain gotask asks this binary of Go tasks what its tasks are.
+		if err := describe(cfg.registry, args, path); err != nil {
+			fmt.Fprintf(streams.ErrOut, "gotask: describing the Go tasks: %v\n", err)
+			return ExitFailure
+		}
+		return ExitOK
 	}
 	cmd := NewCmdRoot(streams, &cfg, nil)
 	cmd.SetArgs(args)
@@ -97,7 +107,8 @@ type RootOptions struct {
 
 	Args []string // tasks and their flags, as given
 
-	cfg *config
+	cfg    *config
+	loaded *task.Registry // by loadRegistry, which loads only once
 }
 
 // NewCmdRoot builds the root command. runF, when set, replaces the
@@ -212,6 +223,9 @@ Run "gotask -l" to list the tasks, "gotask TASK --help" for a task's arguments.
 
 func rootRun(ctx context.Context, opts *RootOptions) error {
 	if opts.Version {
+		if err := opts.cfg.goTasks.run(); err != nil {
+			return err
+		}
 		fmt.Fprintf(opts.Streams.Out, "gotask %s\n", version(opts.cfg))
 		return nil
 	}
@@ -238,6 +252,12 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	}
 	if help := helpCall(calls); help != "" {
 		return showTaskHelp(opts, help)
+	}
+	if !opts.Dry {
+		// Only their own binary can run Go tasks; a dry run runs none.
+		if err := opts.cfg.goTasks.run(); err != nil {
+			return err
+		}
 	}
 	secrets := &responder.Secrets{}
 	out, errOut := secrets.Writer(opts.Streams.Out), secrets.Writer(opts.Streams.ErrOut)
@@ -296,6 +316,19 @@ func version(cfg *config) string {
 // loadRegistry finds and loads tasks.toml into the configured registry.
 // With tasks from Go code, a missing tasks.toml is fine.
 func loadRegistry(opts *RootOptions) (*task.Registry, error) {
+	if opts.loaded != nil {
+		// A second Load would find every task of tasks.toml defined
+		// twice in a registry from Go code.
+		return opts.loaded, nil
+	}
+	reg, err := loadRegistryOnce(opts)
+	if err == nil {
+		opts.loaded = reg
+	}
+	return reg, err
+}
+
+func loadRegistryOnce(opts *RootOptions) (*task.Registry, error) {
 	reg := opts.cfg.registry
 	path := opts.File
 	if path == "" {

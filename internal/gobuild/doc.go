@@ -60,6 +60,9 @@
 // # Cache layout
 //
 //	<CacheDir>/<source hash>/<Go version>/gotasks   (gotasks.exe on Windows)
+//	<CacheDir>/<source hash>/<Go version>/tasks-*.json
+//	                                                what the binary's tasks are,
+//	                                                kept by package cli
 //	<CacheDir>/.build-*/                            in-progress builds
 //	<CacheDir>/imports/<hash of the gotasks path>   import memo
 //

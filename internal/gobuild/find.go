@@ -1,8 +1,7 @@
 package gobuild
 
 import (
-	"go/parser"
-	"go/token"
+	"bufio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,18 +23,38 @@ func Find(dir string) (pkgDir string, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	fset := token.NewFileSet()
+	br := bufio.NewReader(nil)
 	for _, e := range entries {
 		name := e.Name()
 		if !isGoSource(name) || e.IsDir() {
 			continue
 		}
-		f, err := parser.ParseFile(fset, filepath.Join(pkgDir, name), nil, parser.PackageClauseOnly)
-		if err == nil && f.Name.Name == "main" {
+		if packageName(filepath.Join(pkgDir, name), br) == "main" {
 			return pkgDir, true
 		}
 	}
 	return "", false
+}
+
+// packageName returns the name in the package clause of the Go file at
+// path, read through br, or "" if it has none that can be read. It reads
+// with the scanner of the import declarations rather than go/parser,
+// which would add its package initialisation to every start of gotask.
+func packageName(path string, br *bufio.Reader) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	br.Reset(f)
+	s := &importScanner{r: br}
+	if strings.TrimPrefix(s.next(), "\ufeff") != "package" {
+		return ""
+	}
+	if name := s.next(); isIdent(name) {
+		return name
+	}
+	return ""
 }
 
 // isGoSource reports whether go build would compile a file with this name

@@ -36,6 +36,8 @@ func TestFind(t *testing.T) {
 		{"main only in an ignored . file", map[string]string{"gotasks/.old.go": mainGo}, false},
 		{"main only in a subdirectory", map[string]string{"gotasks/cmd/main.go": mainGo}, false},
 		{"main package", map[string]string{"gotasks/main.go": mainGo}, true},
+		{"main only in a comment", map[string]string{"gotasks/lib.go": "// package main\n/* package main */\npackage tasks\n"}, false},
+		{"main package after a byte order mark", map[string]string{"gotasks/main.go": "\ufeff" + mainGo}, true},
 		{
 			"main package after comments and a build constraint",
 			map[string]string{"gotasks/tasks.go": "// Tasks.\n\n//go:build !plan9\n\n/* more */ package main\n"},
