@@ -289,15 +289,21 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 			return fmt.Errorf("%s is a directory; put the file inside it with a trailing /", dst)
 		}
 		if rst.Mode().IsRegular() && rst.Size() == st.Size() {
+			// Both sides hash at once.
+			remote := make(chan sum, 1)
+			go func() {
+				b, err := t.c.remoteSHA256(ctx, t.sc, dst, rst.Size())
+				remote <- sum{b, err}
+			}()
 			local, err := fileSHA256(src)
+			r := <-remote
 			if err != nil {
 				return err
 			}
-			remote, err := t.c.remoteSHA256(ctx, t.sc, dst, rst.Size())
-			if err != nil {
-				return err
+			if r.err != nil {
+				return r.err
 			}
-			if bytes.Equal(local, remote) {
+			if bytes.Equal(local, r.b) {
 				t.res.Unchanged++
 				if rst.Mode().Perm() != mode {
 					return t.sc.Chmod(dst, mode)
@@ -362,10 +368,6 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 // host hashes the file while it streams.
 func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo) error {
 	mode := t.mode(rst.Mode())
-	type sum struct {
-		b   []byte
-		err error
-	}
 	remoteSum := make(chan sum, 1)
 	go func() {
 		b, err := t.c.remoteSHA256(ctx, t.sc, src, rst.Size())
@@ -445,6 +447,12 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 	t.res.Files++
 	t.res.Bytes += n
 	return nil
+}
+
+// sum is a SHA-256 computed in another goroutine.
+type sum struct {
+	b   []byte
+	err error
 }
 
 // tempName is a hidden name beside the destination for the transfer.
