@@ -166,46 +166,6 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 	return res, nil
 }
 
-// sftp opens an SFTP session, counted against the session bound like a
-// command. done closes it.
-func (c *Client) sftp(ctx context.Context) (*sftp.Client, func(), error) {
-	cn, sess, err := c.openSession(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	closeAll := func() {
-		sess.Close()
-		c.release(cn)
-	}
-	w, err := sess.StdinPipe()
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
-	}
-	r, err := sess.StdoutPipe()
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
-	}
-	if err := sess.RequestSubsystem("sftp"); err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w; enable the sftp subsystem in the host's sshd_config", c.name, err)
-	}
-	sc, err := sftp.NewClientPipe(r, w,
-		sftp.UseConcurrentWrites(true),
-		sftp.UseConcurrentReads(true),
-		sftp.MaxConcurrentRequestsPerFile(64),
-	)
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
-	}
-	return sc, func() {
-		sc.Close()
-		closeAll()
-	}, nil
-}
-
 // ctxReader and ctxWriter end a transfer when ctx is done, leaving the
 // SFTP session open to remove the temporary file. (A host that stops
 // answering is caught by the keepalives, which close the connection.)
