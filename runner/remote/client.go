@@ -36,7 +36,7 @@ type Client struct {
 	changed chan struct{} // closed and replaced whenever a session slot frees up
 	closed  bool
 
-	noSHA256 atomic.Bool // the host has no sha256sum: verify over SFTP
+	noHasher atomic.Bool // the host has neither openssl nor sha256sum: verify over SFTP
 }
 
 var (

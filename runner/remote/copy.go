@@ -30,9 +30,10 @@ import (
 //     name. A tree is copied so that dst mirrors src; files at dst that
 //     src lacks are left alone.
 //   - Every file goes to a temporary name beside its destination, is
-//     checked by size and SHA-256 (the host runs sha256sum; files under
-//     256 KiB, and all files where sha256sum is missing, are read back
-//     over SFTP instead) and only then renamed into place.
+//     checked by size and SHA-256 (the host runs openssl, else
+//     sha256sum; files under 256 KiB, and all files on a host with
+//     neither, are read back over SFTP instead) and only then renamed
+//     into place.
 //   - A destination with the same SHA-256 is not rewritten, only its mode
 //     corrected; it counts in CopyResult.Unchanged.
 //   - Regular files (and symlinks to them) are copied; other kinds of
@@ -165,46 +166,6 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 	return res, nil
 }
 
-// sftp opens an SFTP session, counted against the session bound like a
-// command. done closes it.
-func (c *Client) sftp(ctx context.Context) (*sftp.Client, func(), error) {
-	cn, sess, err := c.openSession(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	closeAll := func() {
-		sess.Close()
-		c.release(cn)
-	}
-	w, err := sess.StdinPipe()
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
-	}
-	r, err := sess.StdoutPipe()
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
-	}
-	if err := sess.RequestSubsystem("sftp"); err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w; enable the sftp subsystem in the host's sshd_config", c.name, err)
-	}
-	sc, err := sftp.NewClientPipe(r, w,
-		sftp.UseConcurrentWrites(true),
-		sftp.UseConcurrentReads(true),
-		sftp.MaxConcurrentRequestsPerFile(64),
-	)
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("opening SFTP on %s: %w", c.name, err)
-	}
-	return sc, func() {
-		sc.Close()
-		closeAll()
-	}, nil
-}
-
 // ctxReader and ctxWriter end a transfer when ctx is done, leaving the
 // SFTP session open to remove the temporary file. (A host that stops
 // answering is caught by the keepalives, which close the connection.)
@@ -288,15 +249,21 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 			return fmt.Errorf("%s is a directory; put the file inside it with a trailing /", dst)
 		}
 		if rst.Mode().IsRegular() && rst.Size() == st.Size() {
+			// Both sides hash at once.
+			remote := make(chan sum, 1)
+			go func() {
+				b, err := t.c.remoteSHA256(ctx, t.sc, dst, rst.Size())
+				remote <- sum{b, err}
+			}()
 			local, err := fileSHA256(src)
+			r := <-remote
 			if err != nil {
 				return err
 			}
-			remote, err := t.c.remoteSHA256(ctx, t.sc, dst, rst.Size())
-			if err != nil {
-				return err
+			if r.err != nil {
+				return r.err
 			}
-			if bytes.Equal(local, remote) {
+			if bytes.Equal(local, r.b) {
 				t.res.Unchanged++
 				if rst.Mode().Perm() != mode {
 					return t.sc.Chmod(dst, mode)
@@ -361,10 +328,6 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 // host hashes the file while it streams.
 func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo) error {
 	mode := t.mode(rst.Mode())
-	type sum struct {
-		b   []byte
-		err error
-	}
 	remoteSum := make(chan sum, 1)
 	go func() {
 		b, err := t.c.remoteSHA256(ctx, t.sc, src, rst.Size())
@@ -446,6 +409,12 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 	return nil
 }
 
+// sum is a SHA-256 computed in another goroutine.
+type sum struct {
+	b   []byte
+	err error
+}
+
 // tempName is a hidden name beside the destination for the transfer.
 func tempName(base string) string {
 	var b [6]byte
@@ -467,17 +436,28 @@ func fileSHA256(name string) ([]byte, error) {
 }
 
 // readBackBelow is the size under which a file is hashed by reading it
-// over the open SFTP session: cheaper than starting sha256sum in a new
+// over the open SFTP session: cheaper than starting a hasher in a new
 // session.
 const readBackBelow = 256 << 10
 
+// hashCommand is the shell command that prints the SHA-256 of the file
+// p on the host. openssl is tried first: it uses the CPU's SHA
+// instructions, where sha256sum (coreutils) is about four times slower,
+// and the host's hashing is what a put waits for after the transfer.
+// Both print the digest first: openssl -r as "hex *name", sha256sum as
+// "hex  name".
+func hashCommand(p string) string {
+	q := shell.Quote(p)
+	return "openssl dgst -sha256 -r -- " + q + " 2>/dev/null || sha256sum -- " + q
+}
+
 // remoteSHA256 hashes a file of the given size on the host with
-// sha256sum, or, for small files and where sha256sum is missing, by
+// hashCommand, or, for small files and on hosts without a hasher, by
 // reading it over SFTP.
 func (c *Client) remoteSHA256(ctx context.Context, sc *sftp.Client, p string, size int64) ([]byte, error) {
-	if size >= readBackBelow && !c.noSHA256.Load() {
+	if size >= readBackBelow && !c.noHasher.Load() {
 		res, err := c.Run(ctx, &runner.Cmd{
-			Command: "sha256sum -- " + shell.Quote(p),
+			Command: hashCommand(p),
 			Pty:     runner.PtyOff,
 			Capture: 4096,
 		})
@@ -487,10 +467,10 @@ func (c *Client) remoteSHA256(ctx context.Context, sc *sftp.Client, p string, si
 			if sum, ok := parseSHA256(res.Stdout); ok {
 				return sum, nil
 			}
-			c.noSHA256.Store(true)
+			c.noHasher.Store(true)
 		case errors.As(err, &ee) && !ee.TimedOut && ee.Signal == "":
 			if ee.Code == 127 {
-				c.noSHA256.Store(true)
+				c.noHasher.Store(true)
 			}
 			// Otherwise (say, a file only SFTP may read): fall through.
 		default:
@@ -509,8 +489,8 @@ func (c *Client) remoteSHA256(ctx context.Context, sc *sftp.Client, p string, si
 	return h.Sum(nil), nil
 }
 
-// parseSHA256 reads sha256sum's output: 64 hex digits, possibly after a
-// backslash that marks an escaped file name.
+// parseSHA256 reads the output of hashCommand: 64 hex digits, possibly
+// after a backslash with which sha256sum marks an escaped file name.
 func parseSHA256(out []byte) ([]byte, bool) {
 	out = bytes.TrimPrefix(out, []byte(`\`))
 	if len(out) < 64 {
