@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/gotask/gotask/responder"
@@ -90,11 +90,12 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
-	stdinFile, _ := cmd.Stdin.(*os.File)
-	usePty := cmd.Pty == runner.PtyOn ||
-		cmd.Pty == runner.PtyAuto && stdinFile != nil && term.IsTerminal(int(stdinFile.Fd()))
-	if usePty {
-		return p.runPty(ctx, stdinFile)
+	var userTTY *os.File // the user's terminal, if Stdin is one
+	if f, ok := cmd.Stdin.(*os.File); ok && cmd.Pty != runner.PtyOff && isTerminal(f) {
+		userTTY = f
+	}
+	if cmd.Pty == runner.PtyOn || userTTY != nil {
+		return p.runPty(ctx, userTTY)
 	}
 	return p.runPipes(ctx)
 }
@@ -132,27 +133,28 @@ func (p *process) fail(err error) {
 	})
 }
 
-// runPty runs the command on a fresh pseudo-terminal.
+// runPty runs the command on a fresh pseudo-terminal. userTTY is the
+// user's terminal, or nil when there is none to serve.
 func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result, error) {
-	ptmx, tty, err := pty.Open()
+	master, tty, err := openPty()
 	if err != nil {
-		return nil, fmt.Errorf("open pseudo-terminal: %w", err)
+		return nil, err
 	}
-	defer ptmx.Close()
-	interactive := userTTY != nil && term.IsTerminal(int(userTTY.Fd()))
-	if interactive {
-		_ = pty.InheritSize(userTTY, ptmx)
+	defer master.Close()
+	if userTTY != nil {
+		_ = inheritSize(userTTY, master)
 	} else {
-		_ = pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80})
+		_ = setSize(master, &unix.Winsize{Row: 24, Col: 80})
 	}
 	p.exec.Stdin, p.exec.Stdout, p.exec.Stderr = tty, tty, tty
 	p.exec.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	p.stdin = ptmx
+	p.stdin = master
 
-	if interactive {
-		state, err := term.MakeRaw(int(userTTY.Fd()))
+	if userTTY != nil {
+		fd := sysfd(userTTY)
+		state, err := term.MakeRaw(fd)
 		if err == nil {
-			defer term.Restore(int(userTTY.Fd()), state)
+			defer term.Restore(fd, state)
 		}
 		winch := make(chan os.Signal, 1)
 		signal.Notify(winch, syscall.SIGWINCH)
@@ -163,7 +165,7 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 			for {
 				select {
 				case <-winch:
-					_ = pty.InheritSize(userTTY, ptmx)
+					_ = inheritSize(userTTY, master)
 				case <-done:
 					return
 				}
@@ -180,13 +182,7 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 
 	res := &runner.Result{ExitCode: -1}
 	out := newSink(responder.Stdout, p, p.cmd.Stdout)
-	reader, err := newPollReader(ptmx)
-	if err != nil {
-		p.signalGroup(syscall.SIGKILL)
-		_ = p.exec.Wait()
-		return nil, err
-	}
-	defer reader.Close()
+	reader := &fileReader{f: master}
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -194,9 +190,12 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	}()
 	stopInput := p.forwardInput(false)
 	stopped, waitErr := p.wait(ctx)
+	// The command is gone: a write to its terminal (forwarded input, a
+	// watcher's answer) would wait for a reader that may never come.
+	_ = master.SetWriteDeadline(time.Now())
+	stopInput()
 	reader.Stop(true) // read what is buffered, then stop
 	<-readDone
-	stopInput()
 	return p.finish(res, start, waitErr, stopped, out, nil)
 }
 
@@ -252,21 +251,7 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	res := &runner.Result{ExitCode: -1}
 	stdout := newSink(responder.Stdout, p, p.cmd.Stdout)
 	stderr := newSink(responder.Stderr, p, p.cmd.Stderr)
-	rOut, errOut := newPollReader(outR)
-	rErr, errErr := newPollReader(errR)
-	if err := errors.Join(errOut, errErr); err != nil {
-		// Out of file descriptors: leave nothing running.
-		for _, r := range []*pollReader{rOut, rErr} {
-			if r != nil {
-				r.Close()
-			}
-		}
-		p.signalGroup(syscall.SIGKILL)
-		_ = p.exec.Wait()
-		return nil, err
-	}
-	defer rOut.Close()
-	defer rErr.Close()
+	rOut, rErr := &fileReader{f: outR}, &fileReader{f: errR}
 	var readers sync.WaitGroup
 	readers.Add(2)
 	go func() { defer readers.Done(); stdout.copyFrom(rOut) }()
@@ -277,10 +262,13 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
 	stopped, waitErr := p.wait(ctx)
+	if inW != nil {
+		_ = inW.SetWriteDeadline(time.Now()) // as in runPty
+	}
+	stopInput()
 	rOut.Stop(true)
 	rErr.Stop(true)
 	readers.Wait()
-	stopInput()
 	p.stdinMu.Lock()
 	if inW != nil && p.stdin != nil {
 		inW.Close()
@@ -300,11 +288,12 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 		return func() {}
 	}
 	src := p.cmd.Stdin
-	var pr *pollReader
+	var in stopReader
+	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		var err error
-		if pr, err = newPollReader(f); err == nil {
-			src = pr
+		if in, release, err = openInput(f); err == nil {
+			src = in
 		}
 	}
 	done := make(chan struct{})
@@ -321,7 +310,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 		}
 	}()
 	return func() {
-		if pr == nil {
+		if in == nil {
 			// A plain io.Reader cannot be interrupted: give it a moment
 			// to finish (an in-memory reader will), then leave it.
 			select {
@@ -330,9 +319,9 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 			}
 			return
 		}
-		pr.Stop(false) // the rest of the input is the next command's
+		in.Stop(false) // the rest of the input is the next command's
 		<-done
-		pr.Close()
+		release()
 	}
 }
 
