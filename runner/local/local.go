@@ -86,7 +86,7 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	}
 	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
 
-	p := &process{cmd: cmd, exec: c, grace: r.Grace, failed: make(chan struct{})}
+	p := &process{cmd: cmd, exec: c, grace: r.Grace}
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
@@ -109,9 +109,11 @@ type process struct {
 	stdinMu sync.Mutex
 	stdin   io.Writer // where answers and forwarded input go
 
-	failOnce sync.Once
-	failErr  error         // a watcher's error, which stops the command
-	failed   chan struct{} // closed when failErr is set
+	mu      sync.Mutex
+	why     stopReason  // why the command was stopped, if it was
+	failErr error       // a watcher's error, which stopped the command
+	kill    *time.Timer // kills the process group once the grace period is over
+	reaped  bool        // the process is gone: its ids may belong to others
 }
 
 // writeStdin serialises writes from the input forwarder and watchers.
@@ -126,11 +128,14 @@ func (w stdinWriter) Write(b []byte) (int, error) {
 	return w.p.stdin.Write(b)
 }
 
+// fail stops the command because a watcher failed with err.
 func (p *process) fail(err error) {
-	p.failOnce.Do(func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failErr == nil {
 		p.failErr = err
-		close(p.failed)
-	})
+	}
+	p.stopLocked(stopFailed, syscall.SIGTERM)
 }
 
 // runPty runs the command on a fresh pseudo-terminal. userTTY is the
@@ -327,40 +332,48 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 
 // wait waits for the process while enforcing ctx, the timeout and watcher
 // failures. stopped says why it was stopped, if it was.
+//
+// It waits on the calling goroutine: what would stop the command does so
+// from a callback (context.AfterFunc, time.AfterFunc, fail), so that a
+// command costs no goroutine that only waits.
 func (p *process) wait(ctx context.Context) (stopReason, error) {
-	exited := make(chan error, 1)
-	go func() { exited <- p.exec.Wait() }()
-
-	var timeout <-chan time.Time
+	defer context.AfterFunc(ctx, func() { p.stop(stopCancelled, syscall.SIGINT) })()
 	if p.cmd.Timeout > 0 {
-		t := time.NewTimer(p.cmd.Timeout)
+		t := time.AfterFunc(p.cmd.Timeout, func() { p.stop(stopTimeout, syscall.SIGTERM) })
 		defer t.Stop()
-		timeout = t.C
 	}
-	var why stopReason
-	select {
-	case err := <-exited:
-		return stopNone, err
-	case <-ctx.Done():
-		why = stopCancelled
-		p.signalGroup(syscall.SIGINT)
-	case <-timeout:
-		why = stopTimeout
-		p.signalGroup(syscall.SIGTERM)
-	case <-p.failed:
-		why = stopFailed
-		p.signalGroup(syscall.SIGTERM)
-	}
-	grace := time.NewTimer(p.grace)
-	defer grace.Stop()
-	select {
-	case err := <-exited:
+	err := p.exec.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.why != stopNone {
+		p.kill.Stop()
 		p.signalGroup(syscall.SIGKILL) // leave no stragglers behind
-		return why, err
-	case <-grace.C:
-		p.signalGroup(syscall.SIGKILL)
-		return why, <-exited
 	}
+	p.reaped = true
+	return p.why, err
+}
+
+// stop interrupts the command's process group with sig, then kills it
+// after the grace period. Only the first reason counts.
+func (p *process) stop(why stopReason, sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopLocked(why, sig)
+}
+
+func (p *process) stopLocked(why stopReason, sig syscall.Signal) {
+	if p.why != stopNone || p.reaped {
+		return
+	}
+	p.why = why
+	p.signalGroup(sig)
+	p.kill = time.AfterFunc(p.grace, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.reaped {
+			p.signalGroup(syscall.SIGKILL)
+		}
+	})
 }
 
 type stopReason int
@@ -372,6 +385,8 @@ const (
 	stopFailed
 )
 
+// signalGroup sends sig to the command's process group. The caller holds
+// p.mu, or knows the process has not been reaped.
 func (p *process) signalGroup(sig syscall.Signal) {
 	if p.exec.Process == nil {
 		return
