@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,6 +34,8 @@ type Runner struct {
 	// Grace is how long an interrupted command may take to exit before
 	// its whole process group is killed. Zero means 3 seconds.
 	Grace time.Duration
+
+	resize resizer // window sizes of commands run from a terminal
 }
 
 // New returns a Runner with the defaults described on its fields.
@@ -86,7 +87,7 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	}
 	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
 
-	p := &process{cmd: cmd, exec: c, grace: r.Grace}
+	p := &process{r: r, cmd: cmd, exec: c, grace: r.Grace}
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
@@ -102,6 +103,7 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 
 // process is one run of one command.
 type process struct {
+	r     *Runner
 	cmd   *runner.Cmd
 	exec  *exec.Cmd
 	grace time.Duration
@@ -146,9 +148,7 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 		return nil, err
 	}
 	defer master.Close()
-	if userTTY != nil {
-		_ = inheritSize(userTTY, master)
-	} else {
+	if userTTY == nil {
 		_ = setSize(master, &unix.Winsize{Row: 24, Col: 80})
 	}
 	p.exec.Stdin, p.exec.Stdout, p.exec.Stderr = tty, tty, tty
@@ -156,26 +156,13 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	p.stdin = master
 
 	if userTTY != nil {
+		p.r.resize.add(userTTY, master)
+		defer p.r.resize.remove(master)
 		fd := sysfd(userTTY)
 		state, err := term.MakeRaw(fd)
 		if err == nil {
 			defer term.Restore(fd, state)
 		}
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			for {
-				select {
-				case <-winch:
-					_ = inheritSize(userTTY, master)
-				case <-done:
-					return
-				}
-			}
-		}()
 	}
 
 	start := time.Now()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,6 +86,28 @@ func TestCtrlCReachesTheCommand(t *testing.T) {
 	}
 	if res == nil || !bytes.Contains(res.Stdout, []byte("got-INT")) {
 		t.Errorf("the command did not see Ctrl-C as SIGINT")
+	}
+}
+
+func TestWindowSizeFollowsTheTerminal(t *testing.T) {
+	um, us := userTerminal(t)
+	ready := &triggerWriter{pattern: "ready", fire: func() {
+		if err := pty.Setsize(um, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+			t.Error(err)
+		}
+		// The kernel signals the terminal's foreground group, which
+		// this test is not: say it to ourselves, as the terminal would.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+	}}
+	res, err := New().Run(t.Context(), &runner.Cmd{
+		Command: `trap 'stty size; exit 0' WINCH; stty size; echo ready; while :; do sleep 0.05; done`,
+		Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(res.Stdout)); len(got) < 5 || got[0] != "30" || got[1] != "100" || got[3] != "40" || got[4] != "120" {
+		t.Errorf("output %q, want the size 30 100, then 40 120 after the resize", res.Stdout)
 	}
 }
 
@@ -215,5 +238,32 @@ func TestStopDrainReadsWhatIsReady(t *testing.T) {
 	fr.Stop(false)
 	if n, err := fr.Read(make([]byte, 8)); n != 0 || !errors.Is(err, errStopped) {
 		t.Errorf("after Stop(false): read %d bytes, %v; want none, errStopped", n, err)
+	}
+}
+
+func TestResizerStopsListeningWhenIdle(t *testing.T) {
+	_, us := userTerminal(t)
+	var z resizer
+	master, slave, err := openPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	z.add(us, master)
+	if ws, err := unix.IoctlGetWinsize(int(slave.Fd()), unix.TIOCGWINSZ); err != nil || ws.Row != 30 || ws.Col != 100 {
+		t.Errorf("size %+v, %v; want 30x100 from the user's terminal", ws, err)
+	}
+	z.remove(master)
+	z.stopIfIdle()
+	if z.winch == nil {
+		t.Error("stopped listening at once: the next command would register again")
+	}
+	z.mu.Lock()
+	z.last = time.Now().Add(-winchLinger)
+	z.mu.Unlock()
+	z.stopIfIdle()
+	if z.winch != nil {
+		t.Error("still listening for SIGWINCH with no command for winchLinger")
 	}
 }
