@@ -94,7 +94,8 @@ func (r *fileReader) readReady(p []byte) (int, error) {
 }
 
 // openInput returns a reader of f, the user's input, that Stop ends
-// without consuming input, and a function that releases it.
+// without consuming input, and a function that releases it. The reader
+// is nil when there is nothing to read: f is /dev/null.
 //
 // A regular file is read as it is (a read never waits). Anything else
 // (a terminal, a pipe) is opened again through /proc, non-blocking, as a
@@ -107,8 +108,13 @@ func openInput(f *os.File) (stopReader, func(), error) {
 	if err := control(f, func(fd int) error { return unix.Fstat(fd, &st) }); err != nil {
 		return nil, nil, err
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFREG {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
 		return &fileReader{f: f}, func() {}, nil
+	case unix.S_IFCHR:
+		if st.Rdev == unix.Mkdev(1, 3) { // /dev/null, as in cron jobs and CI
+			return nil, func() {}, nil
+		}
 	}
 	again, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(sysfd(f)), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err == nil {

@@ -35,7 +35,8 @@ type Runner struct {
 	// its whole process group is killed. Zero means 3 seconds.
 	Grace time.Duration
 
-	resize resizer // window sizes of commands run from a terminal
+	resize resizer   // window sizes of commands run from a terminal
+	bufs   sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
 }
 
 // New returns a Runner with the defaults described on its fields.
@@ -99,6 +100,16 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 		return p.runPty(ctx, userTTY)
 	}
 	return p.runPipes(ctx)
+}
+
+// buffer returns a read buffer from r.bufs, or a new one. Commands put
+// theirs back when done: a fresh 32 KB per stream was a measurable part
+// of running many short commands.
+func (r *Runner) buffer() *[32 << 10]byte {
+	if b, ok := r.bufs.Get().(*[32 << 10]byte); ok {
+		return b
+	}
+	return new([32 << 10]byte)
 }
 
 // process is one run of one command.
@@ -284,14 +295,20 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		var err error
-		if in, release, err = openInput(f); err == nil {
+		in, release, err = openInput(f)
+		switch {
+		case err == nil && in == nil:
+			return func() {} // nothing to forward, ever
+		case err == nil:
 			src = in
 		}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.Copy(stdinWriter{p}, src)
+		buf := p.r.buffer()
+		defer p.r.bufs.Put(buf)
+		_, _ = io.CopyBuffer(stdinWriter{p}, src, buf[:])
 		if closeAtEOF {
 			p.stdinMu.Lock()
 			if c, ok := p.stdin.(io.Closer); ok {
