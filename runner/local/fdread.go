@@ -100,10 +100,14 @@ func (r *fileReader) readReady(p []byte) (int, error) {
 // A regular file is read as it is (a read never waits). Anything else
 // (a terminal, a pipe) is opened again through /proc, non-blocking, as a
 // new open file description of its own: it can go into Go's poller
-// without making f non-blocking for the other processes that share it.
-// What cannot be opened again (a socket, a pipe of another user, no
-// /proc) is read with poll(2).
-func openInput(f *os.File) (stopReader, func(), error) {
+// without making f non-blocking for the other processes that share it,
+// and s keeps it for the next command. What cannot be opened again (a
+// socket, a pipe of another user, no /proc) is read with poll(2).
+func openInput(f *os.File, s *shared) (stopReader, func(), error) {
+	if again := s.takeInput(f); again != nil {
+		_ = again.SetReadDeadline(time.Time{}) // the last command's Stop
+		return &fileReader{f: again}, func() { s.putInput(f, again) }, nil
+	}
 	var st unix.Stat_t
 	if err := control(f, func(fd int) error { return unix.Fstat(fd, &st) }); err != nil {
 		return nil, nil, err
@@ -118,7 +122,7 @@ func openInput(f *os.File) (stopReader, func(), error) {
 	}
 	again, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(sysfd(f)), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err == nil {
-		return &fileReader{f: again}, func() { again.Close() }, nil
+		return &fileReader{f: again}, func() { s.putInput(f, again) }, nil
 	}
 	pr, err := newPollReader(f)
 	if err != nil {

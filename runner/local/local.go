@@ -35,7 +35,7 @@ type Runner struct {
 	// its whole process group is killed. Zero means 3 seconds.
 	Grace time.Duration
 
-	resize resizer   // window sizes of commands run from a terminal
+	shared shared    // what commands share while they follow one another
 	bufs   sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
 }
 
@@ -92,6 +92,8 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
+	r.shared.acquire()
+	defer r.shared.release()
 	var userTTY *os.File // the user's terminal, if Stdin is one
 	if f, ok := cmd.Stdin.(*os.File); ok && cmd.Pty != runner.PtyOff && isTerminal(f) {
 		userTTY = f
@@ -167,8 +169,8 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	p.stdin = master
 
 	if userTTY != nil {
-		p.r.resize.add(userTTY, master)
-		defer p.r.resize.remove(master)
+		p.r.shared.followSize(userTTY, master)
+		defer p.r.shared.unfollowSize(master)
 		fd := sysfd(userTTY)
 		state, err := term.MakeRaw(fd)
 		if err == nil {
@@ -295,7 +297,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		var err error
-		in, release, err = openInput(f)
+		in, release, err = openInput(f, &p.r.shared)
 		switch {
 		case err == nil && in == nil:
 			return func() {} // nothing to forward, ever

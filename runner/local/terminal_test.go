@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -241,29 +242,65 @@ func TestStopDrainReadsWhatIsReady(t *testing.T) {
 	}
 }
 
-func TestResizerStopsListeningWhenIdle(t *testing.T) {
+// TestInputReachesEachCommandOfARun types a line for each of several
+// commands of one Runner, which share one copy of the terminal opened
+// again: each must get its own line, though the last one's Stop left
+// the copy with a deadline in the past.
+func TestInputReachesEachCommandOfARun(t *testing.T) {
+	um, us := userTerminal(t)
+	r := New()
+	for i := range 3 {
+		line := "line-" + strconv.Itoa(i)
+		ready := &triggerWriter{pattern: "ready", fire: func() { _, _ = um.Write([]byte(line + "\r")) }}
+		res, err := r.Run(t.Context(), &runner.Cmd{
+			Command: `echo ready; read line; echo "got=$line"`,
+			Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+		})
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		if !bytes.Contains(res.Stdout, []byte("got="+line)) {
+			t.Errorf("command %d: output %q, want got=%s", i, res.Stdout, line)
+		}
+	}
+}
+
+func TestSharedIsLetGoWhenIdle(t *testing.T) {
 	_, us := userTerminal(t)
-	var z resizer
+	var s shared
 	master, slave, err := openPty()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer master.Close()
 	defer slave.Close()
-	z.add(us, master)
+	s.acquire()
+	s.followSize(us, master)
 	if ws, err := unix.IoctlGetWinsize(int(slave.Fd()), unix.TIOCGWINSZ); err != nil || ws.Row != 30 || ws.Col != 100 {
 		t.Errorf("size %+v, %v; want 30x100 from the user's terminal", ws, err)
 	}
-	z.remove(master)
-	z.stopIfIdle()
-	if z.winch == nil {
-		t.Error("stopped listening at once: the next command would register again")
+	in, release, err := openInput(us, &s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	z.mu.Lock()
-	z.last = time.Now().Add(-winchLinger)
-	z.mu.Unlock()
-	z.stopIfIdle()
-	if z.winch != nil {
-		t.Error("still listening for SIGWINCH with no command for winchLinger")
+	again := in.(*fileReader).f
+	release()
+	s.unfollowSize(master)
+	s.release()
+
+	s.letGoIfIdle()
+	if s.winch == nil || s.takeInput(us) != again {
+		t.Fatal("let go at once: the next command would set it all up again")
+	}
+	s.putInput(us, again)
+	s.mu.Lock()
+	s.last = time.Now().Add(-linger)
+	s.mu.Unlock()
+	s.letGoIfIdle()
+	if s.winch != nil {
+		t.Error("still listening for SIGWINCH after linger with no command")
+	}
+	if _, err := again.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the copy of the input is still open after linger with no command (Stat: %v)", err)
 	}
 }
