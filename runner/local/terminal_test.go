@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -302,5 +303,43 @@ func TestSharedIsLetGoWhenIdle(t *testing.T) {
 	}
 	if _, err := again.Stat(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("the copy of the input is still open after linger with no command (Stat: %v)", err)
+	}
+}
+
+// TestUnreadInputDoesNotHangTheRunner gives a command that reads nothing
+// more input than its terminal can hold (in raw mode, where the terminal
+// stops taking it rather than drop it): the forwarder, waiting to write
+// the rest, must not keep Run from returning when the command ends, even
+// though a background child that ignores the hang-up keeps the terminal
+// open (else the write would fail with EIO).
+func TestUnreadInputDoesNotHangTheRunner(t *testing.T) {
+	dir := t.TempDir()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return // closed below
+			}
+		}
+	}()
+	defer w.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := New().Run(t.Context(), &runner.Cmd{Command: "stty raw -echo; (trap '' HUP; exec sleep 5) & echo $! > bg; sleep 0.2", Dir: dir, Stdin: r, Pty: runner.PtyOn})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return: the input forwarder is stuck writing to the finished command's terminal")
 	}
 }
