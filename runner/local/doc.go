@@ -2,10 +2,16 @@
 //
 // A command runs as "sh -c CMD" in its own process group. When its input
 // is a terminal (or a pseudo-terminal is asked for) it gets a fresh
-// pseudo-terminal from github.com/creack/pty: the user's terminal is put
-// in raw mode while it runs and restored on every exit path, keystrokes
-// (Ctrl-C included) are forwarded, and the window size follows SIGWINCH.
-// Otherwise it runs with pipes, stdout and stderr kept apart.
+// pseudo-terminal: the user's terminal is put in raw mode while it runs
+// and restored on every exit path, keystrokes (Ctrl-C included) are
+// forwarded, and the window size follows SIGWINCH. Otherwise it runs with
+// pipes, stdout and stderr kept apart.
+//
+// Output and input are read through Go's runtime poller, so that a
+// waiting read parks a goroutine rather than a thread and ends at once
+// when the command does, even if a background child still holds the
+// command's terminal or pipes open. Input left unread when a command
+// ends stays for whoever reads next.
 //
 // Cancelling the context interrupts the whole process group (SIGINT), a
 // timeout terminates it (SIGTERM), and either is followed by SIGKILL after

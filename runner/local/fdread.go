@@ -2,23 +2,30 @@ package local
 
 import (
 	"errors"
+	"io"
 	"os"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// pollReader reads a blocking file descriptor (a pty master, the user's
-// terminal, an inherited pipe) without ever parking a goroutine in read(2):
-// it waits with poll(2) on the descriptor and on a wake-up pipe, so that
-// Stop takes effect at once. A blocked read could not be cancelled, and
-// would either hang gotask or steal input meant for the next command.
-type pollReader struct {
-	f            *os.File
-	fd           int
-	wakeR, wakeW *os.File
-	mode         atomic.Int32 // running, draining or stopped
+// A stopReader is a reader that Stop ends at once, even while a Read
+// waits: a read that could not be cancelled would either hang gotask (a
+// background child holding a command's output open) or steal input meant
+// for the next command.
+type stopReader interface {
+	io.Reader
+	// Stop ends the reader: with drain set, Read still returns what is
+	// ready without waiting (the tail of a finished command's output);
+	// without it, Read reads nothing more (input that belongs to the
+	// next command).
+	Stop(drain bool)
 }
+
+// errStopped is returned by Read once the reader has been stopped.
+var errStopped = errors.New("reader stopped")
 
 const (
 	running  = iota
@@ -26,20 +33,122 @@ const (
 	stopped  // read nothing more
 )
 
+// fileReader reads a file that is in Go's poller (a pty master, a pipe
+// from os.Pipe, a reopened terminal): a pending Read parks its goroutine,
+// not a thread, and Stop wakes it with a deadline. A file outside the
+// poller (a regular file, /dev/null) never makes Read wait, so Stop takes
+// effect at the next Read.
+type fileReader struct {
+	f    *os.File
+	mode atomic.Int32 // running, draining or stopped
+}
+
+func (r *fileReader) Stop(drain bool) {
+	mode := int32(stopped)
+	if drain {
+		mode = draining
+	}
+	r.mode.Store(mode)
+	_ = r.f.SetReadDeadline(time.Now()) // fails outside the poller, where reads do not wait
+}
+
+func (r *fileReader) Read(p []byte) (int, error) {
+	switch r.mode.Load() {
+	case running:
+		n, err := r.f.Read(p)
+		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		if r.mode.Load() == draining {
+			return r.readReady(p)
+		}
+	case draining:
+		return r.readReady(p)
+	}
+	return 0, errStopped
+}
+
+// readReady reads what is ready without waiting. A pty master whose slave
+// is closed returns the last bytes, then EIO: nothing is lost.
+func (r *fileReader) readReady(p []byte) (int, error) {
+	n, err := 0, error(nil)
+	cerr := control(r.f, func(fd int) error {
+		for {
+			n, err = unix.Read(fd, p)
+			if err != unix.EINTR {
+				return nil
+			}
+		}
+	})
+	switch {
+	case cerr != nil:
+		return 0, cerr
+	case err == unix.EAGAIN:
+		return 0, errStopped
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// openInput returns a reader of f, the user's input, that Stop ends
+// without consuming input, and a function that releases it. The reader
+// is nil when there is nothing to read: f is /dev/null.
+//
+// A regular file is read as it is (a read never waits). Anything else
+// (a terminal, a pipe) is opened again through /proc, non-blocking, as a
+// new open file description of its own: it can go into Go's poller
+// without making f non-blocking for the other processes that share it,
+// and s keeps it for the next command. What cannot be opened again (a
+// socket, a pipe of another user, no /proc) is read with poll(2).
+func openInput(f *os.File, s *shared) (stopReader, func(), error) {
+	if again := s.takeInput(f); again != nil {
+		_ = again.SetReadDeadline(time.Time{}) // the last command's Stop
+		return &fileReader{f: again}, func() { s.putInput(f, again) }, nil
+	}
+	var st unix.Stat_t
+	if err := control(f, func(fd int) error { return unix.Fstat(fd, &st) }); err != nil {
+		return nil, nil, err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return &fileReader{f: f}, func() {}, nil
+	case unix.S_IFCHR:
+		if st.Rdev == unix.Mkdev(1, 3) { // /dev/null, as in cron jobs and CI
+			return nil, func() {}, nil
+		}
+	}
+	again, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(sysfd(f)), os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err == nil {
+		return &fileReader{f: again}, func() { s.putInput(f, again) }, nil
+	}
+	pr, err := newPollReader(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pr, pr.Close, nil
+}
+
+// pollReader reads a blocking file descriptor without ever parking a
+// goroutine in read(2): it waits with poll(2) on the descriptor and on a
+// wake-up pipe, so that Stop takes effect at once. It costs a thread
+// while it waits; openInput uses it only for what it cannot reopen.
+type pollReader struct {
+	f            *os.File
+	wakeR, wakeW *os.File
+	mode         atomic.Int32 // running, draining or stopped
+}
+
 func newPollReader(f *os.File) (*pollReader, error) {
 	wakeR, wakeW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	return &pollReader{f: f, fd: int(f.Fd()), wakeR: wakeR, wakeW: wakeW}, nil
+	return &pollReader{f: f, wakeR: wakeR, wakeW: wakeW}, nil
 }
 
-// errStopped is returned by Read once the reader has been stopped.
-var errStopped = errors.New("reader stopped")
-
-// Stop ends the reader: with drain set, Read still returns what is ready
-// without waiting (the tail of a finished command's output); without it,
-// Read reads nothing more (input that belongs to the next command).
 func (r *pollReader) Stop(drain bool) {
 	mode := int32(stopped)
 	if drain {
@@ -58,8 +167,8 @@ func (r *pollReader) Close() {
 // Read waits until the descriptor is readable, then reads once.
 func (r *pollReader) Read(p []byte) (int, error) {
 	fds := []unix.PollFd{
-		{Fd: int32(r.fd), Events: unix.POLLIN},
-		{Fd: int32(r.wakeR.Fd()), Events: unix.POLLIN},
+		{Fd: int32(sysfd(r.f)), Events: unix.POLLIN},
+		{Fd: int32(sysfd(r.wakeR)), Events: unix.POLLIN},
 	}
 	for {
 		mode := r.mode.Load()
@@ -78,8 +187,7 @@ func (r *pollReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if fds[0].Revents != 0 && r.mode.Load() != stopped {
-			// POLLHUP without POLLIN still means "read to learn why":
-			// read returns 0 (EOF) or EIO for a pty whose slave closed.
+			// POLLHUP without POLLIN still means "read to learn why".
 			return r.f.Read(p)
 		}
 		if mode == draining {

@@ -7,13 +7,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/gotask/gotask/responder"
@@ -35,6 +34,9 @@ type Runner struct {
 	// Grace is how long an interrupted command may take to exit before
 	// its whole process group is killed. Zero means 3 seconds.
 	Grace time.Duration
+
+	shared shared    // what commands share while they follow one another
+	bufs   sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
 }
 
 // New returns a Runner with the defaults described on its fields.
@@ -86,21 +88,35 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	}
 	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
 
-	p := &process{cmd: cmd, exec: c, grace: r.Grace, failed: make(chan struct{})}
+	p := &process{r: r, cmd: cmd, exec: c, grace: r.Grace}
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
-	stdinFile, _ := cmd.Stdin.(*os.File)
-	usePty := cmd.Pty == runner.PtyOn ||
-		cmd.Pty == runner.PtyAuto && stdinFile != nil && term.IsTerminal(int(stdinFile.Fd()))
-	if usePty {
-		return p.runPty(ctx, stdinFile)
+	r.shared.acquire()
+	defer r.shared.release()
+	var userTTY *os.File // the user's terminal, if Stdin is one
+	if f, ok := cmd.Stdin.(*os.File); ok && cmd.Pty != runner.PtyOff && isTerminal(f) {
+		userTTY = f
+	}
+	if cmd.Pty == runner.PtyOn || userTTY != nil {
+		return p.runPty(ctx, userTTY)
 	}
 	return p.runPipes(ctx)
 }
 
+// buffer returns a read buffer from r.bufs, or a new one. Commands put
+// theirs back when done: a fresh 32 KB per stream was a measurable part
+// of running many short commands.
+func (r *Runner) buffer() *[32 << 10]byte {
+	if b, ok := r.bufs.Get().(*[32 << 10]byte); ok {
+		return b
+	}
+	return new([32 << 10]byte)
+}
+
 // process is one run of one command.
 type process struct {
+	r     *Runner
 	cmd   *runner.Cmd
 	exec  *exec.Cmd
 	grace time.Duration
@@ -108,9 +124,11 @@ type process struct {
 	stdinMu sync.Mutex
 	stdin   io.Writer // where answers and forwarded input go
 
-	failOnce sync.Once
-	failErr  error         // a watcher's error, which stops the command
-	failed   chan struct{} // closed when failErr is set
+	mu      sync.Mutex
+	why     stopReason  // why the command was stopped, if it was
+	failErr error       // a watcher's error, which stopped the command
+	kill    *time.Timer // kills the process group once the grace period is over
+	reaped  bool        // the process is gone: its ids may belong to others
 }
 
 // writeStdin serialises writes from the input forwarder and watchers.
@@ -125,50 +143,39 @@ func (w stdinWriter) Write(b []byte) (int, error) {
 	return w.p.stdin.Write(b)
 }
 
+// fail stops the command because a watcher failed with err.
 func (p *process) fail(err error) {
-	p.failOnce.Do(func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failErr == nil {
 		p.failErr = err
-		close(p.failed)
-	})
+	}
+	p.stopLocked(stopFailed, syscall.SIGTERM)
 }
 
-// runPty runs the command on a fresh pseudo-terminal.
+// runPty runs the command on a fresh pseudo-terminal. userTTY is the
+// user's terminal, or nil when there is none to serve.
 func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result, error) {
-	ptmx, tty, err := pty.Open()
+	master, tty, err := openPty()
 	if err != nil {
-		return nil, fmt.Errorf("open pseudo-terminal: %w", err)
+		return nil, err
 	}
-	defer ptmx.Close()
-	interactive := userTTY != nil && term.IsTerminal(int(userTTY.Fd()))
-	if interactive {
-		_ = pty.InheritSize(userTTY, ptmx)
-	} else {
-		_ = pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 80})
+	defer master.Close()
+	if userTTY == nil {
+		_ = setSize(master, &unix.Winsize{Row: 24, Col: 80})
 	}
 	p.exec.Stdin, p.exec.Stdout, p.exec.Stderr = tty, tty, tty
 	p.exec.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	p.stdin = ptmx
+	p.stdin = master
 
-	if interactive {
-		state, err := term.MakeRaw(int(userTTY.Fd()))
+	if userTTY != nil {
+		p.r.shared.followSize(userTTY, master)
+		defer p.r.shared.unfollowSize(master)
+		fd := sysfd(userTTY)
+		state, err := term.MakeRaw(fd)
 		if err == nil {
-			defer term.Restore(int(userTTY.Fd()), state)
+			defer term.Restore(fd, state)
 		}
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, syscall.SIGWINCH)
-		defer signal.Stop(winch)
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			for {
-				select {
-				case <-winch:
-					_ = pty.InheritSize(userTTY, ptmx)
-				case <-done:
-					return
-				}
-			}
-		}()
 	}
 
 	start := time.Now()
@@ -180,13 +187,7 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 
 	res := &runner.Result{ExitCode: -1}
 	out := newSink(responder.Stdout, p, p.cmd.Stdout)
-	reader, err := newPollReader(ptmx)
-	if err != nil {
-		p.signalGroup(syscall.SIGKILL)
-		_ = p.exec.Wait()
-		return nil, err
-	}
-	defer reader.Close()
+	reader := &fileReader{f: master}
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
@@ -194,9 +195,12 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	}()
 	stopInput := p.forwardInput(false)
 	stopped, waitErr := p.wait(ctx)
+	// The command is gone: a write to its terminal (forwarded input, a
+	// watcher's answer) would wait for a reader that may never come.
+	_ = master.SetWriteDeadline(time.Now())
+	stopInput()
 	reader.Stop(true) // read what is buffered, then stop
 	<-readDone
-	stopInput()
 	return p.finish(res, start, waitErr, stopped, out, nil)
 }
 
@@ -252,21 +256,7 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	res := &runner.Result{ExitCode: -1}
 	stdout := newSink(responder.Stdout, p, p.cmd.Stdout)
 	stderr := newSink(responder.Stderr, p, p.cmd.Stderr)
-	rOut, errOut := newPollReader(outR)
-	rErr, errErr := newPollReader(errR)
-	if err := errors.Join(errOut, errErr); err != nil {
-		// Out of file descriptors: leave nothing running.
-		for _, r := range []*pollReader{rOut, rErr} {
-			if r != nil {
-				r.Close()
-			}
-		}
-		p.signalGroup(syscall.SIGKILL)
-		_ = p.exec.Wait()
-		return nil, err
-	}
-	defer rOut.Close()
-	defer rErr.Close()
+	rOut, rErr := &fileReader{f: outR}, &fileReader{f: errR}
 	var readers sync.WaitGroup
 	readers.Add(2)
 	go func() { defer readers.Done(); stdout.copyFrom(rOut) }()
@@ -277,10 +267,13 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
 	stopped, waitErr := p.wait(ctx)
+	if inW != nil {
+		_ = inW.SetWriteDeadline(time.Now()) // as in runPty
+	}
+	stopInput()
 	rOut.Stop(true)
 	rErr.Stop(true)
 	readers.Wait()
-	stopInput()
 	p.stdinMu.Lock()
 	if inW != nil && p.stdin != nil {
 		inW.Close()
@@ -300,17 +293,24 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 		return func() {}
 	}
 	src := p.cmd.Stdin
-	var pr *pollReader
+	var in stopReader
+	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		var err error
-		if pr, err = newPollReader(f); err == nil {
-			src = pr
+		in, release, err = openInput(f, &p.r.shared)
+		switch {
+		case err == nil && in == nil:
+			return func() {} // nothing to forward, ever
+		case err == nil:
+			src = in
 		}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.Copy(stdinWriter{p}, src)
+		buf := p.r.buffer()
+		defer p.r.bufs.Put(buf)
+		_, _ = io.CopyBuffer(stdinWriter{p}, src, buf[:])
 		if closeAtEOF {
 			p.stdinMu.Lock()
 			if c, ok := p.stdin.(io.Closer); ok {
@@ -321,7 +321,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 		}
 	}()
 	return func() {
-		if pr == nil {
+		if in == nil {
 			// A plain io.Reader cannot be interrupted: give it a moment
 			// to finish (an in-memory reader will), then leave it.
 			select {
@@ -330,48 +330,56 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 			}
 			return
 		}
-		pr.Stop(false) // the rest of the input is the next command's
+		in.Stop(false) // the rest of the input is the next command's
 		<-done
-		pr.Close()
+		release()
 	}
 }
 
 // wait waits for the process while enforcing ctx, the timeout and watcher
 // failures. stopped says why it was stopped, if it was.
+//
+// It waits on the calling goroutine: what would stop the command does so
+// from a callback (context.AfterFunc, time.AfterFunc, fail), so that a
+// command costs no goroutine that only waits.
 func (p *process) wait(ctx context.Context) (stopReason, error) {
-	exited := make(chan error, 1)
-	go func() { exited <- p.exec.Wait() }()
-
-	var timeout <-chan time.Time
+	defer context.AfterFunc(ctx, func() { p.stop(stopCancelled, syscall.SIGINT) })()
 	if p.cmd.Timeout > 0 {
-		t := time.NewTimer(p.cmd.Timeout)
+		t := time.AfterFunc(p.cmd.Timeout, func() { p.stop(stopTimeout, syscall.SIGTERM) })
 		defer t.Stop()
-		timeout = t.C
 	}
-	var why stopReason
-	select {
-	case err := <-exited:
-		return stopNone, err
-	case <-ctx.Done():
-		why = stopCancelled
-		p.signalGroup(syscall.SIGINT)
-	case <-timeout:
-		why = stopTimeout
-		p.signalGroup(syscall.SIGTERM)
-	case <-p.failed:
-		why = stopFailed
-		p.signalGroup(syscall.SIGTERM)
-	}
-	grace := time.NewTimer(p.grace)
-	defer grace.Stop()
-	select {
-	case err := <-exited:
+	err := p.exec.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.why != stopNone {
+		p.kill.Stop()
 		p.signalGroup(syscall.SIGKILL) // leave no stragglers behind
-		return why, err
-	case <-grace.C:
-		p.signalGroup(syscall.SIGKILL)
-		return why, <-exited
 	}
+	p.reaped = true
+	return p.why, err
+}
+
+// stop interrupts the command's process group with sig, then kills it
+// after the grace period. Only the first reason counts.
+func (p *process) stop(why stopReason, sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopLocked(why, sig)
+}
+
+func (p *process) stopLocked(why stopReason, sig syscall.Signal) {
+	if p.why != stopNone || p.reaped {
+		return
+	}
+	p.why = why
+	p.signalGroup(sig)
+	p.kill = time.AfterFunc(p.grace, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.reaped {
+			p.signalGroup(syscall.SIGKILL)
+		}
+	})
 }
 
 type stopReason int
@@ -383,6 +391,8 @@ const (
 	stopFailed
 )
 
+// signalGroup sends sig to the command's process group. The caller holds
+// p.mu, or knows the process has not been reaped.
 func (p *process) signalGroup(sig syscall.Signal) {
 	if p.exec.Process == nil {
 		return

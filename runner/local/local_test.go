@@ -94,9 +94,12 @@ type countingWriter struct {
 	last []byte
 }
 
+// Write counts p and keeps the last 8 bytes written, which may span
+// several writes.
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.n += len(p)
-	w.last = append(w.last[:0], p[max(0, len(p)-8):]...)
+	w.last = append(w.last, p[max(0, len(p)-8):]...)
+	w.last = w.last[max(0, len(w.last)-8):]
 	return len(p), nil
 }
 

@@ -25,7 +25,9 @@ func newSink(stream responder.Stream, p *process, out io.Writer) *sink {
 // copyFrom reads r until it ends (EOF, EIO from a pty, or the poll
 // reader's stop) and handles every chunk.
 func (s *sink) copyFrom(r io.Reader) {
-	chunk := make([]byte, 32<<10)
+	buf := s.p.r.buffer()
+	defer s.p.r.bufs.Put(buf)
+	chunk := buf[:]
 	for {
 		n, err := r.Read(chunk)
 		if n > 0 {
