@@ -116,7 +116,7 @@ func openInput(f *os.File, s *shared) (stopReader, func(), error) {
 	case unix.S_IFREG:
 		return &fileReader{f: f}, func() {}, nil
 	case unix.S_IFCHR:
-		if st.Rdev == unix.Mkdev(1, 3) { // /dev/null, as in cron jobs and CI
+		if uint64(st.Rdev) == unix.Mkdev(1, 3) { // /dev/null, as in cron jobs and CI
 			return nil, func() {}, nil
 		}
 	}

@@ -3,50 +3,37 @@ package local
 import (
 	"fmt"
 	"os"
-	"strconv"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
-// openPty opens a new pseudo-terminal. The master is non-blocking and in
-// Go's poller, so that a pending read parks a goroutine rather than a
-// thread and a deadline ends it (see fileReader); the slave is a plain
-// blocking descriptor, for the command.
-//
-// It does what creack/pty's Open does, which leaves the master blocking.
+// openPty opens a new pseudo-terminal with creack/pty and moves the
+// master into Go's poller, so that a pending read parks a goroutine
+// rather than a thread and a deadline ends it (see fileReader). pty.Open
+// leaves the master blocking (its ioctls go through f.Fd), so the master
+// returned is a non-blocking duplicate of it. The slave is as pty.Open
+// made it, for the command.
 func openPty() (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	m, slave, err := pty.Open()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)
 	}
-	var sfd int
-	err = control(master, func(fd int) error {
-		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-			return fmt.Errorf("unlock pseudo-terminal: %w", err)
-		}
-		// TIOCGPTPEER (Linux 4.13) opens the slave without a path to
-		// look up or to race for.
-		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TIOCGPTPEER,
-			uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
-		if errno == 0 {
-			sfd = int(r)
-			return nil
-		}
-		n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
-		if err != nil {
-			return fmt.Errorf("pseudo-terminal number: %w", err)
-		}
-		sfd, err = unix.Open("/dev/pts/"+strconv.Itoa(int(n)), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open pseudo-terminal slave: %w", err)
-		}
-		return nil
-	})
+	defer m.Close() // the duplicate keeps the terminal open
+	fd, err := unix.FcntlInt(m.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		master.Close()
-		return nil, nil, err
+		slave.Close()
+		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)
 	}
-	return master, os.NewFile(uintptr(sfd), "pseudo-terminal slave"), nil
+	// O_NONBLOCK belongs to the open file, which m shares until it is
+	// closed; os.NewFile puts a non-blocking descriptor in the poller.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		slave.Close()
+		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)
+	}
+	return os.NewFile(uintptr(fd), m.Name()), slave, nil
 }
 
 // setSize sets the window size of the terminal behind f.
@@ -84,10 +71,9 @@ func control(f *os.File, fn func(fd int) error) error {
 
 // isTerminal reports whether f is a terminal, without f.Fd's side effect.
 func isTerminal(f *os.File) bool {
-	return control(f, func(fd int) error {
-		_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-		return err
-	}) == nil
+	tty := false
+	_ = control(f, func(fd int) error { tty = term.IsTerminal(fd); return nil })
+	return tty
 }
 
 // sysfd returns f's descriptor. Unlike f.Fd, it leaves a non-blocking
