@@ -66,40 +66,26 @@ func remoteCommands() benchmark {
 // remotePut: a 200 MB file to a destination that is not there, against
 // scp, which speaks SFTP too since OpenSSH 9.0.
 func remotePut() benchmark {
-	var d *sshd
-	return benchmark{
-		name:        "remote/put-200MB",
-		target:      "≤ 1x `scp` (SFTP) of the same file",
-		ratioTarget: 1,
-		runs:        5,
-		setup: func(ctx context.Context, e *env) (err error) {
-			if d, err = e.startSSHD(ctx); err != nil {
-				return err
-			}
-			return setupCopy(ctx, e, d, "put")
-		},
-		// Every put is a real transfer: the destination is gone.
-		candidate: func(ctx context.Context, e *env) (sample, error) {
-			if err := removeIfAny(e.path("remote/put.bin")); err != nil {
-				return sample{}, err
-			}
-			return e.time(ctx, e.gotask, "-f", "tasks.toml", "-F", d.config, "-H", "h1", "put")
-		},
-		baseline: func(ctx context.Context, e *env) (sample, error) {
-			if err := removeIfAny(e.path("remote/scp.bin")); err != nil {
-				return sample{}, err
-			}
-			return e.time(ctx, "scp", "-q", "-F", d.config, bigFile(e), "h1:"+e.path("remote/scp.bin"))
-		},
-	}
+	return remoteCopy("put", "remote/put.bin", "remote/scp.bin", func(e *env, dst string) []string {
+		return []string{bigFile(e), "h1:" + dst}
+	})
 }
 
 // remoteGet: a 200 MB file from the host to a local path that is not
 // there, against scp.
 func remoteGet() benchmark {
+	return remoteCopy("get", "got.bin", "scp.bin", func(e *env, dst string) []string {
+		return []string{"h1:" + bigFile(e), dst}
+	})
+}
+
+// remoteCopy times gotask's task kind (put or get, as setupCopy writes
+// it) against scp with the arguments scpArgs gives for dst. Each run is
+// a real transfer: both destinations are removed first.
+func remoteCopy(kind, gotaskDst, scpDst string, scpArgs func(e *env, dst string) []string) benchmark {
 	var d *sshd
 	return benchmark{
-		name:        "remote/get-200MB",
+		name:        "remote/" + kind + "-200MB",
 		target:      "≤ 1x `scp` (SFTP) of the same file",
 		ratioTarget: 1,
 		runs:        5,
@@ -107,19 +93,20 @@ func remoteGet() benchmark {
 			if d, err = e.startSSHD(ctx); err != nil {
 				return err
 			}
-			return setupCopy(ctx, e, d, "get")
+			return setupCopy(ctx, e, d, kind)
 		},
 		candidate: func(ctx context.Context, e *env) (sample, error) {
-			if err := removeIfAny(e.path("got.bin")); err != nil {
+			if err := removeIfAny(e.path(gotaskDst)); err != nil {
 				return sample{}, err
 			}
-			return e.time(ctx, e.gotask, "-f", "tasks.toml", "-F", d.config, "-H", "h1", "get")
+			return e.time(ctx, e.gotask, "-f", "tasks.toml", "-F", d.config, "-H", "h1", kind)
 		},
 		baseline: func(ctx context.Context, e *env) (sample, error) {
-			if err := removeIfAny(e.path("scp.bin")); err != nil {
+			dst := e.path(scpDst)
+			if err := removeIfAny(dst); err != nil {
 				return sample{}, err
 			}
-			return e.time(ctx, "scp", "-q", "-F", d.config, "h1:"+bigFile(e), e.path("scp.bin"))
+			return e.time(ctx, "scp", append([]string{"-q", "-F", d.config}, scpArgs(e, dst)...)...)
 		},
 	}
 }
