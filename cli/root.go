@@ -43,7 +43,9 @@ func WithVersion(v string) Option { return func(c *config) { c.version = v } }
 
 // Main runs the gotask command line with args (without the program name)
 // and returns the process exit code. It never calls os.Exit and touches no
-// stream but those in streams.
+// stream but those in streams. While it runs commands it handles Ctrl-C
+// and SIGTERM itself: the first stops the commands cleanly and Main
+// returns ExitInterrupted, a second ends the program at once.
 func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) int {
 	var cfg config
 	for _, o := range opts {
@@ -259,6 +261,8 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 			return err
 		}
 	}
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	secrets := &responder.Secrets{}
 	out, errOut := secrets.Writer(opts.Streams.Out), secrets.Writer(opts.Streams.ErrOut)
 	defer out.Close()

@@ -11,19 +11,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/gotask/gotask/cli"
 	"github.com/gotask/gotask/task"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.Std(), cli.WithRegistry(registry()))
-	stop()
-	os.Exit(code)
+	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Std(), cli.WithRegistry(registry())))
 }
 
 func registry() *task.Registry {
