@@ -29,7 +29,7 @@ func fanoutBenchmarks() []benchmark {
 }
 
 // fanoutSetup starts the server and writes the task, one `true`.
-func fanoutSetup(ctx context.Context, e *env, d **sshd) (err error) {
+func fanoutSetup(ctx context.Context, e *env, d **sshdSetup) (err error) {
 	if *d, err = e.startSSHD(ctx); err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func fanoutSetup(ctx context.Context, e *env, d **sshd) (err error) {
 }
 
 // gotaskOn runs task one on hosts h1..hn, all at once.
-func gotaskOn(ctx context.Context, e *env, d *sshd, n int) (sample, error) {
+func gotaskOn(ctx context.Context, e *env, d *sshdSetup, n int) (sample, error) {
 	return e.time(ctx, e.gotask, "-f", "tasks.toml", "-F", d.config, "-P", strconv.Itoa(n), "-H", aliases(n), "one")
 }
 
@@ -45,7 +45,7 @@ func gotaskOn(ctx context.Context, e *env, d *sshd, n int) (sample, error) {
 // once, each with its own connection and sshOpts.
 func fanoutVsSSH(name string, ratioTarget float64, target string, sshOpts ...string) benchmark {
 	const n = 50
-	var d *sshd
+	var d *sshdSetup
 	return benchmark{
 		name:        name,
 		target:      target,
@@ -69,7 +69,7 @@ func fanoutVsSSH(name string, ratioTarget float64, target string, sshOpts ...str
 // fanoutVsOneHost: gotask on 50 hosts against gotask on one, to show
 // what the handshakes in flight at once cost over a single one.
 func fanoutVsOneHost() benchmark {
-	var d *sshd
+	var d *sshdSetup
 	return benchmark{
 		name:        "fanout/50-hosts-vs-1-host",
 		target:      "≤ 12x gotask on 1 host (the 50 handshakes overlap; one after another is ≈ 50x)",
@@ -98,7 +98,7 @@ func fanoutVsOneHost() benchmark {
 
 // fanoutRSS: gotask's peak memory on 200 hosts at once.
 func fanoutRSS() benchmark {
-	var d *sshd
+	var d *sshdSetup
 	return benchmark{
 		name:        "fanout/200-hosts-peak-RSS",
 		target:      "peak RSS ≤ 1x 100 MB; baseline: gotask on 1 host, for scale",

@@ -25,7 +25,7 @@ func remoteBenchmarks() []benchmark {
 // remoteCommands: 100 commands one after another, each a session on
 // gotask's one connection, against ssh reusing a ControlMaster's.
 func remoteCommands() benchmark {
-	var d *sshd // started by setup
+	var d *sshdSetup // started by setup
 	return benchmark{
 		name:        "remote/100-commands-one-host",
 		target:      "≤ 0.5x 100 `ssh` through a ControlMaster",
@@ -83,7 +83,7 @@ func remoteGet() benchmark {
 // it) against scp with the arguments scpArgs gives for dst. Each run is
 // a real transfer: both destinations are removed first.
 func remoteCopy(kind, gotaskDst, scpDst string, scpArgs func(e *env, dst string) []string) benchmark {
-	var d *sshd
+	var d *sshdSetup
 	return benchmark{
 		name:        "remote/" + kind + "-200MB",
 		target:      "≤ 1x `scp` (SFTP) of the same file",
@@ -114,7 +114,7 @@ func remoteCopy(kind, gotaskDst, scpDst string, scpArgs func(e *env, dst string)
 // remotePutUnchanged: a put whose destination already holds the same
 // bytes, which gotask checks by SHA-256 and skips, against a full scp.
 func remotePutUnchanged() benchmark {
-	var d *sshd
+	var d *sshdSetup
 	return benchmark{
 		name:        "remote/put-200MB-unchanged",
 		target:      "≤ 1x `scp` (SFTP) of the same file (bonus: gotask skips an unchanged destination)",
@@ -152,13 +152,13 @@ func remotePutUnchanged() benchmark {
 
 // controlMaster returns ssh's arguments to run command on host through
 // a shared, persistent master connection in d's directory.
-func controlMaster(d *sshd, host, command string) []string {
+func controlMaster(d *sshdSetup, host, command string) []string {
 	return []string{"-F", d.config, "-o", "ControlMaster=auto", "-o", "ControlPath=" + d.path("cm"), "-o", "ControlPersist=60", host, command}
 }
 
 // checkRemote checks, with e's task "where", that gotask runs on h1
 // over SSH rather than here.
-func checkRemote(ctx context.Context, e *env, d *sshd) error {
+func checkRemote(ctx context.Context, e *env, d *sshdSetup) error {
 	c := e.command(ctx, e.gotask, "-f", "tasks.toml", "-F", d.config, "-H", "h1", "where")
 	var out bytes.Buffer
 	c.Stdout = &out
@@ -174,7 +174,7 @@ func checkRemote(ctx context.Context, e *env, d *sshd) error {
 // setupCopy writes tasks put (the big file to remote/put.bin) and get
 // (the big file, as the remote side, to got.bin), and checks once that
 // task copies every byte.
-func setupCopy(ctx context.Context, e *env, d *sshd, task string) error {
+func setupCopy(ctx context.Context, e *env, d *sshdSetup, task string) error {
 	src, err := makeBigFile(e)
 	if err != nil {
 		return err

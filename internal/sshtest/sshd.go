@@ -1,20 +1,15 @@
 package sshtest
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/gotask/gotask/internal/sshd"
 )
 
 // RequireRealPeersEnv names the environment variable that turns a missing
@@ -42,9 +37,7 @@ type SSHD struct {
 	Dir string
 
 	authKeys string // the AuthorizedKeysFile
-
-	mu  sync.Mutex
-	log bytes.Buffer
+	server   *sshd.Server
 }
 
 // SSHDOptions adjusts the sshd that StartSSHDWith starts. The zero value
@@ -59,11 +52,7 @@ type SSHDOptions struct {
 }
 
 // Log returns what sshd has written to stderr so far (LogLevel VERBOSE).
-func (d *SSHD) Log() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.log.String()
-}
+func (d *SSHD) Log() string { return d.server.Log() }
 
 // AuthorizeKey adds a public key to the server's authorized_keys.
 func (d *SSHD) AuthorizeKey(t testing.TB, key ssh.PublicKey) {
@@ -76,19 +65,6 @@ func (d *SSHD) AuthorizeKey(t testing.TB, key ssh.PublicKey) {
 	if _, err := f.Write(ssh.MarshalAuthorizedKey(key)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// findSSHD returns the sshd binary, or "" when there is none.
-func findSSHD() string {
-	if _, err := os.Stat("/usr/sbin/sshd"); err == nil {
-		return "/usr/sbin/sshd"
-	}
-	if p, err := exec.LookPath("sshd"); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs
-		}
-	}
-	return ""
 }
 
 // MissingPeer skips the test with the reason (which should say how to
@@ -120,18 +96,13 @@ func StartSSHD(t testing.TB) *SSHD {
 // StartSSHDWith is StartSSHD with options.
 func StartSSHDWith(t testing.TB, opts SSHDOptions) *SSHD {
 	t.Helper()
-	bin := findSSHD()
+	bin := sshd.Find()
 	if bin == "" {
 		MissingPeer(t, "OpenSSH sshd is not installed (no /usr/sbin/sshd, none on $PATH; Debian: apt-get install openssh-server)")
 	}
 	u, err := user.Current()
 	if err != nil {
 		t.Fatalf("finding the current user: %v", err)
-	}
-	if os.Geteuid() == 0 {
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-			t.Fatalf("creating sshd's privilege separation directory: %v", err)
-		}
 	}
 	dir := t.TempDir()
 	// sshd refuses keys in group- or world-writable places even with
@@ -175,115 +146,21 @@ func StartSSHDWith(t testing.TB, opts SSHDOptions) *SSHD {
 		t.Fatal(err)
 	}
 
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd, err := d.start(t, bin, hostKeyFile, port)
-		if err == nil {
-			d.Port = port
-			d.Addr = net.JoinHostPort(d.Host, fmt.Sprint(port))
-			t.Cleanup(func() {
-				cmd.Process.Signal(os.Interrupt)
-				done := make(chan struct{})
-				go func() { cmd.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(5 * time.Second):
-					cmd.Process.Kill()
-					<-done
-				}
-				if t.Failed() {
-					t.Logf("sshd log:\n%s", d.Log())
-				}
-			})
-			break
-		}
-		lastErr = err
+	srv, err := sshd.Start(t.Context(), bin, sshd.Options{Dir: dir, HostKey: hostKeyFile, AuthorizedKeys: d.authKeys})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d.Port == 0 {
-		t.Fatalf("starting sshd: %v\nlog:\n%s", lastErr, d.Log())
-	}
+	d.server, d.Port, d.Addr = srv, srv.Port, srv.Addr
+	t.Cleanup(func() {
+		srv.Stop()
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", srv.Log())
+		}
+	})
 	d.KnownHosts = filepath.Join(dir, "known_hosts")
 	line := fmt.Sprintf("[%s]:%d %s", d.Host, d.Port, ssh.MarshalAuthorizedKey(d.HostKey))
 	if err := os.WriteFile(d.KnownHosts, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// start runs sshd on port and waits until it listens.
-func (d *SSHD) start(t testing.TB, bin, hostKeyFile string, port int) (*exec.Cmd, error) {
-	config := strings.Join([]string{
-		fmt.Sprintf("Port %d", port),
-		"ListenAddress 127.0.0.1",
-		"HostKey " + hostKeyFile,
-		"AuthorizedKeysFile " + d.authKeys,
-		"PidFile none",
-		"StrictModes no",
-		"UsePAM no",
-		"PermitRootLogin yes",
-		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"AllowTcpForwarding yes",
-		"Subsystem sftp internal-sftp",
-		"UseDNS no",
-		"PrintMotd no",
-		"PrintLastLog no",
-		"X11Forwarding no",
-		"MaxStartups 100:30:200",
-		"LogLevel VERBOSE",
-		"",
-	}, "\n")
-	cfgFile := filepath.Join(d.Dir, "sshd_config")
-	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-D", "-e", "-f", cfgFile)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		signalled := false
-		for sc.Scan() {
-			d.mu.Lock()
-			d.log.WriteString(sc.Text() + "\n")
-			d.mu.Unlock()
-			if !signalled && strings.Contains(sc.Text(), "Server listening on") {
-				signalled = true
-				ready <- true
-			}
-		}
-		if !signalled {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if ok {
-			return cmd, nil
-		}
-	case <-time.After(10 * time.Second):
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	return nil, fmt.Errorf("sshd did not start listening on port %d", port)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
