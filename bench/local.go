@@ -74,7 +74,12 @@ func localBenchmarks() []benchmark {
 			target:      "≤ 1.15x sh loop of 100 `sh -c true`",
 			ratioTarget: 1.15,
 			runs:        7,
-			setup:       setupHundred,
+			setup: func(ctx context.Context, e *env) error {
+				if err := setupHundred(ctx, e); err != nil {
+					return err
+				}
+				return notePtyFloor(ctx, e)
+			},
 			candidate: func(ctx context.Context, e *env) (sample, error) {
 				return e.time(ctx, e.gotask, "-f", "tasks.toml", "forced")
 			},
@@ -146,19 +151,13 @@ func noteGoFloor(ctx context.Context, e *env) error {
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module hello\n"), 0o644); err != nil {
 		return err
 	}
-	hello, proto := filepath.Join(dir, "hello"), filepath.Join(e.dir, "proto")
-	root, err := moduleRoot()
-	if err != nil {
-		return err
+	hello := filepath.Join(dir, "hello")
+	if !buildFloor(ctx, e, dir, ".", hello) {
+		return nil
 	}
-	for _, b := range []struct{ dir, out, pkg string }{{dir, hello, "."}, {root, proto, "./bench/proto"}} {
-		build := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
-		build.Dir = b.dir
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-		if out, err := build.CombinedOutput(); err != nil {
-			e.notef("no Go floor: go build %s failed: %v: %s", b.pkg, err, bytes.TrimSpace(out))
-			return nil
-		}
+	proto, ok := buildProto(ctx, e, "./bench/proto")
+	if !ok {
+		return nil
 	}
 	cmds := [][]string{{"/bin/true"}, {hello}, {proto, "-f", "tasks.toml", "-l"}}
 	runs := make([][]sample, len(cmds))
@@ -177,6 +176,58 @@ func noteGoFloor(ctx context.Context, e *env) error {
 		formatDuration(h.median), ratio(h, t), formatDuration(t.median))
 	e.notef("floor: bench/proto (cobra + go-toml listing the same file, no features) takes %s, %.2fx /bin/true",
 		formatDuration(p.median), ratio(p, t))
+	return nil
+}
+
+// buildFloor builds pkg in dir into out without cgo, as gotask is built.
+// On failure it notes why and returns false: a floor is a note, not a
+// benchmark, and its absence stops nothing.
+func buildFloor(ctx context.Context, e *env, dir, pkg, out string) bool {
+	build := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if msg, err := build.CombinedOutput(); err != nil {
+		e.notef("no floor: go build %s failed: %v: %s", pkg, err, bytes.TrimSpace(msg))
+		return false
+	}
+	return true
+}
+
+// buildProto builds one of gotask's bare prototypes (bench/proto,
+// bench/ptyproto) into e.dir, for buildFloor's notes.
+func buildProto(ctx context.Context, e *env, pkg string) (string, bool) {
+	root, err := moduleRoot()
+	if err != nil {
+		e.notef("no floor: %v", err)
+		return "", false
+	}
+	out := filepath.Join(e.dir, filepath.Base(pkg))
+	return out, buildFloor(ctx, e, root, pkg, out)
+}
+
+// notePtyFloor notes how bench/ptyproto, 100 `sh -c true` each on a pty
+// of its own with nothing but creack/pty and os/exec, compares with the
+// shell loop here: the floor under local/pty-100-commands-forced.
+func notePtyFloor(ctx context.Context, e *env) error {
+	proto, ok := buildProto(ctx, e, "./bench/ptyproto")
+	if !ok {
+		return nil
+	}
+	var loop, bare []sample
+	for range 7 {
+		smp, err := e.time(ctx, "sh", "-c", shellLoop)
+		if err != nil {
+			return err
+		}
+		loop = append(loop, smp)
+		if smp, err = e.time(ctx, proto, "100"); err != nil {
+			return err
+		}
+		bare = append(bare, smp)
+	}
+	l, b := summarize(loop), summarize(bare)
+	e.notef("floor: bench/ptyproto (pty.Open + os/exec, 100 commands, no features) takes %s, %.2fx the shell loop (%s)",
+		formatDuration(b.median), ratio(b, l), formatDuration(l.median))
 	return nil
 }
 
