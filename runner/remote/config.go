@@ -8,12 +8,9 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/kevinburke/ssh_config"
 )
 
 // Defaults used when neither Config nor ssh_config sets a value.
@@ -158,112 +155,6 @@ func (e *endpoint) addr() string {
 	return net.JoinHostPort(e.hostName, strconv.Itoa(e.port))
 }
 
-// sshConfig holds parsed ssh_config files in precedence order: for a
-// single-valued key the first file that sets it wins.
-type sshConfig struct {
-	names []string
-	files []*ssh_config.Config
-}
-
-// loadSSHConfig reads the files cfg names. A missing default file is
-// skipped; a missing explicit one is an error.
-func loadSSHConfig(cfg *Config) (*sshConfig, error) {
-	sc := &sshConfig{}
-	var names []string
-	explicit := cfg.SSHConfig != ""
-	switch cfg.SSHConfig {
-	case "none":
-		return sc, nil
-	case "":
-		if home, err := os.UserHomeDir(); err == nil {
-			names = append(names, filepath.Join(home, ".ssh", "config"))
-		}
-		names = append(names, "/etc/ssh/ssh_config")
-	default:
-		names = []string{expandHome(cfg.SSHConfig)}
-	}
-	for _, name := range names {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			if !explicit && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return nil, fmt.Errorf("reading ssh config: %w", err)
-		}
-		f, err := ssh_config.DecodeBytes(rewriteMatch(b))
-		if err != nil {
-			return nil, fmt.Errorf("%s", parseErrorAt(name, err))
-		}
-		sc.names = append(sc.names, name)
-		sc.files = append(sc.files, f)
-	}
-	return sc, nil
-}
-
-var posPrefix = regexp.MustCompile(`^\((\d+), (\d+)\): `)
-
-// parseErrorAt rewrites ssh_config's "(line, col): msg" as
-// "file:line:col: msg".
-func parseErrorAt(name string, err error) string {
-	msg := strings.TrimSpace(err.Error())
-	if m := posPrefix.FindStringSubmatch(msg); m != nil {
-		msg = m[1] + ":" + m[2] + ": " + strings.TrimPrefix(msg[len(m[0]):], "ssh_config: ")
-		return name + ":" + msg + " (fix the file, or pass another with --ssh-config)"
-	}
-	return name + ": " + msg + " (fix the file, or pass another with --ssh-config)"
-}
-
-var matchLine = regexp.MustCompile(`(?im)^([ \t]*)match([ \t]*=[ \t]*|[ \t]+)(.*)$`)
-
-// rewriteMatch keeps the Match blocks ssh_config understands ("Match all"
-// and a lone "Match host LIST") and turns every other Match line into a
-// block that matches nothing, keeping the line count so that positions in
-// errors stay right. See the package documentation.
-func rewriteMatch(b []byte) []byte {
-	return matchLine.ReplaceAllFunc(b, func(line []byte) []byte {
-		m := matchLine.FindSubmatch(line)
-		indent, rest := string(m[1]), string(m[3])
-		if i := strings.IndexByte(rest, '#'); i >= 0 {
-			rest = rest[:i]
-		}
-		f := strings.Fields(rest)
-		switch {
-		case len(f) == 1 && strings.EqualFold(f[0], "all"):
-			return line
-		case len(f) == 2 && strings.EqualFold(f[0], "host"):
-			return []byte(indent + "Host " + strings.ReplaceAll(f[1], ",", " "))
-		}
-		return []byte(indent + "Host !*")
-	})
-}
-
-func (sc *sshConfig) get(alias, key string) string {
-	for _, f := range sc.files {
-		if v, err := f.Get(alias, key); err == nil && v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func (sc *sshConfig) getAll(alias, key string) []string {
-	var all []string
-	for _, f := range sc.files {
-		if v, err := f.GetAll(alias, key); err == nil {
-			all = append(all, v...)
-		}
-	}
-	return all
-}
-
-// where names the files a setting may have come from, for errors.
-func (sc *sshConfig) where() string {
-	if len(sc.names) == 0 {
-		return "ssh config"
-	}
-	return strings.Join(sc.names, " or ")
-}
-
 const maxJumpDepth = 8
 
 // resolve turns a host string into an endpoint, consulting ssh_config and
@@ -296,18 +187,19 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	}
 	ep := &endpoint{name: host, alias: a.Host}
 	alias := a.Host
+	hc := sc.lookup(alias, a.User, cfg.User)
 
 	ep.hostName = alias
-	if hn := sc.get(alias, "HostName"); hn != "" {
-		ep.hostName = strings.ReplaceAll(strings.ReplaceAll(hn, "%h", alias), "%%", "%")
+	if hn := hc.get("HostName"); hn != "" {
+		ep.hostName = expandHostName(hn, alias)
 	}
 
 	ep.port = a.Port
 	if ep.port == 0 {
-		if p := sc.get(alias, "Port"); p != "" {
+		if p := hc.get("Port"); p != "" {
 			n, err := parsePort(p)
 			if err != nil {
-				return nil, fmt.Errorf("bad Port for %s in %s: %w", alias, sc.where(), err)
+				return nil, hc.errorf("Port", err, "bad Port for %s", alias)
 			}
 			ep.port = n
 		} else {
@@ -317,7 +209,7 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 
 	ep.user = a.User
 	if ep.user == "" {
-		ep.user = sc.get(alias, "User")
+		ep.user = hc.get("User")
 	}
 	if ep.user == "" {
 		ep.user = cfg.User
@@ -341,7 +233,7 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 			ep.identityFiles = append(ep.identityFiles, p)
 		}
 	}
-	fromConfig := sc.getAll(alias, "IdentityFile")
+	fromConfig := hc.getAll("IdentityFile")
 	for _, f := range fromConfig {
 		p := tok.expand(f)
 		if !seen[p] {
@@ -354,14 +246,14 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 			ep.identityFiles = append(ep.identityFiles, tok.expand("~/.ssh/"+f))
 		}
 	}
-	ep.identitiesOnly = strings.EqualFold(sc.get(alias, "IdentitiesOnly"), "yes")
+	ep.identitiesOnly = isYes(hc.get("IdentitiesOnly"))
 
 	if len(cfg.KnownHostsFiles) > 0 {
 		for _, f := range cfg.KnownHostsFiles {
 			ep.knownHosts = append(ep.knownHosts, tok.expand(f))
 		}
-	} else if v := sc.get(alias, "UserKnownHostsFile"); v != "" {
-		for _, f := range strings.Fields(v) {
+	} else if files := hc.args("UserKnownHostsFile"); len(files) > 0 {
+		for _, f := range files {
 			if f != "none" {
 				ep.knownHosts = append(ep.knownHosts, tok.expand(f))
 			}
@@ -369,8 +261,8 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	} else {
 		ep.knownHosts = []string{tok.expand("~/.ssh/known_hosts")}
 	}
-	if v := sc.get(alias, "GlobalKnownHostsFile"); v != "" {
-		for _, f := range strings.Fields(v) {
+	if files := hc.args("GlobalKnownHostsFile"); len(files) > 0 {
+		for _, f := range files {
 			if f != "none" {
 				ep.globalKnownHosts = append(ep.globalKnownHosts, tok.expand(f))
 			}
@@ -379,17 +271,17 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 		ep.globalKnownHosts = []string{"/etc/ssh/ssh_known_hosts"}
 	}
 
-	strict := strings.ToLower(sc.get(alias, "StrictHostKeyChecking"))
-	ep.acceptNew = cfg.AcceptNew || strict == "accept-new" || strict == "no" || strict == "off"
-	ep.hashKnownHosts = strings.EqualFold(sc.get(alias, "HashKnownHosts"), "yes")
+	strict := strings.ToLower(hc.get("StrictHostKeyChecking"))
+	ep.acceptNew = cfg.AcceptNew || strict == "accept-new" || strict == "no" || strict == "off" || strict == "false"
+	ep.hashKnownHosts = isYes(hc.get("HashKnownHosts"))
 
 	ep.connectTimeout = cfg.ConnectTimeout
 	if ep.connectTimeout <= 0 {
 		ep.connectTimeout = DefaultConnectTimeout
-		if v := sc.get(alias, "ConnectTimeout"); v != "" {
+		if v := hc.get("ConnectTimeout"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("ConnectTimeout %q for %s in %s is not a number of seconds", v, alias, sc.where())
+				return nil, hc.errorf("ConnectTimeout", nil, "ConnectTimeout %q for %s is not a number of seconds", v, alias)
 			}
 			if n > 0 {
 				ep.connectTimeout = time.Duration(n) * time.Second
@@ -400,10 +292,10 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	ep.keepalive = cfg.KeepaliveInterval
 	if ep.keepalive == 0 {
 		ep.keepalive = DefaultKeepaliveInterval
-		if v := sc.get(alias, "ServerAliveInterval"); v != "" {
+		if v := hc.get("ServerAliveInterval"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("ServerAliveInterval %q for %s in %s is not a number of seconds", v, alias, sc.where())
+				return nil, hc.errorf("ServerAliveInterval", nil, "ServerAliveInterval %q for %s is not a number of seconds", v, alias)
 			}
 			if n > 0 {
 				ep.keepalive = time.Duration(n) * time.Second
@@ -413,10 +305,10 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	ep.keepaliveMax = cfg.KeepaliveMax
 	if ep.keepaliveMax <= 0 {
 		ep.keepaliveMax = DefaultKeepaliveMax
-		if v := sc.get(alias, "ServerAliveCountMax"); v != "" {
+		if v := hc.get("ServerAliveCountMax"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return nil, fmt.Errorf("ServerAliveCountMax %q for %s in %s is not a positive number", v, alias, sc.where())
+				return nil, hc.errorf("ServerAliveCountMax", nil, "ServerAliveCountMax %q for %s is not a positive number", v, alias)
 			}
 			ep.keepaliveMax = n
 		}
@@ -425,13 +317,13 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	if !withJumps {
 		return ep, nil
 	}
-	pj := sc.get(alias, "ProxyJump")
+	pj := hc.get("ProxyJump")
 	if pj == "" || pj == "none" {
 		return ep, nil
 	}
 	hops, err := ParseJump(pj)
 	if err != nil {
-		return nil, fmt.Errorf("ProxyJump for %s in %s: %w", alias, sc.where(), err)
+		return nil, hc.errorf("ProxyJump", err, "for host %s", alias)
 	}
 	// Like OpenSSH's "ssh -J j1 -W host j2" chain: the first hop is
 	// reached through its own ProxyJump, if any; the later hops are
@@ -462,6 +354,11 @@ func localUser() string {
 		return u.Username
 	}
 	return ""
+}
+
+// isYes reads an ssh_config flag: "yes" or "true", in any case.
+func isYes(v string) bool {
+	return strings.EqualFold(v, "yes") || strings.EqualFold(v, "true")
 }
 
 func expandHome(p string) string {

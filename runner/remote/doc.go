@@ -17,15 +17,58 @@
 // A host is "host", "user@host", "host:port", "user@host:port", an IPv6
 // address ("::1", "[::1]:2222") or an alias from ssh_config; see
 // ParseHost. ssh_config is read from ~/.ssh/config and then
-// /etc/ssh/ssh_config (the first value found wins, as in OpenSSH), or
-// from Config.SSHConfig alone (the CLI's -F/--ssh-config). Honoured
-// keywords: Host patterns (with negation and wildcards), Include,
-// HostName, User, Port, IdentityFile (accumulated, with %d %h %n %p %r
-// %u %l and ~), IdentitiesOnly, ProxyJump (several hops; the first hop's
-// own ProxyJump applies, as with ssh -J), UserKnownHostsFile,
+// /etc/ssh/ssh_config, or from Config.SSHConfig alone (the CLI's
+// -F/--ssh-config; "none" reads no file). The package reads these files
+// itself, with OpenSSH's rules (ssh_config(5)):
+//
+//   - A line is "Keyword value", "Keyword=value" or "Keyword = value";
+//     keywords are case-insensitive, values are not. '#' at the start of
+//     a line or of an argument begins a comment. An argument may be
+//     quoted, in double or single quotes, to hold spaces; a backslash
+//     escapes a quote, a backslash, or a space.
+//   - For each keyword the first value obtained wins: ~/.ssh/config
+//     before /etc/ssh/ssh_config, an earlier block before a later one.
+//     IdentityFile, CertificateFile, LocalForward, RemoteForward,
+//     DynamicForward and SendEnv add up instead (SetEnv and the
+//     known-hosts files take several values on their first line).
+//   - "Host PATTERN..." applies its block when a pattern matches the
+//     host as given, without user and port (case-sensitively, as ssh
+//     does), and no negated "!PATTERN" does; '*' matches any run of
+//     characters and '?' exactly one. Lines before the first Host or
+//     Match of a file apply to every host.
+//   - "Match" applies its block when all its criteria hold: all, host,
+//     originalhost, user, localuser, canonical and final, each negated
+//     by a leading '!'; host, originalhost, user and localuser take a
+//     comma-separated pattern list (host names compared in any case).
+//     Match host sees the HostName set so far; Match user the user of
+//     the host string, else the User set so far, else Config.User or the
+//     local user. Like ssh, a "Match final" anywhere (or
+//     CanonicalizeHostname yes) evaluates the files a second time, in
+//     which Host and Match host see the HostName and canonical and final
+//     hold; values obtained in the first pass stay. Match exec is never
+//     run: a Match with exec, or with a criterion of a newer OpenSSH,
+//     matches nothing.
+//   - "Include FILE..." reads files, with glob patterns and ~; a
+//     relative path is under ~/.ssh, or under /etc/ssh for the
+//     system-wide file. An Include inside a Host or Match block applies
+//     only where the block does. Includes nest at most 16 deep. Like
+//     ssh, ~/.ssh/config and included files are refused when someone
+//     other than their owner (the user or root) may write them.
+//   - Keywords gotask does not use are ignored, so that a file written
+//     for a newer OpenSSH still works. Syntax errors are not, even in
+//     blocks that never apply: a keyword without a value, an unterminated
+//     quote, a Host without a pattern, a Match criterion without its
+//     argument, more than one value for a keyword that takes one, an
+//     Include of a bad glob pattern or nested too deep. Each names the
+//     file and line.
+//
+// gotask uses HostName (with %h), User, Port, IdentityFile (with %d %h %n
+// %p %r %u %l and ~), IdentitiesOnly, ProxyJump (several hops; the first
+// hop's own ProxyJump applies, as with ssh -J), UserKnownHostsFile,
 // GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts,
-// ConnectTimeout, ServerAliveInterval and ServerAliveCountMax. A parse
-// error names the file and line.
+// ConnectTimeout, ServerAliveInterval and ServerAliveCountMax. A value it
+// cannot use (a Port that is not a number) is an error naming the file
+// and line it came from.
 //
 // # Authentication
 //
@@ -79,15 +122,15 @@
 //
 // # Known gaps
 //
-//   - ssh_config: Match blocks other than "Match all" and a lone
-//     "Match host LIST" (exec, user, localuser, originalhost, canonical,
-//     final, tagged) are treated as matching nothing, and a file reached
-//     through Include that uses them fails to parse. CanonicalizeHostname,
-//     HostKeyAlias, ProxyCommand, CertificateFile, AddKeysToAgent,
+//   - ssh_config: Match exec is never run (its block does not apply).
+//     Host names are not canonicalized: CanonicalizeHostname only asks
+//     for the final pass. Include paths take no %tokens or ${VAR}.
+//     ConnectTimeout and ServerAliveInterval take whole seconds, without
+//     units. HostKeyAlias, ProxyCommand, CertificateFile, AddKeysToAgent,
 //     PreferredAuthentications, Ciphers/MACs/KexAlgorithms/
 //     HostKeyAlgorithms, SendEnv/SetEnv, ControlMaster and forwarding
-//     options are ignored. A relative Include in /etc/ssh/ssh_config is
-//     resolved against ~/.ssh (Debian's default uses an absolute path).
+//     options are read but not used. The host name is dialed and looked
+//     up in known_hosts in the case it was given, where ssh lowercases it.
 //   - Authentication: no GSSAPI, no hostbased, no FIDO (sk-*) key files
 //     (sk keys work through the agent); PKCS#11 is not supported.
 //   - Host keys: CheckHostIP and UpdateHostKeys are not implemented;
