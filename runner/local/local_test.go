@@ -330,3 +330,49 @@ func TestBackgroundChildDoesNotHangTheRunner(t *testing.T) {
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// TestPtyWithoutPidfd runs commands on a pseudo-terminal as where there
+// are no pidfds (macOS, Linux before 5.3): a goroutine reaps the process
+// and wakes the loop that reads the output.
+func TestPtyWithoutPidfd(t *testing.T) {
+	tests := []struct {
+		name     string
+		cmd      string
+		timeout  time.Duration
+		watcher  responder.Watcher
+		wantOut  string
+		wantCode int
+	}{
+		{name: "output and exit code", cmd: "printf out; exit 3", wantOut: "out", wantCode: 3},
+		{name: "last bytes", cmd: "head -c 300000 /dev/zero | tr '\\0' x; printf END", wantOut: strings.Repeat("x", 300000) + "END"},
+		{name: "background child", cmd: "(trap '' HUP; exec sleep 5) & echo $! > bg; echo done", wantOut: "done\r\n"},
+		{name: "watcher answers", cmd: `printf 'Continue? '; read ans; echo "answer=$ans"`, watcher: &answerer{}, wantOut: "Continue? y\r\nanswer=y\r\n"},
+		{name: "timeout", cmd: "trap '' TERM; sleep 30", timeout: 200 * time.Millisecond, wantCode: 128 + int(syscall.SIGKILL)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := &runner.Cmd{Command: tt.cmd, Dir: dir, Pty: runner.PtyOn, Timeout: tt.timeout, Capture: 1 << 20}
+			if tt.watcher != nil {
+				cmd.Watchers = []responder.Watcher{tt.watcher}
+			}
+			start := time.Now()
+			res, err := (&Runner{noPidfd: true, Grace: 100 * time.Millisecond}).Run(t.Context(), cmd)
+			if res == nil {
+				t.Fatalf("no result: %v", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Run took %s", d)
+			}
+			if string(res.Stdout) != tt.wantOut {
+				t.Errorf("output %.80q (%d bytes), want %.80q (%d bytes)", res.Stdout, len(res.Stdout), tt.wantOut, len(tt.wantOut))
+			}
+			if res.ExitCode != tt.wantCode {
+				t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, tt.wantCode)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "bg")); err == nil {
+				_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
+			}
+		})
+	}
+}
