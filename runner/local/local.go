@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,9 +35,10 @@ type Runner struct {
 	// its whole process group is killed. Zero means 3 seconds.
 	Grace time.Duration
 
-	shared  shared    // what commands share while they follow one another
-	bufs    sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
-	noPidfd bool      // tests: wait for commands as where there are no pidfds
+	sharedOnce sync.Once
+	shared     *shared   // what commands share while they follow one another; see sharedState
+	bufs       sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
+	noPidfd    bool      // tests: wait for commands as where there are no pidfds
 }
 
 // New returns a Runner with the defaults described on its fields.
@@ -88,12 +90,10 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	}
 	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
 
-	p := &process{r: r, cmd: cmd, exec: c, grace: r.Grace}
+	p := &process{r: r, shared: r.sharedState(), cmd: cmd, exec: c, grace: r.Grace}
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
-	r.shared.acquire()
-	defer r.shared.release()
 	var userTTY *os.File // the user's terminal, if Stdin is one
 	if f, ok := cmd.Stdin.(*os.File); ok && cmd.Pty != runner.PtyOff && isTerminal(f) {
 		userTTY = f
@@ -102,6 +102,17 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 		return p.runPty(ctx, userTTY)
 	}
 	return p.runPipes(ctx)
+}
+
+// sharedState returns what r's commands share, made on first use. It is
+// let go once r is garbage: what a command starts (the resize goroutine)
+// holds the shared state, not r.
+func (r *Runner) sharedState() *shared {
+	r.sharedOnce.Do(func() {
+		r.shared = &shared{}
+		runtime.AddCleanup(r, (*shared).letGo, r.shared)
+	})
+	return r.shared
 }
 
 // buffer returns a read buffer from r.bufs, or a new one. Commands put
@@ -116,10 +127,11 @@ func (r *Runner) buffer() *[32 << 10]byte {
 
 // process is one run of one command.
 type process struct {
-	r     *Runner
-	cmd   *runner.Cmd
-	exec  *exec.Cmd
-	grace time.Duration
+	r      *Runner
+	shared *shared
+	cmd    *runner.Cmd
+	exec   *exec.Cmd
+	grace  time.Duration
 
 	stdinMu sync.Mutex
 	stdin   io.Writer // where answers and forwarded input go
@@ -175,8 +187,8 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	}
 	defer stopInput()
 	if userTTY != nil {
-		p.r.shared.followSize(userTTY, master)
-		defer p.r.shared.unfollowSize(master)
+		p.shared.followSize(userTTY, master)
+		defer p.shared.unfollowSize(master)
 		fd := sysfd(userTTY)
 		state, err := term.MakeRaw(fd)
 		if err == nil {
@@ -305,7 +317,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		var err error
-		in, release, err = openInput(f, &p.r.shared)
+		in, release, err = openInput(f, p.shared)
 		switch {
 		case err == nil && in == nil:
 			return func() {} // nothing to forward, ever

@@ -195,7 +195,7 @@ func (p *process) ptyInput() (fd int, stop func(), err error) {
 	var in stopReader
 	release := func() {}
 	if f, ok := src.(*os.File); ok {
-		r, rel, err := openInput(f, &p.r.shared)
+		r, rel, err := openInput(f, p.shared)
 		switch fr, isFile := r.(*fileReader); {
 		case err != nil:
 			// Read f as it is, as a plain io.Reader.
