@@ -13,7 +13,7 @@ type pidfdNotice struct {
 // newExitNotice returns a pidfd for p's process, or a waiterNotice where
 // pidfds are missing (Linux before 5.3) or forbidden (seccomp).
 func newExitNotice(p *process) (exitNotice, error) {
-	if !p.r.noPidfd {
+	if !p.r.portable {
 		// The process cannot have been reaped (only p.reap does that),
 		// so its pid is still its own. A pidfd is always close-on-exec.
 		if pfd, err := unix.PidfdOpen(p.exec.Process.Pid, 0); err == nil {

@@ -38,7 +38,7 @@ type Runner struct {
 	sharedOnce sync.Once
 	shared     *shared   // what commands share while they follow one another; see sharedState
 	bufs       sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
-	noPidfd    bool      // tests: wait for commands as where there are no pidfds
+	portable   bool      // tests: run pty commands as on macOS, without pidfds and with select(2)
 }
 
 // New returns a Runner with the defaults described on its fields.
@@ -213,7 +213,10 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 
 	res := &runner.Result{ExitCode: -1}
 	out := newSink(responder.Stdout, p, p.cmd.Stdout)
-	t := &ptyIO{p: p, master: sysfd(master), out: out}
+	t := &ptyIO{p: p, master: sysfd(master), out: out, wait: waitReady}
+	if p.r.portable {
+		t.wait = selectReady
+	}
 	p.stdinMu.Lock()
 	p.stdin = t
 	p.stdinMu.Unlock()

@@ -2,6 +2,7 @@ package local
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -21,16 +22,17 @@ const outputBurst = 16
 // ptyIO carries a command's output from the master side of its
 // pseudo-terminal to a sink, and its input (forwarded and answered) the
 // other way, until the command's process has exited. It does it all on
-// the goroutine that runs the command, with one poll(2) on the master,
-// the input and the process's exitNotice: no goroutine per stream, no
-// hand-off from one to another, and no descriptor in Go's poller, where
-// each one added (as pty.Open adds both sides) wakes whichever thread
-// waits there. Those were most of what a short command cost beyond its
-// fork and exec.
+// the goroutine that runs the command, with one wait (see waitReady) on
+// the master, the input and the process's exitNotice: no goroutine per
+// stream, no hand-off from one to another, and no descriptor in Go's
+// poller, where each one added (as pty.Open adds both sides) wakes
+// whichever thread waits there. Those were most of what a short command
+// cost beyond its fork and exec.
 type ptyIO struct {
 	p      *process
 	master int // the master's descriptor, non-blocking
 	out    *sink
+	wait   func([]unix.PollFd) error // waitReady, or selectReady in tests
 
 	// Guarded by p.stdinMu, as stdinWriter is how watchers write:
 	pending []byte // input the terminal has not taken yet
@@ -96,10 +98,13 @@ func (t *ptyIO) run(in, exit int) {
 				fds = append(fds, unix.PollFd{Fd: int32(in), Events: unix.POLLIN})
 			}
 		}
-		if _, err := unix.Poll(fds, -1); err == unix.EINTR {
+		if err := t.wait(fds); err == unix.EINTR {
 			continue
 		} else if err != nil {
-			break // cannot happen with valid descriptors; reap still waits
+			// Nothing can move any more: stop the command rather
+			// than leave it blocked on a full terminal.
+			t.p.fail(fmt.Errorf("wait for the command's terminal: %w", err))
+			break
 		}
 		if len(fds) > 1 && fds[1].Revents != 0 {
 			if fds[1].Revents&unix.POLLOUT != 0 {
