@@ -7,11 +7,14 @@
 // forwarded, and the window size follows SIGWINCH. Otherwise it runs with
 // pipes, stdout and stderr kept apart.
 //
-// Output and input are read through Go's runtime poller, so that a
-// waiting read parks a goroutine rather than a thread and ends at once
-// when the command does, even if a background child still holds the
-// command's terminal or pipes open. Input left unread when a command
-// ends stays for whoever reads next.
+// Under a pseudo-terminal, the goroutine that runs the command moves its
+// output and input itself: one poll(2) waits for output, for input and
+// (through a pidfd on Linux) for the command's exit, so that a short
+// command costs no goroutines and no hand-offs between them. With pipes,
+// output and input are read through Go's runtime poller. Either way a
+// wait ends at once when the command does, even if a background child
+// still holds the command's terminal or pipes open, and input left
+// unread when a command ends stays for whoever reads next.
 //
 // Cancelling the context interrupts the whole process group (SIGINT), a
 // timeout terminates it (SIGTERM), and either is followed by SIGKILL after

@@ -33,11 +33,12 @@ const (
 	stopped  // read nothing more
 )
 
-// fileReader reads a file that is in Go's poller (a pty master, a pipe
-// from os.Pipe, a reopened terminal): a pending Read parks its goroutine,
-// not a thread, and Stop wakes it with a deadline. A file outside the
-// poller (a regular file, /dev/null) never makes Read wait, so Stop takes
-// effect at the next Read.
+// fileReader reads a file that is in Go's poller (a pipe from os.Pipe, a
+// reopened terminal): a pending Read parks its goroutine, not a thread,
+// and Stop wakes it with a deadline. A file outside the poller (a regular
+// file, /dev/null) never makes Read wait, so Stop takes effect at the
+// next Read. Either kind can also be polled and read without waiting,
+// which is how ptyIO reads one.
 type fileReader struct {
 	f    *os.File
 	mode atomic.Int32 // running, draining or stopped
@@ -68,8 +69,8 @@ func (r *fileReader) Read(p []byte) (int, error) {
 	return 0, errStopped
 }
 
-// readReady reads what is ready without waiting. A pty master whose slave
-// is closed returns the last bytes, then EIO: nothing is lost.
+// readReady reads what is ready without waiting: the tail of a pipe
+// whose writers are gone, up to its end of file.
 func (r *fileReader) readReady(p []byte) (int, error) {
 	n, err := 0, error(nil)
 	cerr := control(r.f, func(fd int) error {

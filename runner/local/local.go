@@ -2,11 +2,11 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,8 +35,10 @@ type Runner struct {
 	// its whole process group is killed. Zero means 3 seconds.
 	Grace time.Duration
 
-	shared shared    // what commands share while they follow one another
-	bufs   sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
+	sharedOnce sync.Once
+	shared     *shared   // what commands share while they follow one another; see sharedState
+	bufs       sync.Pool // read buffers (*[32 << 10]byte), from one command to the next
+	portable   bool      // tests: run pty commands as on macOS, without pidfds and with select(2)
 }
 
 // New returns a Runner with the defaults described on its fields.
@@ -88,12 +90,10 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	}
 	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
 
-	p := &process{r: r, cmd: cmd, exec: c, grace: r.Grace}
+	p := &process{r: r, shared: r.sharedState(), cmd: cmd, exec: c, grace: r.Grace}
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}
-	r.shared.acquire()
-	defer r.shared.release()
 	var userTTY *os.File // the user's terminal, if Stdin is one
 	if f, ok := cmd.Stdin.(*os.File); ok && cmd.Pty != runner.PtyOff && isTerminal(f) {
 		userTTY = f
@@ -102,6 +102,17 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 		return p.runPty(ctx, userTTY)
 	}
 	return p.runPipes(ctx)
+}
+
+// sharedState returns what r's commands share, made on first use. It is
+// let go once r is garbage: what a command starts (the resize goroutine)
+// holds the shared state, not r.
+func (r *Runner) sharedState() *shared {
+	r.sharedOnce.Do(func() {
+		r.shared = &shared{}
+		runtime.AddCleanup(r, (*shared).letGo, r.shared)
+	})
+	return r.shared
 }
 
 // buffer returns a read buffer from r.bufs, or a new one. Commands put
@@ -116,10 +127,11 @@ func (r *Runner) buffer() *[32 << 10]byte {
 
 // process is one run of one command.
 type process struct {
-	r     *Runner
-	cmd   *runner.Cmd
-	exec  *exec.Cmd
-	grace time.Duration
+	r      *Runner
+	shared *shared
+	cmd    *runner.Cmd
+	exec   *exec.Cmd
+	grace  time.Duration
 
 	stdinMu sync.Mutex
 	stdin   io.Writer // where answers and forwarded input go
@@ -138,7 +150,7 @@ func (w stdinWriter) Write(b []byte) (int, error) {
 	w.p.stdinMu.Lock()
 	defer w.p.stdinMu.Unlock()
 	if w.p.stdin == nil {
-		return 0, errors.New("command's stdin is closed")
+		return 0, errStdinClosed
 	}
 	return w.p.stdin.Write(b)
 }
@@ -154,7 +166,8 @@ func (p *process) fail(err error) {
 }
 
 // runPty runs the command on a fresh pseudo-terminal. userTTY is the
-// user's terminal, or nil when there is none to serve.
+// user's terminal, or nil when there is none to serve. The calling
+// goroutine moves the output and input itself (see ptyIO).
 func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result, error) {
 	master, tty, err := openPty()
 	if err != nil {
@@ -166,11 +179,16 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	}
 	p.exec.Stdin, p.exec.Stdout, p.exec.Stderr = tty, tty, tty
 	p.exec.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	p.stdin = master
 
+	in, stopInput, err := p.ptyInput()
+	if err != nil {
+		tty.Close()
+		return nil, err
+	}
+	defer stopInput()
 	if userTTY != nil {
-		p.r.shared.followSize(userTTY, master)
-		defer p.r.shared.unfollowSize(master)
+		p.shared.followSize(userTTY, master)
+		defer p.shared.unfollowSize(master)
 		fd := sysfd(userTTY)
 		state, err := term.MakeRaw(fd)
 		if err == nil {
@@ -184,23 +202,26 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 		return nil, fmt.Errorf("start %s: %w", p.exec.Path, err)
 	}
 	tty.Close() // the child holds the only copies now: EIO once it is done
+	defer p.watch(ctx)()
+	exit, err := newExitNotice(p)
+	if err != nil {
+		p.signalGroup(syscall.SIGKILL) // not reaped yet: the group is still the command's
+		_, _ = p.reap()
+		return nil, fmt.Errorf("wait for command: %w", err)
+	}
+	defer exit.close()
 
 	res := &runner.Result{ExitCode: -1}
 	out := newSink(responder.Stdout, p, p.cmd.Stdout)
-	reader := &fileReader{f: master}
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		out.copyFrom(reader)
-	}()
-	stopInput := p.forwardInput(false)
-	stopped, waitErr := p.wait(ctx)
-	// The command is gone: a write to its terminal (forwarded input, a
-	// watcher's answer) would wait for a reader that may never come.
-	_ = master.SetWriteDeadline(time.Now())
-	stopInput()
-	reader.Stop(true) // read what is buffered, then stop
-	<-readDone
+	t := &ptyIO{p: p, master: sysfd(master), out: out, wait: waitReady}
+	if p.r.portable {
+		t.wait = selectReady
+	}
+	p.stdinMu.Lock()
+	p.stdin = t
+	p.stdinMu.Unlock()
+	t.run(in, exit.fd())
+	stopped, waitErr := exit.reap()
 	return p.finish(res, start, waitErr, stopped, out, nil)
 }
 
@@ -266,7 +287,9 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	if inW != nil {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
-	stopped, waitErr := p.wait(ctx)
+	stopWatch := p.watch(ctx)
+	stopped, waitErr := p.reap()
+	stopWatch()
 	if inW != nil {
 		_ = inW.SetWriteDeadline(time.Now()) // as in runPty
 	}
@@ -297,7 +320,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		var err error
-		in, release, err = openInput(f, &p.r.shared)
+		in, release, err = openInput(f, p.shared)
 		switch {
 		case err == nil && in == nil:
 			return func() {} // nothing to forward, ever
@@ -336,19 +359,27 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	}
 }
 
-// wait waits for the process while enforcing ctx, the timeout and watcher
-// failures. stopped says why it was stopped, if it was.
+// watch enforces ctx, the timeout and watcher failures on the command
+// until the returned function is called, once it has been reaped.
 //
-// It waits on the calling goroutine: what would stop the command does so
-// from a callback (context.AfterFunc, time.AfterFunc, fail), so that a
-// command costs no goroutine that only waits.
-func (p *process) wait(ctx context.Context) (stopReason, error) {
-	defer context.AfterFunc(ctx, func() { p.stop(stopCancelled, syscall.SIGINT) })()
-	if p.cmd.Timeout > 0 {
-		t := time.AfterFunc(p.cmd.Timeout, func() { p.stop(stopTimeout, syscall.SIGTERM) })
-		defer t.Stop()
+// It costs no goroutine that only waits: what would stop the command
+// does so from a callback (context.AfterFunc, time.AfterFunc, fail).
+func (p *process) watch(ctx context.Context) (stop func()) {
+	stopCtx := context.AfterFunc(ctx, func() { p.stop(stopCancelled, syscall.SIGINT) })
+	if p.cmd.Timeout <= 0 {
+		return func() { stopCtx() }
 	}
-	err := p.exec.Wait()
+	t := time.AfterFunc(p.cmd.Timeout, func() { p.stop(stopTimeout, syscall.SIGTERM) })
+	return func() {
+		stopCtx()
+		t.Stop()
+	}
+}
+
+// reap waits for the process. stopped says why it was stopped, if it
+// was.
+func (p *process) reap() (stopped stopReason, err error) {
+	err = p.exec.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.why != stopNone {

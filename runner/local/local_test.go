@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
 )
@@ -330,3 +332,80 @@ func TestBackgroundChildDoesNotHangTheRunner(t *testing.T) {
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// TestPtyPortable runs commands on a pseudo-terminal as on macOS: with
+// no pidfd, a goroutine reaps the process and wakes the loop that moves
+// the output and input, which waits with select(2), as poll(2) cannot
+// wait for a terminal there.
+func TestPtyPortable(t *testing.T) {
+	tests := []struct {
+		name     string
+		cmd      string
+		timeout  time.Duration
+		watcher  responder.Watcher
+		stdin    func(t *testing.T) io.Reader
+		wantOut  string
+		wantCode int
+	}{
+		{name: "output and exit code", cmd: "printf out; exit 3", wantOut: "out", wantCode: 3},
+		{name: "last bytes", cmd: "head -c 300000 /dev/zero | tr '\\0' x; printf END", wantOut: strings.Repeat("x", 300000) + "END"},
+		{name: "background child", cmd: "(trap '' HUP; exec sleep 5) & echo $! > bg; echo done", wantOut: "done\r\n"},
+		{name: "watcher answers", cmd: `printf 'Continue? '; read ans; echo "answer=$ans"`, watcher: &answerer{}, wantOut: "Continue? y\r\nanswer=y\r\n"},
+		{name: "timeout", cmd: "trap '' TERM; sleep 30", timeout: 200 * time.Millisecond, wantCode: 128 + int(syscall.SIGKILL)},
+		// The terminal echoes input as it arrives, before the command reads it.
+		{name: "input from a pipe", cmd: `read x; echo "got=$x"`, stdin: pipeWith("hello\n"), wantOut: "hello\r\ngot=hello\r\n"},
+		{name: "input from a reader", cmd: `read x; echo "got=$x"`, stdin: func(*testing.T) io.Reader { return strings.NewReader("hello\n") }, wantOut: "hello\r\ngot=hello\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := &runner.Cmd{Command: tt.cmd, Dir: dir, Pty: runner.PtyOn, Timeout: tt.timeout, Capture: 1 << 20}
+			if tt.watcher != nil {
+				cmd.Watchers = []responder.Watcher{tt.watcher}
+			}
+			if tt.stdin != nil {
+				cmd.Stdin = tt.stdin(t)
+			}
+			start := time.Now()
+			res, err := (&Runner{portable: true, Grace: 100 * time.Millisecond}).Run(t.Context(), cmd)
+			if res == nil {
+				t.Fatalf("no result: %v", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Run took %s", d)
+			}
+			if string(res.Stdout) != tt.wantOut {
+				t.Errorf("output %.80q (%d bytes), want %.80q (%d bytes)", res.Stdout, len(res.Stdout), tt.wantOut, len(tt.wantOut))
+			}
+			if res.ExitCode != tt.wantCode {
+				t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, tt.wantCode)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "bg")); err == nil {
+				_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
+			}
+		})
+	}
+}
+
+// pipeWith returns the read end of a pipe that holds s, for Stdin.
+func pipeWith(s string) func(t *testing.T) io.Reader {
+	return func(t *testing.T) io.Reader {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close(); w.Close() })
+		if _, err := w.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
+
+func TestSelectReadyRefusesWhatSelectCannotTake(t *testing.T) {
+	for _, fd := range []int32{-1, unix.FD_SETSIZE} {
+		if err := selectReady([]unix.PollFd{{Fd: fd, Events: unix.POLLIN}}); err == nil {
+			t.Errorf("descriptor %d: no error", fd)
+		}
+	}
+}

@@ -9,31 +9,22 @@ import (
 	"golang.org/x/term"
 )
 
-// openPty opens a new pseudo-terminal with creack/pty and moves the
-// master into Go's poller, so that a pending read parks a goroutine
-// rather than a thread and a deadline ends it (see fileReader). pty.Open
-// leaves the master blocking (its ioctls go through f.Fd), so the master
-// returned is a non-blocking duplicate of it. The slave is as pty.Open
-// made it, for the command.
+// openPty opens a new pseudo-terminal with creack/pty. The master is
+// made non-blocking for ptyIO, which reads and writes it with poll(2):
+// pty.Open leaves it blocking (its ioctls go through f.Fd), and the
+// master's *os.File, which thinks it still is, is only closed. The slave
+// is as pty.Open made it, for the command.
 func openPty() (master, slave *os.File, err error) {
-	m, slave, err := pty.Open()
+	master, slave, err = pty.Open()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)
 	}
-	defer m.Close() // the duplicate keeps the terminal open
-	fd, err := unix.FcntlInt(m.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
+	if err := unix.SetNonblock(sysfd(master), true); err != nil {
+		master.Close()
 		slave.Close()
 		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)
 	}
-	// O_NONBLOCK belongs to the open file, which m shares until it is
-	// closed; os.NewFile puts a non-blocking descriptor in the poller.
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		slave.Close()
-		return nil, nil, fmt.Errorf("open pseudo-terminal: %w", err)
-	}
-	return os.NewFile(uintptr(fd), m.Name()), slave, nil
+	return master, slave, nil
 }
 
 // setSize sets the window size of the terminal behind f.

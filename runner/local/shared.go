@@ -5,67 +5,39 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"time"
 )
 
-// linger is how long a Runner keeps what its commands share after the
-// last one ended, in case the next one follows.
-const linger = time.Second
-
-// shared is what the commands of a Runner share while they follow one
-// another: the SIGWINCH registration, and the user's input opened again
-// for reading (see openInput). Setting these up for each command was
-// most of the cost of a short command run from a terminal: enabling and
-// disabling a signal is a round trip to the runtime's signal-mask
-// thread, and opening a terminal through /proc walks the filesystem and
-// wakes the runtime's poller. They are let go once no command has used
-// them for linger. The zero value is ready to use.
+// shared is what the commands of a Runner share: the SIGWINCH
+// registration, and the user's input opened again for reading (see
+// openInput). Setting these up for each command was most of the cost of
+// a short command run from a terminal: enabling and disabling a signal is
+// a round trip to the runtime's signal-mask thread, and opening a
+// terminal through /proc walks the filesystem. They are made when the
+// first command needs them and let go when the Runner is garbage (see
+// Runner.sharedState), or by letGo.
+//
+// No timer lets them go after a pause between commands, as one did: while
+// any timer is pending, an idle thread of the runtime waits in its poller
+// rather than sleeping, and each descriptor added to the poller (pty.Open
+// adds both sides of every new terminal) and each terminal's hang-up
+// wakes it, which cost a run of short commands from a terminal more than
+// anything shared here saves. Nor can a timer be stopped for the length
+// of a command: a stopped timer stays in its processor's heap, where that
+// thread still sees it, until the processor next schedules.
 type shared struct {
 	mu     sync.Mutex
-	users  int         // commands using it now
-	last   time.Time   // when the last of them ended
-	linger *time.Timer // lets everything go once idle; one for a whole run, as a reset per command would wake the poller each time
-
-	winch  chan os.Signal        // SIGWINCH, while anyone runs on a pty from a terminal
+	winch  chan os.Signal        // SIGWINCH, once anyone has run on a pty from a terminal
 	ptys   map[*os.File]*os.File // pty master -> the user's terminal it follows
 	inputs map[*os.File]*os.File // the user's input -> an idle copy opened again
+	gone   bool                  // let go: keep nothing more
 }
 
-// acquire marks the start of a command, and release its end.
-func (s *shared) acquire() {
+// letGo stops listening for SIGWINCH and closes the idle copies of the
+// input. Commands that come later share nothing.
+func (s *shared) letGo() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users++
-	if s.linger == nil {
-		s.linger = time.AfterFunc(linger, s.letGoIfIdle)
-	}
-}
-
-func (s *shared) release() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.users--
-	s.last = time.Now()
-}
-
-// letGoIfIdle lets everything go once no command has come for linger,
-// and looks again later otherwise.
-func (s *shared) letGoIfIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.linger == nil {
-		return // let go already
-	}
-	switch idle := time.Since(s.last); {
-	case s.users > 0:
-		s.linger.Reset(linger)
-		return
-	case idle < linger:
-		s.linger.Reset(linger - idle)
-		return
-	}
-	s.linger.Stop() // when called by hand
-	s.linger = nil
+	s.gone = true
 	if s.winch != nil {
 		signal.Stop(s.winch)
 		close(s.winch) // Stop has returned: nothing sends on it any more
@@ -84,7 +56,7 @@ func (s *shared) followSize(user, master *os.File) {
 	_ = inheritSize(user, master)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.winch == nil {
+	if s.winch == nil && !s.gone {
 		s.winch = make(chan os.Signal, 1)
 		signal.Notify(s.winch, syscall.SIGWINCH)
 		go s.resize(s.winch)
@@ -127,7 +99,7 @@ func (s *shared) takeInput(f *os.File) *os.File {
 func (s *shared) putInput(f, again *os.File) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inputs[f] != nil || s.linger == nil {
+	if s.inputs[f] != nil || s.gone {
 		again.Close() // another command's copy is kept already, or all was let go
 		return
 	}

@@ -183,7 +183,7 @@ func forwarderGone(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		buf := make([]byte, 1<<20)
 		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, ".forwardInput.") {
+		if !strings.Contains(stacks, ".forwardInput.") && !strings.Contains(stacks, ".ptyInput.") {
 			return
 		}
 	}
@@ -266,7 +266,10 @@ func TestInputReachesEachCommandOfARun(t *testing.T) {
 	}
 }
 
-func TestSharedIsLetGoWhenIdle(t *testing.T) {
+// TestSharedIsKeptThenLetGo checks what commands run from a terminal
+// share: the SIGWINCH registration and the copy of the input outlive a
+// command, for the next one, and letGo ends both.
+func TestSharedIsKeptThenLetGo(t *testing.T) {
 	_, us := userTerminal(t)
 	var s shared
 	master, slave, err := openPty()
@@ -275,7 +278,6 @@ func TestSharedIsLetGoWhenIdle(t *testing.T) {
 	}
 	defer master.Close()
 	defer slave.Close()
-	s.acquire()
 	s.followSize(us, master)
 	if ws, err := unix.IoctlGetWinsize(int(slave.Fd()), unix.TIOCGWINSZ); err != nil || ws.Row != 30 || ws.Col != 100 {
 		t.Errorf("size %+v, %v; want 30x100 from the user's terminal", ws, err)
@@ -287,22 +289,48 @@ func TestSharedIsLetGoWhenIdle(t *testing.T) {
 	again := in.(*fileReader).f
 	release()
 	s.unfollowSize(master)
-	s.release()
 
-	s.letGoIfIdle()
 	if s.winch == nil || s.takeInput(us) != again {
-		t.Fatal("let go at once: the next command would set it all up again")
+		t.Fatal("let go when the command ended: the next command would set it all up again")
 	}
 	s.putInput(us, again)
-	s.mu.Lock()
-	s.last = time.Now().Add(-linger)
-	s.mu.Unlock()
-	s.letGoIfIdle()
+	s.letGo()
 	if s.winch != nil {
-		t.Error("still listening for SIGWINCH after linger with no command")
+		t.Error("still listening for SIGWINCH after letGo")
 	}
 	if _, err := again.Stat(); !errors.Is(err, os.ErrClosed) {
-		t.Errorf("the copy of the input is still open after linger with no command (Stat: %v)", err)
+		t.Errorf("the copy of the input is still open after letGo (Stat: %v)", err)
+	}
+}
+
+// TestSharedIsLetGoWithTheRunner drops a Runner that ran a command from
+// a terminal: once it is garbage, what its commands shared is let go.
+func TestSharedIsLetGoWithTheRunner(t *testing.T) {
+	_, us := userTerminal(t)
+	s := func() *shared {
+		r := New()
+		if _, err := r.Run(t.Context(), &runner.Cmd{Command: "true", Stdin: us}); err != nil {
+			t.Fatal(err)
+		}
+		return r.shared
+	}()
+	s.mu.Lock()
+	kept := s.winch != nil && len(s.inputs) == 1
+	s.mu.Unlock()
+	if !kept {
+		t.Fatal("nothing kept after a command from a terminal")
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		runtime.GC() // the Runner's cleanup runs some time after a collection
+		s.mu.Lock()
+		gone := s.gone && s.winch == nil && s.inputs == nil
+		s.mu.Unlock()
+		if gone {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a Runner that is garbage still listens for SIGWINCH and keeps its copy of the input")
+		}
 	}
 }
 
