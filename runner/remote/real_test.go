@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -435,19 +434,12 @@ Host target
   ProxyJump jump
   UserKnownHostsFile %s
 `, jump.Port, jump.User, jump.KeyFile, target.Port, target.User, target.KeyFile, kh))
-	var dialed []string
-	var mu sync.Mutex
+	var dialer recordingDialer
 	cfg := &Config{
 		SSHConfig:       cfgFile,
 		AgentSocket:     "none",
 		KnownHostsFiles: []string{kh},
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			mu.Lock()
-			dialed = append(dialed, addr)
-			mu.Unlock()
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
+		DialContext:     dialer.DialContext,
 	}
 	c, err := Dial(t.Context(), "target", cfg)
 	if err != nil {
@@ -458,9 +450,7 @@ Host target
 	if err != nil || string(res.Stdout) != "through\n" {
 		t.Fatalf("%q %v", res.Stdout, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dialed) != 1 || dialed[0] != jump.Addr {
+	if dialed := dialer.addrs(); len(dialed) != 1 || dialed[0] != jump.Addr {
 		t.Errorf("dialed %v directly; only the jump host %s should be", dialed, jump.Addr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -964,19 +965,12 @@ Host app
   IdentityFile %s
   UserKnownHostsFile %s
 `, jump.Port, jump.ClientKeyFile, target.Port, target.ClientKeyFile, kh))
-	var dialed []string
-	var mu sync.Mutex
+	var dialer recordingDialer
 	cfg := &Config{
 		SSHConfig:       cfgFile,
 		AgentSocket:     "none",
 		KnownHostsFiles: []string{kh},
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			mu.Lock()
-			dialed = append(dialed, addr)
-			mu.Unlock()
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
+		DialContext:     dialer.DialContext,
 	}
 	c, err := Dial(t.Context(), "app", cfg)
 	if err != nil {
@@ -987,9 +981,7 @@ Host app
 	if err != nil || string(res.Stdout) != "target:hello" || res.Host != "app" {
 		t.Fatalf("res %+v err %v", res, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dialed) != 1 || dialed[0] != jump.Addr {
+	if dialed := dialer.addrs(); len(dialed) != 1 || dialed[0] != jump.Addr {
 		t.Errorf("dialed %v directly, want only the jump host %s", dialed, jump.Addr)
 	}
 	if jump.Connections() != 1 || target.Connections() != 1 {
@@ -1072,4 +1064,25 @@ func TestHostKeyTypeGone(t *testing.T) {
 	if !strings.Contains(err.Error(), "may have changed") || !strings.Contains(err.Error(), "ssh-keygen -R") {
 		t.Errorf("err %v", err)
 	}
+}
+
+// recordingDialer dials TCP as net.Dialer does and records each address,
+// to check which hosts a connection reached directly.
+type recordingDialer struct {
+	mu     sync.Mutex
+	dialed []string
+}
+
+func (r *recordingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	r.mu.Lock()
+	r.dialed = append(r.dialed, addr)
+	r.mu.Unlock()
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+func (r *recordingDialer) addrs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.dialed)
 }
