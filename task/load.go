@@ -331,6 +331,7 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 			c.fail(at, "host group %q must list host strings", name)
 			return nil
 		}
+		c.checkHosts(at, name, hosts)
 		return &HostGroup{Hosts: hosts}
 	case map[string]any:
 		g := &HostGroup{}
@@ -342,6 +343,7 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 				if !ok || list == nil {
 					c.fail(at.child(k, -1), "host group %q: hosts must be a list of host strings", name)
 				}
+				c.checkHosts(at.child(k, -1), name, hosts)
 				g.Hosts = hosts
 			case "user":
 				g.User, _ = val.(string)
@@ -353,6 +355,9 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 				g.Port = int(n)
 			case "sudo_password_env":
 				g.SudoPasswordEnv, _ = val.(string)
+				if !validEnvName(g.SudoPasswordEnv) {
+					c.fail(at.child(k, -1), "host group %q: sudo_password_env must name an environment variable, like \"WEB_SUDO_PW\"", name)
+				}
 			default:
 				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, user, port, sudo_password_env)", k, name)
 			}
@@ -361,6 +366,15 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 	}
 	c.fail(at, "host group %q must be a list of hosts or a table with hosts = [...]", name)
 	return nil
+}
+
+// checkHosts reports every host of a group that could never connect.
+func (c *converter) checkHosts(at pos, group string, hosts []string) {
+	for i, h := range hosts {
+		if err := CheckHost(h); err != nil {
+			c.fail(at.index(i), "host group %q: %v", group, err)
+		}
+	}
 }
 
 func strings_(list []any) ([]string, bool) {
