@@ -363,11 +363,14 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targe
 	defer s.close()
 	var check *UpToDate
 	var err error
-	if t.skippable() && !e.ForceAll && !slices.Contains(e.Force, t.Name) {
-		if check, err = e.upToDate(ctx, s); err != nil {
+	forced := e.ForceAll || slices.Contains(e.Force, t.Name)
+	if t.skippable() {
+		// A forced task is checked too (its status commands aside), so
+		// that its success is recorded like any other.
+		if check, err = e.upToDate(ctx, s, forced); err != nil {
 			return err
 		}
-		if check.UpToDate {
+		if check.UpToDate && !forced {
 			if !e.Quiet || e.Dry {
 				fmt.Fprintf(s.stderr, "gotask: task %s is up to date\n", t.Name)
 			}
@@ -375,6 +378,12 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targe
 		}
 		if e.Dry {
 			fmt.Fprintf(s.stdout, "# %s would run: %s\n", t.Name, strings.Join(check.Reasons, "; "))
+		}
+	}
+	if !e.Dry {
+		// From here the old record no longer says what is on disk.
+		if err := check.forget(); err != nil {
+			return &TaskError{Task: t.Name, Err: err}
 		}
 	}
 	if len(targets) > 0 {
