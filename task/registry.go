@@ -449,6 +449,10 @@ func CheckHost(s string) error {
 	return nil
 }
 
+// Closest returns the candidate nearest to name by edit distance, if it
+// is near enough to be a plausible typo, or "".
+func Closest(name string, candidates []string) string { return closest(name, candidates) }
+
 // closest returns the candidate nearest to name by edit distance, if it
 // is near enough to be a plausible typo.
 func closest(name string, candidates []string) string {
