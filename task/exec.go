@@ -638,7 +638,8 @@ func firstLine(s string) string {
 type command struct {
 	line    string
 	local   bool
-	dir     string
+	dir     string // the task's dir joined with the step's
+	stepDir string // the step's own dir
 	env     map[string]string
 	pty     *bool
 	warn    bool
@@ -675,7 +676,7 @@ func (s *scope) command(line string, st *Step) (*command, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.dir = joinDir(c.dir, d)
+		c.dir, c.stepDir = joinDir(c.dir, d), d
 	}
 	for k, v := range st.Env {
 		if c.env == nil {
@@ -811,9 +812,14 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 			cmd.Pty = runner.PtyOff // keep stderr apart, so it can still show
 		}
 	}
-	if s.host == "" || c.local {
+	switch {
+	case s.host == "":
 		cmd.Dir = joinDir(s.e.Registry.Dir, c.dir)
-	} else {
+	case c.local:
+		// A remote task's dir is a path on the host: a local step runs
+		// beside tasks.toml, or in its own dir.
+		cmd.Dir = joinDir(s.e.Registry.Dir, c.stepDir)
+	default:
 		cmd.Dir = c.dir
 	}
 	keys := slices.Sorted(maps.Keys(c.env))
