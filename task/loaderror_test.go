@@ -23,7 +23,7 @@ func TestLoadErrorPositions(t *testing.T) {
 		{
 			name: "unknown key in a step",
 			doc:  "[tasks.build]\nsteps = [\n  { rn = \"x\" },\n]\n",
-			want: []string{`tasks.toml:3:5: unknown key "rn" in task "build"`},
+			want: []string{`tasks.toml:3:5: unknown key "rn" in step 1 of task "build"`},
 		},
 		{
 			name: "unknown top-level key",
