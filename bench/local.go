@@ -117,6 +117,30 @@ func localBenchmarks() []benchmark {
 			},
 		},
 		{
+			// Loading is linear in the number of tasks: go-toml's own
+			// decoder made it quadratic (10,000 tasks 1.3 s, 100,000 over
+			// two minutes).
+			name:        "local/list-10k-vs-1k-tasks",
+			target:      "≤ 12x: 10,000 tasks vs 1,000 (≈10x linear, 100x quadratic)",
+			ratioTarget: 12,
+			runs:        7,
+			setup: func(ctx context.Context, e *env) error {
+				for _, n := range []int{1000, 10000} {
+					name := filepath.Join(e.dir, fmt.Sprintf("tasks-%d.toml", n))
+					if err := os.WriteFile(name, []byte(chainTasksTOML(n)), 0o644); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			candidate: func(ctx context.Context, e *env) (sample, error) {
+				return e.time(ctx, e.gotask, "-f", "tasks-10000.toml", "-l")
+			},
+			baseline: func(ctx context.Context, e *env) (sample, error) {
+				return e.time(ctx, e.gotask, "-f", "tasks-1000.toml", "-l")
+			},
+		},
+		{
 			name:        "local/pty-output-linearity",
 			target:      "≤ 12x: 20 MB vs 2 MB (≈10x linear, 100x quadratic)",
 			ratioTarget: 12,
@@ -355,6 +379,18 @@ func listTasksTOML(n int) string {
 
 // tomlString quotes s as a TOML basic string. strconv.Quote's escapes are
 // TOML's for the printable text used here.
+// chainTasksTOML writes n tasks, each depending on the one before.
+func chainTasksTOML(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[tasks.t%d]\nhelp = \"task %d\"\nrun = \"echo %d\"\n", i, i, i)
+		if i > 0 {
+			fmt.Fprintf(&b, "deps = [\"t%d\"]\n", i-1)
+		}
+	}
+	return b.String()
+}
+
 func tomlString(s string) string { return strconv.Quote(s) }
 
 // elfInterpreter returns the dynamic loader an ELF executable asks for,

@@ -22,8 +22,11 @@ func showTaskHelp(opts *RootOptions, name string) error {
 	usage := "gotask " + t.Name
 	for _, a := range t.Args {
 		flag := "--" + a.Name
-		if a.Type != task.Bool {
+		switch {
+		case a.Type != task.Bool:
 			flag += " " + strings.ToUpper(argType(a))
+		case a.Default == true:
+			flag = "--[no-]" + a.Name
 		}
 		if !a.Required {
 			flag = "[" + flag + "]"
@@ -43,8 +46,11 @@ func showTaskHelp(opts *RootOptions, name string) error {
 			if a.Short != "" {
 				cols[i] = "-" + a.Short + ", " + cols[i]
 			}
-			if a.Type != task.Bool {
+			switch {
+			case a.Type != task.Bool:
 				cols[i] += " " + argType(a)
+			case a.Default == true:
+				cols[i] += ", --no-" + a.Name
 			}
 			width = max(width, len(cols[i]))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -25,6 +26,14 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 	}
 	if opts.Parallel < 1 {
 		return &UsageError{Msg: "--parallel must be at least 1"}
+	}
+	for _, h := range opts.Hosts {
+		if _, group := strings.CutPrefix(h, "@"); group {
+			continue // the executor checks groups, naming the task
+		}
+		if err := task.CheckHost(h); err != nil {
+			return &UsageError{Msg: fmt.Sprintf("-H: %v", err)}
+		}
 	}
 	e.Hosts, e.Parallel, e.Only, e.Exclude = opts.Hosts, opts.Parallel, opts.Only, opts.Exclude
 	e.Color = opts.Streams.color()

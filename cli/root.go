@@ -30,6 +30,9 @@ type config struct {
 	// goTasks is the binary of the Go tasks that registry describes, to
 	// hand over to before anything runs; nil for none.
 	goTasks *goTasks
+	// helpErr is what `gotask --help TASK` could not show: Main reports
+	// it and exits non-zero, as cobra's help returns no error.
+	helpErr error
 }
 
 // WithRegistry makes Main use reg, with the tasks a Go program defined,
@@ -68,6 +71,9 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	cmd := NewCmdRoot(streams, &cfg, nil)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		err = cfg.helpErr
+	}
 	var quiet *exitStatus
 	if err != nil && !errors.As(err, &quiet) {
 		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
@@ -111,6 +117,9 @@ type RootOptions struct {
 
 	cfg    *config
 	loaded *task.Registry // by loadRegistry, which loads only once
+	// global holds gotask's own flags, which are also taken after a task
+	// name where the task has no flag of that name.
+	global *pflag.FlagSet
 }
 
 // NewCmdRoot builds the root command. runF, when set, replaces the
@@ -150,7 +159,9 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
+	cmd.SetFlagErrorFunc(flagError)
 	f := cmd.Flags()
+	opts.global = f
 	f.SetInterspersed(false) // flags after a task name are the task's
 	f.StringVarP(&opts.File, "file", "f", "", "the tasks file (default: tasks.toml here or in a parent directory)")
 	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
@@ -184,7 +195,11 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 		// --help before a task name: that task's help.
 		if name := firstTask(args); name != "" && c == cmd {
 			if err := showTaskHelp(opts, name); err != nil {
-				fmt.Fprintf(streams.ErrOut, "gotask: %v\n", err)
+				if cfg == nil {
+					fmt.Fprintf(streams.ErrOut, "gotask: %v\n", err)
+				} else {
+					cfg.helpErr = err
+				}
 			}
 			return
 		}
@@ -241,9 +256,16 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if opts.JSON {
 		opts.Output = string(task.Events)
 	}
-	calls, err := splitCalls(reg, opts.Args)
+	calls, err := splitCalls(reg, opts.Args, opts.global)
 	if err != nil {
 		return err
+	}
+	if opts.List {
+		// -l after a task name.
+		return listTasks(opts.Streams, reg, opts.JSON)
+	}
+	if opts.JSON {
+		opts.Output = string(task.Events)
 	}
 	if calls == nil {
 		// A bare gotask, or one with only `--help`.
@@ -369,8 +391,10 @@ func relative(path string) string {
 }
 
 // splitCalls splits the arguments into tasks, each with its own flags,
-// Invoke style: gotask build --os linux test --short.
-func splitCalls(reg *task.Registry, args []string) ([]task.Call, error) {
+// Invoke style: gotask build --os linux test --short. A flag of global
+// that the task has no flag of that name for is taken as gotask's own
+// (gotask build -n), except those that must come first.
+func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]task.Call, error) {
 	var calls []task.Call
 	for len(args) > 0 {
 		name := args[0]
@@ -382,6 +406,7 @@ func splitCalls(reg *task.Registry, args []string) ([]task.Call, error) {
 			return nil, err
 		}
 		fs, values, help := taskFlags(t)
+		addGlobalFlags(fs, global)
 		if err := fs.Parse(args[1:]); err != nil {
 			// An unknown --flag: let the task say so, with "did you mean".
 			var unknown *pflag.NotExistError
@@ -394,8 +419,8 @@ func splitCalls(reg *task.Registry, args []string) ([]task.Call, error) {
 		}
 		call := task.Call{Name: t.Name, Args: map[string]string{}}
 		fs.Visit(func(f *pflag.Flag) {
-			if f.Name != "help" {
-				call.Args[f.Name] = values[f.Name]()
+			if value, ok := values[f.Name]; ok {
+				call.Args[strings.TrimPrefix(f.Name, "no-")] = value()
 			}
 		})
 		if *help {
@@ -405,6 +430,57 @@ func splitCalls(reg *task.Registry, args []string) ([]task.Call, error) {
 		args = fs.Args()
 	}
 	return calls, nil
+}
+
+func hasArg(t *task.Task, name string) bool {
+	for _, a := range t.Args {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// mustComeFirst are global flags that decide how the arguments are read
+// or that end the run before any task: after a task name they would come
+// too late.
+var mustComeFirst = map[string]bool{"file": true, "help": true, "version": true}
+
+// addGlobalFlags adds to a task's flags each flag of global whose name the
+// task does not use, dropping a shorthand the task uses. The flags share
+// their values with global, so parsing sets gotask's options.
+func addGlobalFlags(fs, global *pflag.FlagSet) {
+	if global == nil {
+		return
+	}
+	global.VisitAll(func(g *pflag.Flag) {
+		if mustComeFirst[g.Name] || fs.Lookup(g.Name) != nil {
+			return
+		}
+		f := *g
+		if f.Shorthand != "" && fs.ShorthandLookup(f.Shorthand) != nil {
+			f.Shorthand = ""
+		}
+		fs.AddFlag(&f)
+	})
+}
+
+// flagError makes a mistake in gotask's own flags a usage error (exit 2)
+// with the nearest flag name when there is one.
+func flagError(c *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
+		if s := task.Closest(name, names); s != "" {
+			msg += fmt.Sprintf("; did you mean --%s?", s)
+		}
+	}
+	return &UsageError{Msg: msg + " (see gotask --help)"}
 }
 
 // helpMarker in a Call's Args means "show this task's help".
@@ -432,6 +508,13 @@ func taskFlags(t *task.Task) (*pflag.FlagSet, map[string]func() string, *bool) {
 		if a.Type == task.Bool {
 			v := fs.BoolP(a.Name, a.Short, false, a.Help)
 			values[a.Name] = func() string { return fmt.Sprint(*v) }
+			no := "no-" + a.Name
+			if !hasArg(t, no) {
+				// --no-x turns off a bool whose default is true.
+				off := fs.Bool(no, false, "")
+				fs.Lookup(no).Hidden = true
+				values[no] = func() string { return fmt.Sprint(!*off) }
+			}
 			continue
 		}
 		v := fs.StringP(a.Name, a.Short, "", a.Help)

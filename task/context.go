@@ -24,7 +24,9 @@ type Option func(*command)
 
 // InDir runs the command in dir (relative to the tasks.toml directory
 // locally, to the login directory remotely).
-func InDir(dir string) Option { return func(c *command) { c.dir = joinDir(c.dir, dir) } }
+func InDir(dir string) Option {
+	return func(c *command) { c.dir, c.stepDir = joinDir(c.dir, dir), joinDir(c.stepDir, dir) }
+}
 
 // WithEnv sets an environment variable for the command.
 func WithEnv(key, value string) Option {

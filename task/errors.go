@@ -47,6 +47,12 @@ func (p pos) child(key string, idx int) pos {
 	return pos{path: path}
 }
 
+// index returns the position of element i of the array at p.
+func (p pos) index(i int) pos {
+	path := append(make([]string, 0, len(p.path)+1), p.path...)
+	return pos{path: append(path, indexKey(i))}
+}
+
 // indexKeys are the path elements of the first array indexes, so that
 // loading a file does not format them again for every task.
 var indexKeys = [...]string{"#0", "#1", "#2", "#3", "#4", "#5", "#6", "#7", "#8", "#9"}

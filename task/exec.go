@@ -363,11 +363,14 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targe
 	defer s.close()
 	var check *UpToDate
 	var err error
-	if t.skippable() && !e.ForceAll && !slices.Contains(e.Force, t.Name) {
-		if check, err = e.upToDate(ctx, s); err != nil {
+	forced := e.ForceAll || slices.Contains(e.Force, t.Name)
+	if t.skippable() {
+		// A forced task is checked too (its status commands aside), so
+		// that its success is recorded like any other.
+		if check, err = e.upToDate(ctx, s, forced); err != nil {
 			return err
 		}
-		if check.UpToDate {
+		if check.UpToDate && !forced {
 			if !e.Quiet || e.Dry {
 				fmt.Fprintf(s.stderr, "gotask: task %s is up to date\n", t.Name)
 			}
@@ -375,6 +378,12 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targe
 		}
 		if e.Dry {
 			fmt.Fprintf(s.stdout, "# %s would run: %s\n", t.Name, strings.Join(check.Reasons, "; "))
+		}
+	}
+	if !e.Dry {
+		// From here the old record no longer says what is on disk.
+		if err := check.forget(); err != nil {
+			return &TaskError{Task: t.Name, Err: err}
 		}
 	}
 	if len(targets) > 0 {
@@ -629,7 +638,8 @@ func firstLine(s string) string {
 type command struct {
 	line    string
 	local   bool
-	dir     string
+	dir     string // the task's dir joined with the step's
+	stepDir string // the step's own dir
 	env     map[string]string
 	pty     *bool
 	warn    bool
@@ -666,7 +676,7 @@ func (s *scope) command(line string, st *Step) (*command, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.dir = joinDir(c.dir, d)
+		c.dir, c.stepDir = joinDir(c.dir, d), d
 	}
 	for k, v := range st.Env {
 		if c.env == nil {
@@ -802,9 +812,14 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 			cmd.Pty = runner.PtyOff // keep stderr apart, so it can still show
 		}
 	}
-	if s.host == "" || c.local {
+	switch {
+	case s.host == "":
 		cmd.Dir = joinDir(s.e.Registry.Dir, c.dir)
-	} else {
+	case c.local:
+		// A remote task's dir is a path on the host: a local step runs
+		// beside tasks.toml, or in its own dir.
+		cmd.Dir = joinDir(s.e.Registry.Dir, c.stepDir)
+	default:
 		cmd.Dir = c.dir
 	}
 	keys := slices.Sorted(maps.Keys(c.env))

@@ -1,7 +1,6 @@
 package task
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/pelletier/go-toml/v2"
 )
 
 // FileName is the name gotask looks for.
@@ -63,11 +60,22 @@ func (r *Registry) Load(path string) error {
 // LoadBytes is Load for a document already in memory; path names it in
 // errors and sets r.Dir.
 func (r *Registry) LoadBytes(path string, data []byte) error {
+	tree, err := parseTOML(data)
+	if err != nil {
+		var te *tomlError
+		if errors.As(err, &te) {
+			return &LoadError{File: path, Line: te.line, Col: te.col, Msg: te.msg}
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	var doc rawFile
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
-		return decodeError(path, err)
+	if errs := decodeTOML(data, tree, &doc); len(errs) > 0 {
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			e.File = path
+			out[i] = e
+		}
+		return errors.Join(out...)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -111,91 +119,6 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-// decodeError turns go-toml's errors into LoadErrors that say which task
-// and what to do.
-func decodeError(path string, err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		errs := make([]error, 0, len(strict.Errors))
-		for i := range strict.Errors {
-			de := &strict.Errors[i]
-			line, col := de.Position()
-			errs = append(errs, &LoadError{File: path, Line: line, Col: col, Msg: unknownKeyMsg(de.Key())})
-		}
-		return errors.Join(errs...)
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		line, col := de.Position()
-		msg := typeMismatch(strings.TrimPrefix(de.Error(), "toml: "))
-		if k := de.Key(); len(k) > 0 {
-			msg = fmt.Sprintf("%s: %s", describeKey(k), msg)
-		}
-		return &LoadError{File: path, Line: line, Col: col, Msg: msg}
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-// typeMismatch rewrites go-toml's "cannot decode TOML string into struct
-// field task.rawTask.Retries of type int", which names Go types, in the
-// terms of tasks.toml: "a string where a whole number is expected".
-func typeMismatch(msg string) string {
-	rest, ok := strings.CutPrefix(msg, "cannot decode TOML ")
-	if !ok {
-		return msg
-	}
-	got, target, ok := strings.Cut(rest, " into ")
-	if !ok || got == "" {
-		return msg
-	}
-	if _, typ, ok := strings.Cut(target, " of type "); ok {
-		target = typ
-	}
-	switch {
-	case target == "int" || target == "int64":
-		target = "a whole number"
-	case target == "string":
-		target = "a string"
-	case target == "bool" || target == "*bool":
-		target = "true or false"
-	case strings.HasPrefix(target, "[]"):
-		target = "a list"
-	default:
-		target = "a table"
-	}
-	article := "a "
-	if strings.ContainsRune("aeiou", rune(got[0])) {
-		article = "an "
-	}
-	return article + got + " where " + target + " is expected"
-}
-
-func unknownKeyMsg(k toml.Key) string {
-	last := k[len(k)-1]
-	if len(k) >= 3 && k[0] == "tasks" {
-		what := "task"
-		if len(k) > 3 {
-			what = "task " + strconv.Quote(k[1]) + " " + strings.Join(k[2:len(k)-1], ".")
-			return fmt.Sprintf("unknown key %q in %s", last, what)
-		}
-		return fmt.Sprintf("unknown key %q in task %q", last, k[1])
-	}
-	return fmt.Sprintf("unknown key %q in %s", last, describeKey(k[:len(k)-1]))
-}
-
-func describeKey(k toml.Key) string {
-	switch {
-	case len(k) == 0:
-		return "the top level"
-	case len(k) >= 2 && k[0] == "tasks":
-		if len(k) == 2 {
-			return fmt.Sprintf("task %q", k[1])
-		}
-		return fmt.Sprintf("task %q key %s", k[1], strings.Join(k[2:], "."))
-	}
-	return strings.Join(k, ".")
 }
 
 // The raw shape of tasks.toml. Keys that take more than one type (run is
@@ -331,6 +254,7 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 			c.fail(at, "host group %q must list host strings", name)
 			return nil
 		}
+		c.checkHosts(at, name, hosts)
 		return &HostGroup{Hosts: hosts}
 	case map[string]any:
 		g := &HostGroup{}
@@ -342,6 +266,7 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 				if !ok || list == nil {
 					c.fail(at.child(k, -1), "host group %q: hosts must be a list of host strings", name)
 				}
+				c.checkHosts(at.child(k, -1), name, hosts)
 				g.Hosts = hosts
 			case "user":
 				g.User, _ = val.(string)
@@ -353,6 +278,9 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 				g.Port = int(n)
 			case "sudo_password_env":
 				g.SudoPasswordEnv, _ = val.(string)
+				if !validEnvName(g.SudoPasswordEnv) {
+					c.fail(at.child(k, -1), "host group %q: sudo_password_env must name an environment variable, like \"WEB_SUDO_PW\"", name)
+				}
 			default:
 				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, user, port, sudo_password_env)", k, name)
 			}
@@ -361,6 +289,15 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 	}
 	c.fail(at, "host group %q must be a list of hosts or a table with hosts = [...]", name)
 	return nil
+}
+
+// checkHosts reports every host of a group that could never connect.
+func (c *converter) checkHosts(at pos, group string, hosts []string) {
+	for i, h := range hosts {
+		if err := CheckHost(h); err != nil {
+			c.fail(at.index(i), "host group %q: %v", group, err)
+		}
+	}
 }
 
 func strings_(list []any) ([]string, bool) {

@@ -23,7 +23,7 @@ func TestLoadErrorPositions(t *testing.T) {
 		{
 			name: "unknown key in a step",
 			doc:  "[tasks.build]\nsteps = [\n  { rn = \"x\" },\n]\n",
-			want: []string{`tasks.toml:3:5: unknown key "rn" in task "build"`},
+			want: []string{`tasks.toml:3:5: unknown key "rn" in step 1 of task "build"`},
 		},
 		{
 			name: "unknown top-level key",
@@ -52,6 +52,37 @@ func TestLoadErrorPositions(t *testing.T) {
 			name: "syntax error",
 			doc:  "[tasks.build\nrun = 3\n",
 			want: []string{`tasks.toml:1:13: expected ']' to close table name`},
+		},
+		{
+			name: "env keys that are not variable names",
+			doc:  "[tasks.x]\nrun = \"env\"\nenv = { \"A B\" = \"1\", \"K=V\" = \"4\" }\n[tasks.y]\nsteps = [{ run = \"env\", env = { 1X = \"1\" } }]\n",
+			want: []string{
+				`tasks.toml:3:9: task "x": env key "A B" is not a variable name: use letters, digits and '_', not starting with a digit`,
+				`tasks.toml:5:33: task "y": env key "1X" is not a variable name: use letters, digits and '_', not starting with a digit`,
+			},
+		},
+		{
+			name: "hosts that could never connect",
+			doc:  "[hosts]\nweb = [\"web1\", \"bad host\"]\ndb = { hosts = [\"-oProxyCommand=x\", \"db:0\"] }\n[tasks.x]\nrun = \"uptime\"\nhosts = [\"ok@h:22\", \"user@\"]\n",
+			want: []string{
+				`tasks.toml:2:16: host group "web": host "bad host" contains ' '; write [user@]host[:port]`,
+				`tasks.toml:3:17: host group "db": host "-oProxyCommand=x" starts with '-'; write [user@]host[:port]`,
+				`tasks.toml:3:37: host group "db": host "db:0" has port "0", not a number from 1 to 65535; write [user@]host[:port]`,
+				`tasks.toml:6:21: task "x": host "user@" has no host name; write [user@]host[:port]`,
+			},
+		},
+		{
+			name: "unknown host group",
+			doc:  "[tasks.x]\nrun = \"uptime\"\nhosts = [\"@web\"]\n",
+			want: []string{`tasks.toml:3:10: task "x": unknown host group "web"; define it under [hosts]`},
+		},
+		{
+			name: "task named after a gotask command",
+			doc:  "[tasks.help]\nrun = \"echo\"\n[tasks.comp]\nrun = \"echo\"\naliases = [\"completion\"]\n",
+			want: []string{
+				`tasks.toml:1:2: task name "help" is taken by gotask's own "help" command; rename the task (an alias may keep a short name)`,
+				`tasks.toml:5:12: task "comp": alias "completion" is taken by gotask's own "completion" command`,
+			},
 		},
 		{
 			name: "run of the wrong type",

@@ -3,7 +3,9 @@ package task
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -189,6 +191,12 @@ func (r *Registry) Validate() error {
 				check("task", s.Task, t.pos.child("steps", i))
 			}
 		}
+		for i, h := range t.Hosts {
+			if name, group := strings.CutPrefix(h, "@"); group && r.Groups[name] == nil {
+				errs = append(errs, t.errorAt(t.pos.child("hosts", i),
+					fmt.Sprintf("task %q: unknown host group %q; define it under [hosts]", t.Name, name)))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -278,6 +286,35 @@ func (t *Task) check() error {
 			return t.errorAt(t.pos.child("aliases", i), fmt.Sprintf("task %q: invalid alias %q", t.Name, a))
 		}
 	}
+	if reservedName(t.Name) {
+		return t.errorAt(t.pos, fmt.Sprintf("task name %q is taken by gotask's own %q command; rename the task (an alias may keep a short name)", t.Name, t.Name))
+	}
+	for i, a := range t.Aliases {
+		if reservedName(a) {
+			return t.errorAt(t.pos.child("aliases", i), fmt.Sprintf("task %q: alias %q is taken by gotask's own %q command", t.Name, a, a))
+		}
+	}
+	if err := checkEnv(t, t.pos.child("env", -1), t.Env); err != nil {
+		return err
+	}
+	for i := range t.Steps {
+		s := &t.Steps[i]
+		at := s.pos
+		if at.path == nil {
+			at = t.pos.child("steps", i)
+		}
+		if err := checkEnv(t, at.child("env", -1), s.Env); err != nil {
+			return err
+		}
+	}
+	for i, h := range t.Hosts {
+		if _, group := strings.CutPrefix(h, "@"); group {
+			continue // Validate checks that the group exists
+		}
+		if err := CheckHost(h); err != nil {
+			return t.errorAt(t.pos.child("hosts", i), fmt.Sprintf("task %q: %v", t.Name, err))
+		}
+	}
 	if t.Func != nil && len(t.Steps) > 0 {
 		return t.errorAt(t.pos, fmt.Sprintf("task %q has both Go code and commands; give it one or the other", t.Name))
 	}
@@ -313,6 +350,108 @@ func (t *Task) check() error {
 	}
 	return nil
 }
+
+// reservedName reports whether name is one of gotask's own commands,
+// which a task of that name could never be run past.
+func reservedName(name string) bool {
+	return name == "help" || name == "completion"
+}
+
+// checkEnv checks that every key of env is a variable name a shell can
+// use: a key such as "A B" or "K=V" would otherwise set a variable no
+// command can read, or a different one than written.
+func checkEnv(t *Task, at pos, env map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		if !validEnvName(k) {
+			return t.errorAt(at.child(k, -1), fmt.Sprintf("task %q: env key %q is not a variable name: use letters, digits and '_', not starting with a digit", t.Name, k))
+		}
+	}
+	return nil
+}
+
+// validEnvName reports whether s is a portable environment variable name.
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+		case i > 0 && '0' <= r && r <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// CheckHost reports whether s can name an SSH host: [user@]host[:port],
+// with host a name, an IPv4 address, or an IPv6 address in brackets when
+// a port follows. It catches what could never connect (spaces, control
+// characters, an empty part, a port out of range) and what could be
+// taken for an option (a leading '-'), before anything runs.
+func CheckHost(s string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("host %q %s; write [user@]host[:port]", s, why)
+	}
+	if s == "" {
+		return errors.New("empty host name; write [user@]host[:port]")
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || strings.ContainsRune("\"'`$;|&<>(){}*?!,", r) {
+			return bad(fmt.Sprintf("contains %q", r))
+		}
+	}
+	user, host := "", s
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		user, host = s[:i], s[i+1:]
+		if user == "" {
+			return bad("has an empty user before '@'")
+		}
+	}
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(host, "-") {
+		return bad("starts with '-'")
+	}
+	port := ""
+	switch {
+	case strings.HasPrefix(host, "["):
+		end := strings.Index(host, "]")
+		if end < 0 {
+			return bad("has no closing ']'")
+		}
+		rest := host[end+1:]
+		if rest != "" {
+			p, ok := strings.CutPrefix(rest, ":")
+			if !ok {
+				return bad("has text after ']'")
+			}
+			port = p
+			if port == "" {
+				return bad("has an empty port")
+			}
+		}
+		host = host[1:end]
+	case strings.Count(host, ":") == 1:
+		host, port, _ = strings.Cut(host, ":")
+		if port == "" {
+			return bad("has an empty port")
+		}
+	}
+	if host == "" {
+		return bad("has no host name")
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("has port %q, not a number from 1 to 65535", port))
+		}
+	}
+	return nil
+}
+
+// Closest returns the candidate nearest to name by edit distance, if it
+// is near enough to be a plausible typo, or "".
+func Closest(name string, candidates []string) string { return closest(name, candidates) }
 
 // closest returns the candidate nearest to name by edit distance, if it
 // is near enough to be a plausible typo.

@@ -24,6 +24,7 @@ type UpToDate struct {
 	Reasons  []string // why not, for people: "src/a.go changed", ...
 	status   *fingerprint.Status
 	store    *fingerprint.Store
+	key      string // the task's state key in store
 }
 
 // skippable reports whether the task declares a way to be skipped.
@@ -46,16 +47,20 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local))
+	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local), false)
 }
 
 // upToDate runs the checks the task declares: every status command must
 // exit 0, and the fingerprint of its sources, definition and arguments
-// must match the one recorded after its last successful run.
-func (e *Executor) upToDate(ctx context.Context, s *scope) (*UpToDate, error) {
+// must match the one recorded after its last successful run. With
+// noStatus the status commands are not run: the task runs anyway.
+func (e *Executor) upToDate(ctx context.Context, s *scope, noStatus bool) (*UpToDate, error) {
 	t := s.t
 	u := &UpToDate{UpToDate: true}
 	for _, line := range t.Status {
+		if noStatus {
+			break
+		}
 		c, err := s.command(line, nil)
 		if err != nil {
 			return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("status: %w", err)}
@@ -78,7 +83,8 @@ func (e *Executor) upToDate(ctx context.Context, s *scope) (*UpToDate, error) {
 		return nil, &TaskError{Task: t.Name, Err: err}
 	}
 	u.store = &fingerprint.Store{Dir: filepath.Join(e.Registry.Dir, StateDirName)}
-	st, err := u.store.Check(ctx, s.stateKey(), spec)
+	u.key = s.stateKey()
+	st, err := u.store.Check(ctx, u.key, spec)
 	if err != nil {
 		return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("up-to-date check: %w", err)}
 	}
@@ -88,6 +94,14 @@ func (e *Executor) upToDate(ctx context.Context, s *scope) (*UpToDate, error) {
 		u.Reasons = append(u.Reasons, st.Reasons...)
 	}
 	return u, nil
+}
+
+// forget removes the record of the last successful run, if there is one.
+func (u *UpToDate) forget() error {
+	if u == nil || u.status == nil {
+		return nil
+	}
+	return u.store.Forget(u.key)
 }
 
 // record notes a successful run, so that the next check can skip it.

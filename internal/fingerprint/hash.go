@@ -47,7 +47,7 @@ func hashFiles(ctx context.Context, dir string, files []entry, todo []int) error
 					return
 				}
 				e := &files[todo[n]]
-				if err := hashFile(h, buf, filepath.Join(dir, filepath.FromSlash(e.path)), e); err != nil {
+				if err := hashFile(ctx, h, buf, filepath.Join(dir, filepath.FromSlash(e.path)), e); err != nil {
 					errOnce.Do(func() { firstErr = err })
 					failed.Store(true)
 					return
@@ -59,8 +59,10 @@ func hashFiles(ctx context.Context, dir string, files []entry, todo []int) error
 	return firstErr
 }
 
-// hashFile hashes one file into e.sum, using h and buf as scratch.
-func hashFile(h hashWriter, buf []byte, name string, e *entry) error {
+// hashFile hashes one file into e.sum, using h and buf as scratch. It
+// stops with ctx's error between reads, so that Ctrl-C does not wait for
+// a large file to be read whole.
+func hashFile(ctx context.Context, h hashWriter, buf []byte, name string, e *entry) error {
 	f, err := os.Open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
@@ -71,7 +73,10 @@ func hashFile(h hashWriter, buf []byte, name string, e *entry) error {
 	}
 	defer f.Close()
 	h.Reset()
-	if _, err := io.CopyBuffer(h, onlyReader{f}, buf); err != nil {
+	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, buf); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return fmt.Errorf("hashing source file: %w", err)
 	}
 	h.Sum(e.sum[:0])
@@ -86,8 +91,17 @@ type hashWriter interface {
 	Sum([]byte) []byte
 }
 
-// onlyReader hides *os.File's WriteTo, so that io.CopyBuffer uses the
-// given buffer instead of allocating one per file.
-type onlyReader struct{ r io.Reader }
+// ctxReader reads r until ctx is done. It also hides *os.File's WriteTo,
+// so that io.CopyBuffer uses the given buffer instead of allocating one
+// per file.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
 
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

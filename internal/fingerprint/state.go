@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // A record is what a state file holds: the fingerprint recorded after
@@ -198,10 +199,27 @@ func stateName(key string) string {
 	return b.String() + "-" + hex.EncodeToString(sum[:16])
 }
 
+// maxRecordSize bounds what load reads: a record takes about 100 bytes a
+// source file, so this allows over a million sources, and a file larger
+// than that is not one of ours.
+const maxRecordSize = 128 << 20
+
+// Forget removes key's state, so that a task that starts to run is no
+// longer up to date until it succeeds: a failed run must not leave an
+// older success standing.
+func (s *Store) Forget(key string) error {
+	err := os.Remove(filepath.Join(s.Dir, stateName(key)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forgetting state: %w", err)
+	}
+	return nil
+}
+
 // load reads key's state file. It returns nil and no error when there is
 // none, and an error wrapping errCorrupt when it cannot be parsed.
 func (s *Store) load(key string) (*record, error) {
-	f, err := os.Open(filepath.Join(s.Dir, stateName(key)))
+	// O_NONBLOCK: a FIFO in the record's place must not hang gotask.
+	f, err := os.OpenFile(filepath.Join(s.Dir, stateName(key)), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -212,6 +230,12 @@ func (s *Store) load(key string) (*record, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", errCorrupt, f.Name())
+	}
+	if fi.Size() > maxRecordSize {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than a record can be (%d)", errCorrupt, f.Name(), fi.Size(), maxRecordSize)
 	}
 	data := make([]byte, fi.Size())
 	if _, err := io.ReadFull(f, data); err != nil {

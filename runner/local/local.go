@@ -2,8 +2,10 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -78,6 +80,16 @@ const drainTimeout = 100 * time.Millisecond
 // pseudo-terminal); cancelling ctx or reaching cmd.Timeout interrupts the
 // whole group, then kills it after the grace period.
 func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, error) {
+	if ctx.Err() != nil {
+		// Never start what was already called off: Ctrl-C during an
+		// up-to-date check must not be followed by the command.
+		return nil, fmt.Errorf("command not started: %w", context.Cause(ctx))
+	}
+	if cmd.Dir != "" {
+		if err := checkDir(cmd.Dir); err != nil {
+			return nil, err
+		}
+	}
 	shell := r.Shell
 	if len(shell) == 0 {
 		shell = []string{"/bin/sh", "-c"}
@@ -102,6 +114,21 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 		return p.runPty(ctx, userTTY)
 	}
 	return p.runPipes(ctx)
+}
+
+// checkDir reports a working directory that is missing or no directory,
+// which exec would report as the shell itself missing.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("working directory %s does not exist; create it or change the task's dir", dir)
+	case err != nil:
+		return fmt.Errorf("working directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("working directory %s is not a directory; change the task's dir", dir)
+	}
+	return nil
 }
 
 // sharedState returns what r's commands share, made on first use. It is
