@@ -426,7 +426,7 @@ func (e *Executor) newScope(ctx context.Context, t *Task, args map[string]any, h
 	if isConcurrent(ctx) {
 		s.stdin = nil
 		con := e.console()
-		out, err := &lineWriter{c: con, w: s.stdout}, &lineWriter{c: con, w: s.stderr}
+		out, err := &lineWriter{out: con.to(s.stdout)}, &lineWriter{out: con.to(s.stderr)}
 		s.stdout, s.stderr = out, err
 		s.flush = append(s.flush, out.Flush, err.Flush)
 	}

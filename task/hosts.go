@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
 )
 
@@ -334,14 +335,14 @@ func (e *Executor) summary(t *Task, results []HostResult) {
 			case errors.As(r.Err, &ee):
 				detail = fmt.Sprintf("exit %d", ee.Code)
 			case r.Err != nil:
-				detail = rootCause(r.Err)
+				detail = shown(rootCause(r.Err))
 			}
 			if r.Step != "" {
 				detail += ": " + r.Step
 			}
 			status = con.paint(colorRed, "failed") + " (" + detail + ")"
 		case "unreachable":
-			status = con.paint(colorRed, "unreachable") + " (" + rootCause(r.Err) + ")"
+			status = con.paint(colorRed, "unreachable") + " (" + shown(rootCause(r.Err)) + ")"
 		case "skipped":
 			status = "skipped (not started: max_fail reached or interrupted)"
 		}
@@ -366,6 +367,12 @@ func rootCause(err error) string {
 		msg = msg[:117] + "..."
 	}
 	return msg
+}
+
+// shown makes an error's text, which may hold what a host or its SSH
+// server sent, safe for one row of the summary on a terminal.
+func shown(msg string) string {
+	return string(output.Clean(nil, []byte(strings.ReplaceAll(msg, "\n", "; ")), false))
 }
 
 // console is where several hosts' output meets: it writes whole lines
@@ -460,8 +467,16 @@ func (c *console) drawLocked() {
 	c.shown = true
 }
 
+// to returns a function that writes whole blocks to w through c.
+func (c *console) to(w io.Writer) func([]byte) {
+	return func(b []byte) { c.write(w, b) }
+}
+
 // hostWriters returns the stdout and stderr a host's commands write to,
-// and a function to call when the host is done.
+// and a function to call when the host is done. With several hosts,
+// every line a person sees starts with the prefix of the host that
+// printed it, in live and in grouped output alike; JSON events carry the
+// host in a field of their own.
 func (c *console) hostWriters(e *Executor, taskName, host string, multi bool, width int) (io.Writer, io.Writer, func(*HostResult)) {
 	switch {
 	case c.events != nil:
@@ -479,24 +494,25 @@ func (c *console) hostWriters(e *Executor, taskName, host string, multi bool, wi
 		}
 	case !multi:
 		return orDiscard(e.Stdout), orDiscard(e.Stderr), func(*HostResult) {}
-	case e.Output == Grouped:
-		var buf bytes.Buffer
-		w := &lockedBuffer{buf: &buf}
-		return w, w, func(r *HostResult) {
-			head := fmt.Sprintf("── %s (%s) ──\n", host, r.Status)
-			body := buf.Bytes()
-			if len(body) > 0 && body[len(body)-1] != '\n' {
-				body = append(body, '\n')
-			}
-			c.write(c.out, append([]byte(head), body...))
-		}
 	}
 	prefix := fmt.Sprintf("[%s]%s ", host, strings.Repeat(" ", width-len(host)))
 	if c.color {
 		prefix = hostColors[hashString(host)%len(hostColors)] + prefix + "\x1b[0m"
 	}
-	out := &lineWriter{c: c, w: c.out, prefix: []byte(prefix)}
-	errOut := &lineWriter{c: c, w: c.err, prefix: []byte(prefix)}
+	if e.Output == Grouped {
+		var buf bytes.Buffer
+		w := &lockedBuffer{buf: &buf}
+		out := &lineWriter{out: w.write, prefix: []byte(prefix), color: c.color}
+		errOut := &lineWriter{out: w.write, prefix: []byte(prefix), color: c.color}
+		return out, errOut, func(r *HostResult) {
+			out.Flush()
+			errOut.Flush()
+			head := fmt.Sprintf("── %s (%s) ──\n", host, r.Status)
+			c.write(c.out, append([]byte(head), buf.Bytes()...))
+		}
+	}
+	out := &lineWriter{out: c.to(c.out), prefix: []byte(prefix), color: c.color}
+	errOut := &lineWriter{out: c.to(c.err), prefix: []byte(prefix), color: c.color}
 	return out, errOut, func(*HostResult) { out.Flush(); errOut.Flush() }
 }
 
@@ -517,10 +533,10 @@ type lockedBuffer struct {
 	buf *bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *lockedBuffer) write(p []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	l.buf.Write(p)
 }
 
 // event is one line of --output json.
@@ -549,7 +565,7 @@ type eventWriter struct {
 }
 
 func (ev *eventWriter) stream(name string) *lineWriter {
-	return &lineWriter{c: ev.c, emitLine: func(line []byte) {
+	return &lineWriter{emitLine: func(line []byte) {
 		e := ev.base
 		e.Stream, e.Line = name, strings.TrimRight(string(line), "\r\n")
 		ev.c.emit(e)

@@ -2,17 +2,24 @@ package task
 
 import (
 	"bytes"
-	"io"
+	"unicode/utf8"
+
+	"github.com/gotask/gotask/output"
 )
 
-// lineWriter writes whole lines, each prefixed, through a console, so
-// that lines from tasks or hosts running at the same time never mix
-// mid-line and the progress line stays below them. With emitLine set it
-// hands each line to that function instead.
+// lineWriter writes whole lines through out, so that lines from tasks or
+// hosts running at the same time never mix mid-line and the progress
+// line stays below them. With emitLine set it hands each line to that
+// function instead.
+//
+// With a prefix (a host's output), every line is made safe to show
+// after it (output.Clean): nothing a host prints can return over the
+// prefix, move the cursor or leave colour on; a line longer than
+// maxLine is cut into lines of its own, each with the prefix.
 type lineWriter struct {
-	c        *console
-	w        io.Writer
+	out      func(b []byte)
 	prefix   []byte
+	color    bool // keep the host's colours (SGR), reset at each line's end
 	emitLine func(line []byte)
 	buf      []byte
 }
@@ -24,19 +31,25 @@ const maxLine = 64 << 10
 // Write buffers p and writes every complete line in it.
 func (l *lineWriter) Write(p []byte) (int, error) {
 	l.buf = append(l.buf, p...)
-	i := bytes.LastIndexByte(l.buf, '\n')
-	if i < 0 {
-		if len(l.buf) > maxLine {
-			l.emit(l.buf)
-			l.buf = l.buf[:0]
-		}
-		return len(p), nil
+	if i := bytes.LastIndexByte(l.buf, '\n'); i >= 0 {
+		l.emit(l.buf[:i+1])
+		l.buf = append(l.buf[:0], l.buf[i+1:]...)
 	}
-	l.emit(l.buf[:i+1])
-	l.buf = append(l.buf[:0], l.buf[i+1:]...)
+	for len(l.buf) > maxLine {
+		cut := maxLine
+		for cut > maxLine-utf8.UTFMax && !utf8.RuneStart(l.buf[cut]) {
+			cut-- // do not split a character
+		}
+		if l.prefix == nil && l.emitLine == nil {
+			cut = len(l.buf) // no prefix: pass it on as it is
+		}
+		l.emit(l.buf[:cut])
+		l.buf = append(l.buf[:0], l.buf[cut:]...)
+	}
 	return len(p), nil
 }
 
+// emit writes b: whole lines, and possibly a piece of a long one.
 func (l *lineWriter) emit(b []byte) {
 	if l.emitLine != nil {
 		for len(b) > 0 {
@@ -49,20 +62,28 @@ func (l *lineWriter) emit(b []byte) {
 		}
 		return
 	}
-	out := b
-	if len(l.prefix) > 0 {
-		out = make([]byte, 0, len(b)+8*len(l.prefix))
-		for len(b) > 0 {
-			j := bytes.IndexByte(b, '\n') + 1
-			if j == 0 {
-				j = len(b)
-			}
-			out = append(out, l.prefix...)
-			out = append(out, b[:j]...)
-			b = b[j:]
-		}
+	if l.prefix == nil {
+		l.out(b)
+		return
 	}
-	l.c.write(l.w, out)
+	out := make([]byte, 0, len(b)+8*len(l.prefix))
+	for len(b) > 0 {
+		j := bytes.IndexByte(b, '\n') + 1
+		if j == 0 {
+			j = len(b)
+		}
+		line, end := b[:j], "\n"
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			end = "\r\n" // a pty's line ending: keep it
+			line = bytes.TrimRight(line, "\r")
+		}
+		out = append(out, l.prefix...)
+		out = output.Clean(out, line, l.color)
+		out = append(out, end...)
+		b = b[j:]
+	}
+	l.out(out)
 }
 
 // Flush writes a last unterminated line, ending it with a newline.
