@@ -168,7 +168,7 @@ printf 'mine %s err\r\033[2K[%s] err OK\n' $GOTASK_HOST $o >&2
 `)
 	var stdout, stderr syncBuffer
 	args := []string{"-f", file, "-F", s.Config, "-H", "web1,web2", "evil"}
-	code := cli.Main(t.Context(), args, &cli.Streams{Out: &stdout, ErrOut: &stderr, OutTTY: true},
+	code := cli.Main(t.Context(), args, &cli.Streams{Out: &stdout, ErrOut: &stderr, OutTTY: true, ErrTTY: true},
 		cli.WithRegistry(task.NewRegistry()))
 	t.Logf("exit %d\nstdout: %q\nstderr: %q", code, stdout.String(), stderr.String())
 	if code != 0 {

@@ -27,8 +27,8 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 		return &UsageError{Msg: "--parallel must be at least 1"}
 	}
 	e.Hosts, e.Parallel, e.Only, e.Exclude = opts.Hosts, opts.Parallel, opts.Only, opts.Exclude
-	e.Color = opts.Streams.color()
-	e.Progress = opts.Streams.color() // a terminal that takes escape codes
+	e.Color, e.ErrColor = opts.Streams.color(), opts.Streams.errColor()
+	e.Progress = opts.Streams.progress()
 	cfg := &remote.Config{
 		SSHConfig:     opts.SSHConfig,
 		IdentityFiles: opts.Identities,

@@ -54,7 +54,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	if cfg.registry == nil {
 		// Plain gotask: Go tasks in gotasks/ run in a binary of their own.
 		if handled, err := runGoTasks(ctx, args, streams, &cfg); handled {
-			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
+			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(red+bold, "gotask:"), err)
 			return ExitCode(err)
 		}
 	} else if path := os.Getenv(describeEnv); path != "" {
@@ -70,7 +70,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	err := cmd.ExecuteContext(ctx)
 	var quiet *exitStatus
 	if err != nil && !errors.As(err, &quiet) {
-		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
+		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(red+bold, "gotask:"), err)
 	}
 	return ExitCode(err)
 }

@@ -15,11 +15,17 @@ type Streams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
-	// InTTY and OutTTY say whether In and Out are terminals: they decide
-	// prompting, pseudo-terminals and colour.
-	InTTY, OutTTY bool
-	// NoColor turns colour off even on a terminal (NO_COLOR is set).
+	// InTTY, OutTTY and ErrTTY say whether In, Out and ErrOut are
+	// terminals. InTTY decides prompting and pseudo-terminals; OutTTY and
+	// ErrTTY decide colour on their own stream, and ErrTTY the progress
+	// line drawn on ErrOut.
+	InTTY, OutTTY, ErrTTY bool
+	// NoColor turns colour off even on a terminal (NO_COLOR is set); the
+	// progress line stays.
 	NoColor bool
+	// Dumb says the terminals take no escape codes at all (TERM=dumb):
+	// no colour and no progress line.
+	Dumb bool
 }
 
 // Std returns the process's own stdin, stdout and stderr.
@@ -33,12 +39,20 @@ func Std() *Streams {
 		In: in, Out: os.Stdout, ErrOut: os.Stderr,
 		InTTY:   term.IsTerminal(int(os.Stdin.Fd())),
 		OutTTY:  term.IsTerminal(int(os.Stdout.Fd())),
-		NoColor: noColor || os.Getenv("TERM") == "dumb",
+		ErrTTY:  term.IsTerminal(int(os.Stderr.Fd())),
+		NoColor: noColor,
+		Dumb:    os.Getenv("TERM") == "dumb",
 	}
 }
 
 // color reports whether output to Out may use colour.
-func (s *Streams) color() bool { return s.OutTTY && !s.NoColor }
+func (s *Streams) color() bool { return s.OutTTY && !s.NoColor && !s.Dumb }
+
+// errColor reports whether output to ErrOut may use colour.
+func (s *Streams) errColor() bool { return s.ErrTTY && !s.NoColor && !s.Dumb }
+
+// progress reports whether a progress line may be drawn on ErrOut.
+func (s *Streams) progress() bool { return s.ErrTTY && !s.Dumb }
 
 const (
 	bold  = "\x1b[1m"
@@ -48,9 +62,18 @@ const (
 	reset = "\x1b[0m"
 )
 
-// paint wraps s in the escape codes when colour is on.
+// paint wraps text for Out in the escape codes when colour is on there.
 func (s *Streams) paint(code, text string) string {
 	if !s.color() {
+		return text
+	}
+	return code + text + reset
+}
+
+// errPaint wraps text for ErrOut in the escape codes when colour is on
+// there.
+func (s *Streams) errPaint(code, text string) string {
+	if !s.errColor() {
 		return text
 	}
 	return code + text + reset

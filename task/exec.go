@@ -82,10 +82,11 @@ type Executor struct {
 	Parallel int
 	// Output is how the output of several hosts is shown.
 	Output Output
-	// Color paints host prefixes and the summary; Progress draws a
-	// progress line on Stderr during multi-host runs. Set both only when
-	// Stderr is a terminal.
-	Color, Progress bool
+	// Color and ErrColor paint host prefixes (and keep hosts' own
+	// colours) on Stdout and on Stderr; ErrColor also paints the summary.
+	// Progress draws a progress line on Stderr during multi-host runs.
+	// Set each only when its stream is a terminal.
+	Color, ErrColor, Progress bool
 
 	// Force runs these tasks even when they are up to date; ForceAll
 	// runs every task.

@@ -382,7 +382,8 @@ type console struct {
 	mu       sync.Mutex
 	out, err io.Writer
 	events   io.Writer
-	color    bool
+	color    bool // out takes colour
+	errColor bool // err takes colour
 	drawBar  bool // draw a progress line on err
 
 	total, running, finished, failed int
@@ -398,7 +399,7 @@ var hostColors = []string{"\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[34m", "\x1b[
 
 func (e *Executor) console() *console {
 	e.conOnce.Do(func() {
-		e.con = &console{out: orDiscard(e.Stdout), err: orDiscard(e.Stderr), color: e.Color, drawBar: e.Progress}
+		e.con = &console{out: orDiscard(e.Stdout), err: orDiscard(e.Stderr), color: e.Color, errColor: e.ErrColor, drawBar: e.Progress}
 		if e.Output == Events {
 			e.con.events = orDiscard(e.Stdout)
 		}
@@ -406,8 +407,10 @@ func (e *Executor) console() *console {
 	return e.con
 }
 
+// paint wraps s, to be written to err, in the escape codes when err
+// takes colour.
 func (c *console) paint(code, s string) string {
-	if !c.color {
+	if !c.errColor {
 		return s
 	}
 	return code + s + "\x1b[0m"
@@ -495,15 +498,18 @@ func (c *console) hostWriters(e *Executor, taskName, host string, multi bool, wi
 	case !multi:
 		return orDiscard(e.Stdout), orDiscard(e.Stderr), func(*HostResult) {}
 	}
-	prefix := fmt.Sprintf("[%s]%s ", host, strings.Repeat(" ", width-len(host)))
-	if c.color {
-		prefix = hostColors[hashString(host)%len(hostColors)] + prefix + "\x1b[0m"
+	plain := fmt.Sprintf("[%s]%s ", host, strings.Repeat(" ", width-len(host)))
+	prefix := func(color bool) []byte {
+		if color {
+			return []byte(hostColors[hashString(host)%len(hostColors)] + plain + "\x1b[0m")
+		}
+		return []byte(plain)
 	}
 	if e.Output == Grouped {
 		var buf bytes.Buffer
 		w := &lockedBuffer{buf: &buf}
-		out := &lineWriter{out: w.write, prefix: []byte(prefix), color: c.color}
-		errOut := &lineWriter{out: w.write, prefix: []byte(prefix), color: c.color}
+		out := &lineWriter{out: w.write, prefix: prefix(c.color), color: c.color}
+		errOut := &lineWriter{out: w.write, prefix: prefix(c.color), color: c.color}
 		return out, errOut, func(r *HostResult) {
 			out.Flush()
 			errOut.Flush()
@@ -511,8 +517,8 @@ func (c *console) hostWriters(e *Executor, taskName, host string, multi bool, wi
 			c.write(c.out, append([]byte(head), buf.Bytes()...))
 		}
 	}
-	out := &lineWriter{out: c.to(c.out), prefix: []byte(prefix), color: c.color}
-	errOut := &lineWriter{out: c.to(c.err), prefix: []byte(prefix), color: c.color}
+	out := &lineWriter{out: c.to(c.out), prefix: prefix(c.color), color: c.color}
+	errOut := &lineWriter{out: c.to(c.err), prefix: prefix(c.errColor), color: c.errColor}
 	return out, errOut, func(*HostResult) { out.Flush(); errOut.Flush() }
 }
 
