@@ -418,6 +418,7 @@ type scope struct {
 	stderr  io.Writer
 	flush   []func()
 	index   int    // which of the task's hosts this is: once steps run on 0
+	multi   bool   // one of several hosts: its output carries the host already
 	current string // the step running now, for the summary
 }
 
@@ -778,7 +779,7 @@ func (s *scope) display(c *command) string {
 			prefix = "$ [sudo -u " + c.sudo + "] "
 		}
 	}
-	if s.host != "" && !c.local {
+	if s.host != "" && !c.local && !s.multi {
 		prefix = "[" + s.host + "] " + prefix
 	}
 	return prefix + c.line

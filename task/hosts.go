@@ -281,7 +281,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 			return res
 		}
 	}
-	s := &scope{e: e, t: t, args: args, host: tg.name, run: r, stdout: out, stderr: errOut, index: index}
+	s := &scope{e: e, t: t, args: args, host: tg.name, run: r, stdout: out, stderr: errOut, index: index, multi: multi}
 	if !multi {
 		s.stdin = e.Stdin
 	}
@@ -318,13 +318,20 @@ func (e *Executor) summary(t *Task, results []HostResult) {
 			ok++
 		}
 	}
-	fmt.Fprintf(&b, "\ntask %s: %d of %d hosts ok\n", t.Name, ok, len(results))
+	if e.Dry {
+		fmt.Fprintf(&b, "\ntask %s: would run on %d hosts (dry run: nothing ran)\n", t.Name, ok)
+	} else {
+		fmt.Fprintf(&b, "\ntask %s: %d of %d hosts ok\n", t.Name, ok, len(results))
+	}
 	for _, r := range results {
 		status := r.Status
-		switch r.Status {
-		case "ok":
+		switch {
+		case e.Dry && r.Status == "ok":
+			fmt.Fprintf(&b, "  %-*s  would run\n", width, r.Host)
+			continue
+		case r.Status == "ok":
 			status = con.paint(colorGreen, status)
-		case "failed":
+		case r.Status == "failed":
 			detail := ""
 			var ee *runner.ExitError
 			switch {
@@ -341,9 +348,9 @@ func (e *Executor) summary(t *Task, results []HostResult) {
 				detail += ": " + r.Step
 			}
 			status = con.paint(colorRed, "failed") + " (" + detail + ")"
-		case "unreachable":
+		case r.Status == "unreachable":
 			status = con.paint(colorRed, "unreachable") + " (" + shown(rootCause(r.Err)) + ")"
-		case "skipped":
+		case r.Status == "skipped":
 			status = "skipped (not started: max_fail reached or interrupted)"
 		}
 		dur := ""
