@@ -1,7 +1,6 @@
 package task
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -432,6 +431,17 @@ func (c *console) write(w io.Writer, b []byte) {
 	c.drawLocked()
 }
 
+// writeBlock writes head and then all that sp holds to w as one block:
+// no other output comes between.
+func (c *console) writeBlock(w io.Writer, head string, sp *spool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearLocked()
+	_, _ = io.WriteString(w, head)
+	_ = sp.writeTo(w)
+	c.drawLocked()
+}
+
 func (c *console) startProgress(total int) {
 	c.mu.Lock()
 	c.total, c.running, c.finished, c.failed = total, 0, 0, 0
@@ -513,15 +523,13 @@ func (c *console) hostWriters(e *Executor, taskName, host string, multi bool, wi
 		return []byte(plain)
 	}
 	if e.Output == Grouped {
-		var buf bytes.Buffer
-		w := &lockedBuffer{buf: &buf}
-		out := &lineWriter{out: w.write, prefix: prefix(c.color), color: c.color}
-		errOut := &lineWriter{out: w.write, prefix: prefix(c.color), color: c.color}
+		sp := &spool{}
+		out := &lineWriter{out: sp.write, prefix: prefix(c.color), color: c.color}
+		errOut := &lineWriter{out: sp.write, prefix: prefix(c.color), color: c.color}
 		return out, errOut, func(r *HostResult) {
 			out.Flush()
 			errOut.Flush()
-			head := fmt.Sprintf("── %s (%s) ──\n", host, r.Status)
-			c.write(c.out, append([]byte(head), buf.Bytes()...))
+			c.writeBlock(c.out, fmt.Sprintf("── %s (%s) ──\n", host, r.Status), sp)
 		}
 	}
 	out := &lineWriter{out: c.to(c.out), prefix: prefix(c.color), color: c.color}
@@ -538,18 +546,6 @@ func hashString(s string) int {
 		h = -h
 	}
 	return h
-}
-
-// lockedBuffer is a buffer two streams may write to at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (l *lockedBuffer) write(p []byte) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
 }
 
 // event is one line of --output json.
