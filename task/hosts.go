@@ -368,11 +368,7 @@ func rootCause(err error) string {
 	for errors.As(err, &te) {
 		err = te.Err
 	}
-	msg := err.Error()
-	if len(msg) > 120 {
-		msg = msg[:117] + "..."
-	}
-	return msg
+	return err.Error() // whole: its end often says what to do
 }
 
 // shown makes an error's text, which may hold what a host or its SSH
