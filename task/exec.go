@@ -759,7 +759,7 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	}
 	err = &TaskError{Task: s.t.Name, Host: s.host, Err: err}
 	if (c.warn || s.e.Warn) && ctx.Err() == nil {
-		if !s.e.Quiet {
+		if !s.e.Quiet && !(c.warn && c.hide) { // Warn()+Hide(): the Go task handles it
 			fmt.Fprintf(s.stderr, "gotask: warning: %v (continuing)\n", err)
 		}
 		if !c.warn {
