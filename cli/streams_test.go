@@ -14,6 +14,7 @@ import (
 // 2>err.txt` in a terminal must write no escape codes or carriage
 // returns into err.txt, and the reverse for stdout; NO_COLOR turns
 // colour off on both but leaves the progress line, which is not colour.
+// Every colour ends before its line does.
 func TestColorPerStream(t *testing.T) {
 	t.Parallel()
 	s := newSSH(t, sshtest.SSHDOptions{}, nil, "web1", "web2")
@@ -58,6 +59,13 @@ run = 'echo out; echo err >&2; [ $GOTASK_HOST = web1 ]'
 			}
 			if !tt.errColor && !tt.progress && strings.ContainsAny(errOut, "\x1b\r") {
 				t.Errorf("stderr is no terminal but holds escape codes or carriage returns")
+			}
+			for name, text := range map[string]string{"stdout": out, "stderr": errOut} {
+				var sc screen
+				sc.write([]byte(text))
+				if sc.leaks > 0 {
+					t.Errorf("%s: colour still on at %d line ends (a reset after its newline)", name, sc.leaks)
+				}
 			}
 			if !tt.outColor && strings.ContainsAny(out, "\x1b\r") {
 				t.Errorf("stdout is no terminal but holds escape codes or carriage returns")
