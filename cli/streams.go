@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"github.com/gotask/gotask/output"
 )
 
 // Streams bundles the standard streams the CLI reads and writes, and
@@ -54,27 +56,13 @@ func (s *Streams) errColor() bool { return s.ErrTTY && !s.NoColor && !s.Dumb }
 // progress reports whether a progress line may be drawn on ErrOut.
 func (s *Streams) progress() bool { return s.ErrTTY && !s.Dumb }
 
-const (
-	bold  = "\x1b[1m"
-	cyan  = "\x1b[36m"
-	red   = "\x1b[31m"
-	green = "\x1b[32m"
-	reset = "\x1b[0m"
-)
-
 // paint wraps text for Out in the escape codes when colour is on there.
-func (s *Streams) paint(code, text string) string {
-	if !s.color() {
-		return text
-	}
-	return code + text + reset
+func (s *Streams) paint(style output.Style, text string) string {
+	return output.Paint(s.color(), style, text)
 }
 
 // errPaint wraps text for ErrOut in the escape codes when colour is on
 // there.
-func (s *Streams) errPaint(code, text string) string {
-	if !s.errColor() {
-		return text
-	}
-	return code + text + reset
+func (s *Streams) errPaint(style output.Style, text string) string {
+	return output.Paint(s.errColor(), style, text)
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gotask/gotask/internal/shell"
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
 )
@@ -80,13 +81,12 @@ type Executor struct {
 	// Parallel bounds how many hosts run at once. Zero means
 	// DefaultParallel; 1 runs hosts one after another.
 	Parallel int
-	// Output is how the output of several hosts is shown.
-	Output Output
-	// Color and ErrColor paint host prefixes (and keep hosts' own
-	// colours) on Stdout and on Stderr; ErrColor also paints the summary.
-	// Progress draws a progress line on Stderr during multi-host runs.
-	// Set each only when its stream is a terminal.
-	Color, ErrColor, Progress bool
+	// Output is where the output of several hosts, or of tasks running
+	// at once, meets: prefixed, grouped or JSON, with colour and a
+	// progress line or not. It should write to Stdout and Stderr. Nil
+	// means output.New(Stdout, Stderr, output.Options{}): prefixed,
+	// without colour.
+	Output *output.Console
 
 	// Force runs these tasks even when they are up to date; ForceAll
 	// runs every task.
@@ -111,7 +111,7 @@ type Executor struct {
 	sudoMu  sync.Mutex
 	sudos   map[string]*responder.Sudo // per host and user: one nonce, one password
 	conOnce sync.Once
-	con     *console // where concurrent output meets
+	con     *output.Console // Output's default
 	failed  errorsSeen
 }
 
@@ -428,7 +428,7 @@ func (e *Executor) newScope(ctx context.Context, t *Task, args map[string]any, h
 	if isConcurrent(ctx) {
 		s.stdin = nil
 		con := e.console()
-		out, err := &lineWriter{out: con.to(s.stdout)}, &lineWriter{out: con.to(s.stderr)}
+		out, err := con.Lines(s.stdout), con.Lines(s.stderr)
 		s.stdout, s.stderr = out, err
 		s.flush = append(s.flush, out.Flush, err.Flush)
 	}

@@ -1,22 +1,19 @@
-package task
+package output
 
 import (
 	"bytes"
 	"unicode/utf8"
-
-	"github.com/gotask/gotask/output"
 )
 
-// lineWriter writes whole lines through out, so that lines from tasks or
-// hosts running at the same time never mix mid-line and the progress
-// line stays below them. With emitLine set it hands each line to that
-// function instead.
+// LineWriter writes whole lines through a Console, so that lines from
+// tasks or hosts running at the same time never mix mid-line and the
+// progress line stays below them. Call Flush when the writing is done.
 //
 // With a prefix (a host's output), every line is made safe to show
-// after it (output.Clean): nothing a host prints can return over the
-// prefix, move the cursor or leave colour on; a line longer than
-// maxLine is cut into lines of its own, each with the prefix.
-type lineWriter struct {
+// after it (Clean): nothing a host prints can return over the prefix,
+// move the cursor or leave colour on; a line longer than maxLine is cut
+// into lines of its own, each with the prefix.
+type LineWriter struct {
 	out      func(b []byte)
 	prefix   []byte
 	color    bool // keep the host's colours (SGR), reset at each line's end
@@ -28,8 +25,8 @@ type lineWriter struct {
 // is written as it is.
 const maxLine = 64 << 10
 
-// Write buffers p and writes every complete line in it.
-func (l *lineWriter) Write(p []byte) (int, error) {
+// Write buffers p and writes every complete line in it. It never fails.
+func (l *LineWriter) Write(p []byte) (int, error) {
 	l.buf = append(l.buf, p...)
 	if i := bytes.LastIndexByte(l.buf, '\n'); i >= 0 {
 		l.emit(l.buf[:i+1])
@@ -50,7 +47,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 }
 
 // emit writes b: whole lines, and possibly a piece of a long one.
-func (l *lineWriter) emit(b []byte) {
+func (l *LineWriter) emit(b []byte) {
 	if l.emitLine != nil {
 		for len(b) > 0 {
 			j := bytes.IndexByte(b, '\n') + 1
@@ -79,7 +76,7 @@ func (l *lineWriter) emit(b []byte) {
 			line = bytes.TrimRight(line, "\r")
 		}
 		out = append(out, l.prefix...)
-		out = output.Clean(out, line, l.color)
+		out = Clean(out, line, l.color)
 		out = append(out, end...)
 		b = b[j:]
 	}
@@ -87,8 +84,9 @@ func (l *lineWriter) emit(b []byte) {
 }
 
 // Flush writes a last unterminated line, ending it with a newline.
-func (l *lineWriter) Flush() {
-	if len(l.buf) > 0 {
+// Safe on a nil LineWriter.
+func (l *LineWriter) Flush() {
+	if l != nil && len(l.buf) > 0 {
 		l.emit(append(l.buf, '\n'))
 		l.buf = l.buf[:0]
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
 	"github.com/gotask/gotask/runner/local"
 )
@@ -62,7 +63,8 @@ func TestGroupedOutputIsBoundedInMemory(t *testing.T) {
 		Steps: sh(`yes "$(head -c 999 /dev/zero | tr '\0' x)" | head -n 48000`)})
 	r.Dir = t.TempDir()
 	var probe blockProbe
-	e := &Executor{Registry: r, Local: local.New(), Stdout: &probe, Output: Grouped, NoPty: true,
+	e := &Executor{Registry: r, Local: local.New(), Stdout: &probe, NoPty: true,
+		Output:  output.New(&probe, nil, output.Options{Mode: output.Grouped}),
 		Connect: func(context.Context, string) (runner.Runner, error) { return local.New(), nil }}
 	if err := e.Run(t.Context(), Call{Name: "big"}); err != nil {
 		t.Fatal(err)
