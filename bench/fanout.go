@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -25,6 +28,7 @@ func fanoutBenchmarks() []benchmark {
 			"-o", "KexAlgorithms=curve25519-sha256", "-o", "Ciphers=aes128-gcm@openssh.com"),
 		fanoutVsOneHost(),
 		fanoutRSS(),
+		groupedRSS(),
 	}
 }
 
@@ -143,4 +147,32 @@ func timeParallel(cmds []*exec.Cmd) (sample, error) {
 	smp.wall = time.Since(start)
 	smp.selfRSS = selfPeakRSS()
 	return smp, errors.Join(errs...)
+}
+
+// groupedRSS: gotask's peak memory when two hosts print 200 MB each
+// with --output grouped, which holds each host's output until the host
+// is done (in a temporary file past 1 MiB). The baseline is the same
+// with live prefixed output, which holds nothing, for scale.
+func groupedRSS() benchmark {
+	var d *sshdSetup
+	run := func(ctx context.Context, e *env, output string) (sample, error) {
+		return e.time(ctx, e.gotask, "-f", "grouped.toml", "-F", d.config, "--output", output, "-H", aliases(2), "big")
+	}
+	return benchmark{
+		name:        "fanout/grouped-2x200MB-peak-RSS",
+		target:      "peak RSS ≤ 1x 150 MB; baseline: the same with live prefixed output, for scale",
+		ratioTarget: 1,
+		rssLimit:    150_000_000,
+		runs:        3,
+		setup: func(ctx context.Context, e *env) (err error) {
+			if d, err = e.startSSHD(ctx); err != nil {
+				return err
+			}
+			line := strings.Repeat("x", 99)
+			doc := fmt.Sprintf("[tasks.big]\nrun = \"yes %s | head -c 200000000\"\n", line)
+			return os.WriteFile(filepath.Join(e.dir, "grouped.toml"), []byte(doc), 0o644)
+		},
+		candidate: func(ctx context.Context, e *env) (sample, error) { return run(ctx, e, "grouped") },
+		baseline:  func(ctx context.Context, e *env) (sample, error) { return run(ctx, e, "prefixed") },
+	}
 }

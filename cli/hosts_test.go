@@ -277,7 +277,7 @@ steps = [
 }
 
 // TestGroupedOutput: --output grouped prints each host's output as one
-// block under a heading.
+// block under a heading, each line with the host's prefix.
 func TestGroupedOutput(t *testing.T) {
 	t.Parallel()
 	hosts := hostNames("host", 4)
@@ -302,14 +302,15 @@ run = 'for i in 1 2 3; do echo "$GOTASK_HOST $i"; echo "$GOTASK_HOST err $i" >&2
 		seen = append(seen, h)
 		var outLines, errLines []string
 		for _, l := range lines[1:7] {
-			if strings.HasPrefix(l, h+" err ") {
+			if strings.HasPrefix(l, "["+h+"] "+h+" err ") {
 				errLines = append(errLines, l)
 			} else {
 				outLines = append(outLines, l)
 			}
 		}
-		wantOut := []string{h + " 1", h + " 2", h + " 3"}
-		wantErr := []string{h + " err 1", h + " err 2", h + " err 3"}
+		p := "[" + h + "] " + h
+		wantOut := []string{p + " 1", p + " 2", p + " 3"}
+		wantErr := []string{p + " err 1", p + " err 2", p + " err 3"}
 		if !slices.Equal(outLines, wantOut) || !slices.Equal(errLines, wantErr) {
 			t.Errorf("block of %s: %q", h, lines[1:7])
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/task"
 )
 
@@ -41,7 +42,7 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 	for i, t := range visible {
 		help, _, _ := strings.Cut(t.Help, "\n")
 		pad := strings.Repeat(" ", width-len(names[i]))
-		name := s.paint(cyan, names[i])
+		name := s.paint(output.Cyan, names[i])
 		if t.Name == reg.Default {
 			help += " (default)"
 		}

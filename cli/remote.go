@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
 	"github.com/gotask/gotask/runner/remote"
 	"github.com/gotask/gotask/task"
@@ -16,11 +17,12 @@ import (
 // setRemote configures how the executor reaches hosts: one SSH pool for
 // the run, so every step and task on a host shares one connection.
 func setRemote(opts *RootOptions, e *task.Executor) error {
-	switch task.Output(opts.Output) {
+	var mode output.Mode
+	switch m := output.Mode(opts.Output); m {
 	case "prefixed":
-		e.Output = task.Prefixed
-	case task.Grouped, task.Events:
-		e.Output = task.Output(opts.Output)
+		mode = output.Prefixed
+	case output.Grouped, output.JSON:
+		mode = m
 	default:
 		return &UsageError{Msg: fmt.Sprintf("--output %q: use prefixed, grouped or json", opts.Output)}
 	}
@@ -36,8 +38,12 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 		}
 	}
 	e.Hosts, e.Parallel, e.Only, e.Exclude = opts.Hosts, opts.Parallel, opts.Only, opts.Exclude
-	e.Color = opts.Streams.color()
-	e.Progress = opts.Streams.color() // a terminal that takes escape codes
+	e.Output = output.New(e.Stdout, e.Stderr, output.Options{
+		Mode:     mode,
+		Color:    opts.Streams.color(),
+		ErrColor: opts.Streams.errColor(),
+		Progress: opts.Streams.progress(),
+	})
 	cfg := &remote.Config{
 		SSHConfig:     opts.SSHConfig,
 		IdentityFiles: opts.Identities,

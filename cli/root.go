@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner/local"
 	"github.com/gotask/gotask/task"
@@ -57,7 +58,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	if cfg.registry == nil {
 		// Plain gotask: Go tasks in gotasks/ run in a binary of their own.
 		if handled, err := runGoTasks(ctx, args, streams, &cfg); handled {
-			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
+			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
 			return ExitCode(err)
 		}
 	} else if path := os.Getenv(describeEnv); path != "" {
@@ -76,7 +77,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	}
 	var quiet *exitStatus
 	if err != nil && !errors.As(err, &quiet) {
-		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
+		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
 	}
 	return ExitCode(err)
 }
@@ -254,7 +255,7 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 		return listTasks(opts.Streams, reg, opts.JSON)
 	}
 	if opts.JSON {
-		opts.Output = string(task.Events)
+		opts.Output = string(output.JSON)
 	}
 	calls, err := splitCalls(reg, opts.Args, opts.global)
 	if err != nil {

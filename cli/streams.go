@@ -6,6 +6,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"github.com/gotask/gotask/output"
 )
 
 // Streams bundles the standard streams the CLI reads and writes, and
@@ -15,11 +17,17 @@ type Streams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
-	// InTTY and OutTTY say whether In and Out are terminals: they decide
-	// prompting, pseudo-terminals and colour.
-	InTTY, OutTTY bool
-	// NoColor turns colour off even on a terminal (NO_COLOR is set).
+	// InTTY, OutTTY and ErrTTY say whether In, Out and ErrOut are
+	// terminals. InTTY decides prompting and pseudo-terminals; OutTTY and
+	// ErrTTY decide colour on their own stream, and ErrTTY the progress
+	// line drawn on ErrOut.
+	InTTY, OutTTY, ErrTTY bool
+	// NoColor turns colour off even on a terminal (NO_COLOR is set); the
+	// progress line stays.
 	NoColor bool
+	// Dumb says the terminals take no escape codes at all (TERM=dumb):
+	// no colour and no progress line.
+	Dumb bool
 }
 
 // Std returns the process's own stdin, stdout and stderr.
@@ -33,25 +41,28 @@ func Std() *Streams {
 		In: in, Out: os.Stdout, ErrOut: os.Stderr,
 		InTTY:   term.IsTerminal(int(os.Stdin.Fd())),
 		OutTTY:  term.IsTerminal(int(os.Stdout.Fd())),
-		NoColor: noColor || os.Getenv("TERM") == "dumb",
+		ErrTTY:  term.IsTerminal(int(os.Stderr.Fd())),
+		NoColor: noColor,
+		Dumb:    os.Getenv("TERM") == "dumb",
 	}
 }
 
 // color reports whether output to Out may use colour.
-func (s *Streams) color() bool { return s.OutTTY && !s.NoColor }
+func (s *Streams) color() bool { return s.OutTTY && !s.NoColor && !s.Dumb }
 
-const (
-	bold  = "\x1b[1m"
-	cyan  = "\x1b[36m"
-	red   = "\x1b[31m"
-	green = "\x1b[32m"
-	reset = "\x1b[0m"
-)
+// errColor reports whether output to ErrOut may use colour.
+func (s *Streams) errColor() bool { return s.ErrTTY && !s.NoColor && !s.Dumb }
 
-// paint wraps s in the escape codes when colour is on.
-func (s *Streams) paint(code, text string) string {
-	if !s.color() {
-		return text
-	}
-	return code + text + reset
+// progress reports whether a progress line may be drawn on ErrOut.
+func (s *Streams) progress() bool { return s.ErrTTY && !s.Dumb }
+
+// paint wraps text for Out in the escape codes when colour is on there.
+func (s *Streams) paint(style output.Style, text string) string {
+	return output.Paint(s.color(), style, text)
+}
+
+// errPaint wraps text for ErrOut in the escape codes when colour is on
+// there.
+func (s *Streams) errPaint(style output.Style, text string) string {
+	return output.Paint(s.errColor(), style, text)
 }

@@ -47,12 +47,15 @@ func FromEnv(name string) PasswordFunc {
 // output, less one trailing newline.
 //
 // The command inherits the environment and reads no input. Its standard
-// error goes to stderr; nil discards it. It fails, with an error naming
-// the command, if the command exits non-zero, prints nothing or prints
-// more than 64 KiB. When ctx is done the command is interrupted, then
-// killed.
+// error goes to stderr as it comes (a prompt there shows at once); nil
+// discards it. It fails, with an error naming the command, if the
+// command exits non-zero, prints nothing or prints more than 64 KiB. The
+// error of a failed command carries the last line of its error output
+// only when stderr is nil: otherwise that line was shown already.
+// When ctx is done the command is interrupted, then killed.
 func FromCommand(cmdline string, stderr io.Writer) PasswordFunc {
 	return func(ctx context.Context) (string, error) {
+		shown := stderr != nil
 		if stderr == nil {
 			stderr = io.Discard
 		}
@@ -68,7 +71,7 @@ func FromCommand(cmdline string, stderr io.Writer) PasswordFunc {
 		case ctx.Err() != nil:
 			return "", fmt.Errorf("password command %q: %w", cmdline, ctx.Err())
 		case err != nil:
-			if line := errTail.lastLine(); line != "" {
+			if line := errTail.lastLine(); line != "" && !shown {
 				return "", fmt.Errorf("password command %q failed: %w: %s", cmdline, err, line)
 			}
 			return "", fmt.Errorf("password command %q failed: %w", cmdline, err)

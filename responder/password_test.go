@@ -58,7 +58,7 @@ func TestFromCommand(t *testing.T) {
 		{"only one newline removed", `printf 'a b\n\n'`, "a b\n", nil, ""},
 		{"stderr passed through", `echo working >&2; echo pw`, "pw", nil, "working\n"},
 		{"fails", `echo 'gpg: decryption failed' >&2; exit 3`, "",
-			[]string{`password command "echo 'gpg: decryption failed' >&2; exit 3"`, "exit status 3", "gpg: decryption failed"},
+			[]string{`password command "echo 'gpg: decryption failed' >&2; exit 3"`, "exit status 3"},
 			"gpg: decryption failed\n"},
 		{"not found", `no-such-command-gotask`, "", []string{`"no-such-command-gotask"`, "exit status 127"}, ""},
 		{"prints nothing", `true`, "", []string{`password command "true" printed nothing`}, ""},
@@ -86,6 +86,19 @@ func TestFromCommand(t *testing.T) {
 			}
 		})
 	}
+	t.Run("fails: error output shown once", func(t *testing.T) {
+		var stderr bytes.Buffer
+		_, err := FromCommand(`echo 'gpg: decryption failed' >&2; exit 3`, &stderr)(t.Context())
+		if err == nil || !strings.HasSuffix(err.Error(), "exit status 3") || stderr.String() != "gpg: decryption failed\n" {
+			t.Fatalf("error %v, stderr %q: want the reason on stderr only", err, stderr.String())
+		}
+	})
+	t.Run("fails: error output in the error when not shown", func(t *testing.T) {
+		_, err := FromCommand(`echo 'gpg: decryption failed' >&2; exit 3`, nil)(t.Context())
+		if err == nil || !strings.Contains(err.Error(), "exit status 3: gpg: decryption failed") {
+			t.Fatalf("error %v, want it to end with the reason", err)
+		}
+	})
 	t.Run("nil stderr discards", func(t *testing.T) {
 		if got, err := FromCommand(`echo noise >&2; echo pw`, nil)(t.Context()); err != nil || got != "pw" {
 			t.Fatalf("got %q, %v", got, err)

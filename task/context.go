@@ -41,7 +41,9 @@ func WithEnv(key, value string) Option {
 // WithPty forces (true) or forbids (false) a pseudo-terminal.
 func WithPty(on bool) Option { return func(c *command) { c.pty = &on } }
 
-// Warn makes a failing command return its Result and a nil error.
+// Warn makes a failing command return its Result and a nil error. gotask
+// prints a warning for it, unless Hide is given too: then the task is
+// taken to handle the failure itself.
 func Warn() Option { return func(c *command) { c.warn = true } }
 
 // WithTimeout stops the command after d.

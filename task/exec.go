@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gotask/gotask/internal/shell"
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
 )
@@ -80,12 +81,12 @@ type Executor struct {
 	// Parallel bounds how many hosts run at once. Zero means
 	// DefaultParallel; 1 runs hosts one after another.
 	Parallel int
-	// Output is how the output of several hosts is shown.
-	Output Output
-	// Color paints host prefixes and the summary; Progress draws a
-	// progress line on Stderr during multi-host runs. Set both only when
-	// Stderr is a terminal.
-	Color, Progress bool
+	// Output is where the output of several hosts, or of tasks running
+	// at once, meets: prefixed, grouped or JSON, with colour and a
+	// progress line or not. It should write to Stdout and Stderr. Nil
+	// means output.New(Stdout, Stderr, output.Options{}): prefixed,
+	// without colour.
+	Output *output.Console
 
 	// Force runs these tasks even when they are up to date; ForceAll
 	// runs every task.
@@ -110,7 +111,7 @@ type Executor struct {
 	sudoMu  sync.Mutex
 	sudos   map[string]*responder.Sudo // per host and user: one nonce, one password
 	conOnce sync.Once
-	con     *console // where concurrent output meets
+	con     *output.Console // Output's default
 	failed  errorsSeen
 }
 
@@ -426,6 +427,7 @@ type scope struct {
 	stderr  io.Writer
 	flush   []func()
 	index   int    // which of the task's hosts this is: once steps run on 0
+	multi   bool   // one of several hosts: its output carries the host already
 	current string // the step running now, for the summary
 }
 
@@ -435,7 +437,7 @@ func (e *Executor) newScope(ctx context.Context, t *Task, args map[string]any, h
 	if isConcurrent(ctx) {
 		s.stdin = nil
 		con := e.console()
-		out, err := &lineWriter{c: con, w: s.stdout}, &lineWriter{c: con, w: s.stderr}
+		out, err := con.Lines(s.stdout), con.Lines(s.stderr)
 		s.stdout, s.stderr = out, err
 		s.flush = append(s.flush, out.Flush, err.Flush)
 	}
@@ -767,7 +769,7 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	}
 	err = &TaskError{Task: s.t.Name, Host: s.host, Err: err}
 	if (c.warn || s.e.Warn) && ctx.Err() == nil {
-		if !s.e.Quiet {
+		if !s.e.Quiet && !(c.warn && c.hide) { // Warn()+Hide(): the Go task handles it
 			fmt.Fprintf(s.stderr, "gotask: warning: %v (continuing)\n", err)
 		}
 		if !c.warn {
@@ -787,7 +789,7 @@ func (s *scope) display(c *command) string {
 			prefix = "$ [sudo -u " + c.sudo + "] "
 		}
 	}
-	if s.host != "" && !c.local {
+	if s.host != "" && !c.local && !s.multi {
 		prefix = "[" + s.host + "] " + prefix
 	}
 	return prefix + c.line

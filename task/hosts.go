@@ -1,34 +1,17 @@
 package task
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
-)
-
-// Output says how the output of several hosts is shown.
-type Output string
-
-// The output modes.
-const (
-	// Prefixed writes each line as it comes, as "[host] line"; lines of
-	// different hosts never mix mid-line. It is the zero value.
-	Prefixed Output = ""
-	// Grouped writes each host's output as one block when it finishes.
-	Grouped Output = "grouped"
-	// Events writes one JSON object per line for every output line and
-	// every finished host, for CI systems.
-	Events Output = "json"
 )
 
 // DefaultParallel is how many hosts run at once when Executor.Parallel is
@@ -178,7 +161,7 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 	for i, tg := range targets {
 		results[i] = HostResult{Host: tg.name, Status: "skipped"}
 	}
-	con.startProgress(len(targets))
+	con.StartProgress(len(targets))
 	failures := 0
 	sem := make(chan struct{}, parallel)
 	stopped := false
@@ -198,9 +181,9 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				con.progress(+1, 0)
+				con.HostStarted()
 				results[i] = e.runHost(ctx, t, args, targets[i], i, multi, width)
-				con.progress(-1, boolInt(results[i].Status != "ok"))
+				con.HostDone(results[i].Status != "ok")
 			}()
 		}
 		wg.Wait()
@@ -213,7 +196,7 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 			stopped = true
 		}
 	}
-	con.endProgress()
+	con.EndProgress()
 	if multi {
 		e.summary(t, results)
 	}
@@ -234,13 +217,6 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 		first = errors.Join(first, ctx.Err())
 	}
 	return &HostsError{Task: t.Name, Results: results, first: first}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // tooManyFailures applies max_fail: a count ("2") or a share ("25%") of
@@ -266,11 +242,14 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 		res.Status, res.Err = "unreachable", errors.New("this gotask has no SSH runner")
 		return res
 	}
-	con := e.console()
-	out, errOut, done := con.hostWriters(e, t.Name, tg.name, multi, width)
+	out, errOut, done := e.console().Host(t.Name, tg.name, width, !multi)
 	defer func() {
 		res.Duration = time.Since(start)
-		done(&res)
+		end := output.End{Status: res.Status, ExitCode: res.ExitCode, Step: res.Step, Duration: res.Duration}
+		if res.Err != nil {
+			end.Error = rootCause(res.Err)
+		}
+		done(end)
 	}()
 	var r runner.Runner
 	if !e.Dry {
@@ -280,7 +259,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 			return res
 		}
 	}
-	s := &scope{e: e, t: t, args: args, host: tg.name, run: r, stdout: out, stderr: errOut, index: index}
+	s := &scope{e: e, t: t, args: args, host: tg.name, run: r, stdout: out, stderr: errOut, index: index, multi: multi}
 	if !multi {
 		s.stdin = e.Stdin
 	}
@@ -302,56 +281,33 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 // summary prints one row per host: ok, failed (exit code, step),
 // unreachable (reason) or skipped, and how long it took.
 func (e *Executor) summary(t *Task, results []HostResult) {
-	con := e.console()
-	if con.events != nil {
-		return // the host events already said it
-	}
-	width := len("host")
-	for _, r := range results {
-		width = max(width, len(r.Host))
-	}
-	var b strings.Builder
-	ok := 0
-	for _, r := range results {
-		if r.Status == "ok" {
-			ok++
-		}
-	}
-	fmt.Fprintf(&b, "\ntask %s: %d of %d hosts ok\n", t.Name, ok, len(results))
-	for _, r := range results {
-		status := r.Status
+	rows := make([]output.Row, len(results))
+	for i, r := range results {
+		row := output.Row{Host: r.Host, Status: r.Status, Duration: r.Duration}
 		switch r.Status {
-		case "ok":
-			status = con.paint(colorGreen, status)
 		case "failed":
-			detail := ""
 			var ee *runner.ExitError
 			switch {
 			case errors.Is(r.Err, context.Canceled):
-				detail = "interrupted" // not "exit -1"
+				row.Detail = "interrupted" // not "exit -1"
 			case errors.As(r.Err, &ee) && ee.TimedOut:
-				detail = "timed out"
+				row.Detail = "timed out"
 			case errors.As(r.Err, &ee):
-				detail = fmt.Sprintf("exit %d", ee.Code)
+				row.Detail = fmt.Sprintf("exit %d", ee.Code)
 			case r.Err != nil:
-				detail = rootCause(r.Err)
+				row.Detail = rootCause(r.Err)
 			}
 			if r.Step != "" {
-				detail += ": " + r.Step
+				row.Detail += ": " + r.Step
 			}
-			status = con.paint(colorRed, "failed") + " (" + detail + ")"
 		case "unreachable":
-			status = con.paint(colorRed, "unreachable") + " (" + rootCause(r.Err) + ")"
+			row.Detail = rootCause(r.Err)
 		case "skipped":
-			status = "skipped (not started: max_fail reached or interrupted)"
+			row.Detail = "not started: max_fail reached or interrupted"
 		}
-		dur := ""
-		if r.Duration > 0 {
-			dur = r.Duration.Round(time.Millisecond).String()
-		}
-		fmt.Fprintf(&b, "  %-*s  %-8s  %s\n", width, r.Host, dur, status)
+		rows[i] = row
 	}
-	con.write(con.err, []byte(b.String()))
+	e.console().Summary(t.Name, rows, e.Dry)
 }
 
 // rootCause is the innermost message of err, without the task and host
@@ -361,197 +317,15 @@ func rootCause(err error) string {
 	for errors.As(err, &te) {
 		err = te.Err
 	}
-	msg := err.Error()
-	if len(msg) > 120 {
-		msg = msg[:117] + "..."
+	return err.Error() // whole: its end often says what to do
+}
+
+// console returns where concurrent output meets: Output, or one without
+// colour made from Stdout and Stderr.
+func (e *Executor) console() *output.Console {
+	if e.Output != nil {
+		return e.Output
 	}
-	return msg
-}
-
-// console is where several hosts' output meets: it writes whole lines
-// under one lock, keeps the progress line at the bottom of a terminal,
-// and turns output into JSON events when asked.
-type console struct {
-	mu       sync.Mutex
-	out, err io.Writer
-	events   io.Writer
-	color    bool
-	drawBar  bool // draw a progress line on err
-
-	total, running, finished, failed int
-	shown                            bool
-}
-
-const (
-	colorRed   = "\x1b[31m"
-	colorGreen = "\x1b[32m"
-)
-
-var hostColors = []string{"\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[34m", "\x1b[32m", "\x1b[96m", "\x1b[93m", "\x1b[95m"}
-
-func (e *Executor) console() *console {
-	e.conOnce.Do(func() {
-		e.con = &console{out: orDiscard(e.Stdout), err: orDiscard(e.Stderr), color: e.Color, drawBar: e.Progress}
-		if e.Output == Events {
-			e.con.events = orDiscard(e.Stdout)
-		}
-	})
+	e.conOnce.Do(func() { e.con = output.New(e.Stdout, e.Stderr, output.Options{}) })
 	return e.con
-}
-
-func (c *console) paint(code, s string) string {
-	if !c.color {
-		return s
-	}
-	return code + s + "\x1b[0m"
-}
-
-// write writes b whole, keeping the progress line below it.
-func (c *console) write(w io.Writer, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.clearLocked()
-	_, _ = w.Write(b)
-	c.drawLocked()
-}
-
-func (c *console) startProgress(total int) {
-	c.mu.Lock()
-	c.total, c.running, c.finished, c.failed = total, 0, 0, 0
-	c.drawLocked()
-	c.mu.Unlock()
-}
-
-func (c *console) progress(running, failed int) {
-	c.mu.Lock()
-	c.running += running
-	if running < 0 {
-		c.finished++
-	}
-	c.failed += failed
-	c.clearLocked()
-	c.drawLocked()
-	c.mu.Unlock()
-}
-
-func (c *console) endProgress() {
-	c.mu.Lock()
-	c.clearLocked()
-	c.total = 0
-	c.mu.Unlock()
-}
-
-func (c *console) clearLocked() {
-	if c.shown {
-		_, _ = io.WriteString(c.err, "\r\x1b[K")
-		c.shown = false
-	}
-}
-
-func (c *console) drawLocked() {
-	if !c.drawBar || c.total < 2 {
-		return
-	}
-	line := fmt.Sprintf("[%d/%d done, %d running", c.finished, c.total, c.running)
-	if c.failed > 0 {
-		line += ", " + c.paint(colorRed, fmt.Sprintf("%d failed", c.failed))
-	}
-	_, _ = io.WriteString(c.err, line+"]")
-	c.shown = true
-}
-
-// hostWriters returns the stdout and stderr a host's commands write to,
-// and a function to call when the host is done.
-func (c *console) hostWriters(e *Executor, taskName, host string, multi bool, width int) (io.Writer, io.Writer, func(*HostResult)) {
-	switch {
-	case c.events != nil:
-		ev := &eventWriter{c: c, base: event{Type: "output", Task: taskName, Host: host}}
-		out, errOut := ev.stream("stdout"), ev.stream("stderr")
-		return out, errOut, func(r *HostResult) {
-			out.Flush()
-			errOut.Flush()
-			end := event{Type: "host", Task: taskName, Host: host, Status: r.Status, ExitCode: r.ExitCode,
-				Step: r.Step, DurationMS: r.Duration.Milliseconds()}
-			if r.Err != nil {
-				end.Error = rootCause(r.Err)
-			}
-			c.emit(end)
-		}
-	case !multi:
-		return orDiscard(e.Stdout), orDiscard(e.Stderr), func(*HostResult) {}
-	case e.Output == Grouped:
-		var buf bytes.Buffer
-		w := &lockedBuffer{buf: &buf}
-		return w, w, func(r *HostResult) {
-			head := fmt.Sprintf("── %s (%s) ──\n", host, r.Status)
-			body := buf.Bytes()
-			if len(body) > 0 && body[len(body)-1] != '\n' {
-				body = append(body, '\n')
-			}
-			c.write(c.out, append([]byte(head), body...))
-		}
-	}
-	prefix := fmt.Sprintf("[%s]%s ", host, strings.Repeat(" ", width-len(host)))
-	if c.color {
-		prefix = hostColors[hashString(host)%len(hostColors)] + prefix + "\x1b[0m"
-	}
-	out := &lineWriter{c: c, w: c.out, prefix: []byte(prefix)}
-	errOut := &lineWriter{c: c, w: c.err, prefix: []byte(prefix)}
-	return out, errOut, func(*HostResult) { out.Flush(); errOut.Flush() }
-}
-
-func hashString(s string) int {
-	h := 0
-	for i := 0; i < len(s); i++ {
-		h = h*31 + int(s[i])
-	}
-	if h < 0 {
-		h = -h
-	}
-	return h
-}
-
-// lockedBuffer is a buffer two streams may write to at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// event is one line of --output json.
-type event struct {
-	Type       string `json:"type"` // "output" or "host"
-	Task       string `json:"task"`
-	Host       string `json:"host"`
-	Stream     string `json:"stream,omitempty"`
-	Line       string `json:"line,omitempty"`
-	Status     string `json:"status,omitempty"`
-	ExitCode   int    `json:"exit_code,omitempty"`
-	Step       string `json:"step,omitempty"`
-	Error      string `json:"error,omitempty"`
-	DurationMS int64  `json:"duration_ms,omitempty"`
-}
-
-func (c *console) emit(ev event) {
-	b, _ := json.Marshal(ev) // plain data: cannot fail
-	c.write(c.events, append(b, '\n'))
-}
-
-// eventWriter turns a host's output into one event per line.
-type eventWriter struct {
-	c    *console
-	base event
-}
-
-func (ev *eventWriter) stream(name string) *lineWriter {
-	return &lineWriter{c: ev.c, emitLine: func(line []byte) {
-		e := ev.base
-		e.Stream, e.Line = name, strings.TrimRight(string(line), "\r\n")
-		ev.c.emit(e)
-	}}
 }
