@@ -254,9 +254,6 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if opts.List {
 		return listTasks(opts.Streams, reg, opts.JSON)
 	}
-	if opts.JSON {
-		opts.Output = string(output.JSON)
-	}
 	calls, err := splitCalls(reg, opts.Args, opts.global)
 	if err != nil {
 		return err
@@ -266,7 +263,7 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 		return listTasks(opts.Streams, reg, opts.JSON)
 	}
 	if opts.JSON {
-		opts.Output = string(task.Events)
+		opts.Output = string(output.JSON)
 	}
 	if calls == nil {
 		// A bare gotask, or one with only `--help`.
