@@ -2,12 +2,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 
+	"github.com/gotask/gotask"
 	"github.com/gotask/gotask/internal/gobuild"
 	"github.com/gotask/gotask/task"
 )
@@ -36,20 +36,23 @@ func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *confi
 	if !ok {
 		return false, nil
 	}
-	b := &gobuild.Builder{CacheDir: os.Getenv("GOTASK_CACHE"), Stderr: streams.ErrOut}
+	b := &gobuild.Builder{
+		CacheDir:    os.Getenv("GOTASK_CACHE"),
+		Stderr:      streams.ErrOut,
+		Gotask:      gotask.Source(),
+		GotaskStamp: executableStamp(),
+	}
 	bin, built, err := b.Binary(ctx, pkg)
-	switch {
-	case errors.Is(err, gobuild.ErrNoToolchain):
+	if err != nil {
+		if ctx.Err() != nil {
+			return true, err
+		}
+		// Whatever stops the Go tasks from building (no toolchain, a
+		// compile error, whose messages have already been shown, a
+		// dependency missing offline), the tasks.toml tasks still work.
 		fmt.Fprintf(streams.ErrOut, "gotask: warning: the Go tasks in %s are left out: %v\n", relative(pkg), err)
 		cfg.goTasksLeftOut = true
 		return false, nil
-	case err != nil:
-		var be *gobuild.BuildError
-		if errors.As(err, &be) {
-			// The compiler's own output has already been shown.
-			return true, &UsageError{Msg: fmt.Sprintf("the Go tasks in %s do not compile; fix the errors above", relative(pkg))}
-		}
-		return true, err
 	}
 	if built {
 		fmt.Fprintf(streams.ErrOut, "gotask: built the Go tasks in %s\n", relative(pkg))
@@ -79,8 +82,47 @@ func (g *goTasks) run() error {
 	return fmt.Errorf("run the Go tasks binary %s: %w", g.bin, err)
 }
 
+// executableStamp names the running binary by its path, size and
+// modification time, or returns "" when it cannot.
+func executableStamp() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s\x00%d\x00%d", exe, fi.Size(), fi.ModTime().UnixNano())
+}
+
+// findProject looks in dir, then in each of its parents, for a tasks.toml
+// or a gotasks/ main package, and returns the first directory holding
+// either, and the path of its tasks.toml if it has one.
+func findProject(dir string) (root, tasksFile string, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, task.FileName)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return d, p, nil
+		}
+		if _, ok := gobuild.Find(d); ok {
+			return d, "", nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", "", fmt.Errorf("no %s (or %s/ package) in %s or any parent directory; create one with `gotask --init`, or name one with -f FILE",
+		task.FileName, gobuild.DirName, abs)
+}
+
 // tasksDir is the directory of the tasks file the arguments name with
-// -f, or of the tasks.toml found from the working directory; "" if none.
+// -f, or of the tasks.toml or gotasks/ package found from the working
+// directory; "" if none.
 func tasksDir(args []string) string {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -97,9 +139,9 @@ func tasksDir(args []string) string {
 			i = len(args) // a task name: the rest are task flags
 		}
 	}
-	found, err := task.Find(".")
+	root, _, err := findProject(".")
 	if err != nil {
 		return ""
 	}
-	return filepath.Dir(found)
+	return root
 }

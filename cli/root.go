@@ -336,10 +336,18 @@ func loadRegistryOnce(opts *RootOptions) (*task.Registry, error) {
 	reg := opts.cfg.registry
 	path := opts.File
 	if path == "" {
-		found, err := task.Find(".")
-		if err != nil {
+		root, found, err := findProject(".")
+		if found == "" {
 			if reg != nil {
+				// Tasks from Go code alone: commands run beside the
+				// gotasks/ package, as they would beside tasks.toml.
+				if reg.Dir == "" {
+					reg.Dir = root
+				}
 				return reg, reg.Validate()
+			}
+			if err == nil {
+				err = fmt.Errorf("no %s in %s, only Go tasks, which were left out (see above); fix them, or create a %s with `gotask --init`", task.FileName, root, task.FileName)
 			}
 			return nil, &UsageError{Msg: err.Error()}
 		}

@@ -1,0 +1,30 @@
+// Package gotask carries the source of the gotask module's own packages,
+// so that a gotask binary can build a project's Go tasks (a gotasks/ main
+// package importing gotask's cli and task packages) against exactly the
+// gotask that runs them, on a machine where this module is published
+// nowhere and the network may be off.
+//
+// The packages that do the work are cli, task, runner, runner/local,
+// runner/remote and responder; see the README.
+package gotask
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// source holds go.mod, go.sum and the .go files of every package that a
+// program importing cli or task is built from. The patterns also match
+// _test.go files, which go:embed cannot leave out; Source's users skip
+// them.
+//
+//go:embed go.mod go.sum *.go
+//go:embed cli/*.go task/*.go runner/*.go runner/local/*.go runner/remote/*.go responder/*.go
+//go:embed internal/gobuild/*.go internal/shell/*.go internal/fingerprint/*.go
+var source embed.FS
+
+// Source returns the source of this module as the binary was built from
+// it: go.mod, go.sum and the .go files of the packages that the cli and
+// task packages are made of, at their paths in the module, _test.go files
+// included. Anything else (testdata, examples, bench, cmd) is left out.
+func Source() fs.FS { return source }
