@@ -66,6 +66,11 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 		return ExitOK
 	}
 	cmd := NewCmdRoot(streams, &cfg, nil)
+	if completionCalled(args) {
+		// Only then: with a subcommand, cobra would add its help command
+		// and offer both as if they were tasks.
+		cmd.AddCommand(newCmdCompletion(streams))
+	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	var quiet *exitStatus
@@ -190,8 +195,10 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 		}
 		fmt.Fprint(streams.Out, c.UsageString())
 	})
+	_ = cmd.RegisterFlagCompletionFunc("hosts", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return completeHosts(opts, toComplete)
+	})
 	cmd.SetUsageTemplate(usageTemplate)
-	cmd.AddCommand(newCmdCompletion(streams))
 	return cmd
 }
 
@@ -221,6 +228,7 @@ Commands:{{range .Commands}}{{if .IsAvailableCommand}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}
 {{end}}
 Run "gotask -l" to list the tasks, "gotask TASK --help" for a task's arguments.
+Shell completion: source <(gotask completion bash); also zsh and fish.
 `
 
 func rootRun(ctx context.Context, opts *RootOptions) error {
