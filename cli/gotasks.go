@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/gotask/gotask"
@@ -28,6 +29,9 @@ import (
 // when there is no Go toolchain to build it with (after saying so, and
 // noting it in cfg, so that the tasks.toml tasks still work).
 func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *config) (handled bool, err error) {
+	if globalFlag(args, "--init") {
+		return false, nil // writes a file, and needs no tasks
+	}
 	dir := tasksDir(args)
 	if dir == "" {
 		return false, nil
@@ -80,6 +84,22 @@ func (g *goTasks) run() error {
 	}
 	err := syscall.Exec(g.bin, g.argv, os.Environ())
 	return fmt.Errorf("run the Go tasks binary %s: %w", g.bin, err)
+}
+
+// globalFlag reports whether flag is among gotask's own flags in args,
+// before the first task name.
+func globalFlag(args []string, flag string) bool {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == flag:
+			return true
+		case a == "-f" || a == "--file":
+			i++
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return false
+		}
+	}
+	return false
 }
 
 // executableStamp names the running binary by its path, size and

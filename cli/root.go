@@ -94,6 +94,7 @@ type RootOptions struct {
 	Quiet   bool
 	Yes     bool
 	Version bool
+	Init    bool
 	Help    bool
 
 	Force    bool
@@ -181,6 +182,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
+	f.BoolVar(&opts.Init, "init", false, "write a starter tasks.toml here (or to -f FILE); never overwrites")
 	f.BoolVarP(&opts.Help, "help", "h", false, "show help; gotask --help TASK shows a task's help")
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"toml"}, cobra.ShellCompDirectiveFilterFileExt
@@ -232,6 +234,9 @@ Shell completion: source <(gotask completion bash); also zsh and fish.
 `
 
 func rootRun(ctx context.Context, opts *RootOptions) error {
+	if opts.Init {
+		return initFile(opts)
+	}
 	if opts.Version {
 		if err := opts.cfg.goTasks.run(); err != nil {
 			return err
