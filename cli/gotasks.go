@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -46,6 +47,16 @@ func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *confi
 		Gotask:      gotask.Source(),
 		GotaskStamp: executableStamp(),
 	}
+	if hasTasksFile(args, dir) && !b.BuiltBefore(pkg) {
+		// Go tasks nobody has built here yet (a fresh clone, a cold
+		// machine) are built only when a task needs them: listing and
+		// running the tasks.toml tasks does not wait for a build.
+		if bin, err := b.Cached(ctx, pkg); err == nil && bin == "" {
+			cfg.pending = &pendingGoTasks{builder: b, pkg: pkg, args: args}
+			cfg.goTasksLeftOut = true
+			return false, nil
+		}
+	}
 	bin, built, err := b.Binary(ctx, pkg)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -84,6 +95,104 @@ func (g *goTasks) run() error {
 	}
 	err := syscall.Exec(g.bin, g.argv, os.Environ())
 	return fmt.Errorf("run the Go tasks binary %s: %w", g.bin, err)
+}
+
+// pendingGoTasks are Go tasks not built yet, to be built only when a
+// task needs them.
+type pendingGoTasks struct {
+	builder *gobuild.Builder
+	pkg     string   // the gotasks directory
+	args    []string // gotask's arguments, for the binary
+}
+
+// buildAndRun builds the Go tasks and hands over to their binary, which
+// answers args; it returns only on failure. When they cannot be built, it
+// warns, and returns orig: what gotask would have said without them. On
+// a nil *pendingGoTasks it returns orig.
+func (p *pendingGoTasks) buildAndRun(ctx context.Context, streams *Streams, orig error) error {
+	if p == nil {
+		return orig
+	}
+	bin, built, err := p.builder.Binary(ctx, p.pkg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		fmt.Fprintf(streams.ErrOut, "gotask: warning: the Go tasks in %s are left out: %v\n", relative(p.pkg), err)
+		return orig
+	}
+	if built {
+		fmt.Fprintf(streams.ErrOut, "gotask: built the Go tasks in %s\n", relative(p.pkg))
+	}
+	g := &goTasks{bin: bin, argv: append([]string{filepath.Join(p.pkg, "gotasks")}, p.args...)}
+	return g.run()
+}
+
+// noteUnlisted says, after a list, that the pending Go tasks are not in
+// it. On a nil *pendingGoTasks it says nothing.
+func (p *pendingGoTasks) noteUnlisted(s *Streams) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(s.ErrOut, "gotask: the Go tasks in %s are not built yet, so not listed; naming a task that is not in %s builds them, and -l lists them from then on\n",
+		relative(p.pkg), task.FileName)
+}
+
+// missingTask returns an error naming a task that calls, or what they
+// depend on, call or run after, need and reg does not have; nil if
+// there is none.
+func missingTask(reg *task.Registry, calls []task.Call) error {
+	type need struct{ name, by string }
+	seen := make(map[string]bool)
+	var queue []need
+	for _, c := range calls {
+		queue = append(queue, need{c.Name, ""})
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if seen[n.name] {
+			continue
+		}
+		seen[n.name] = true
+		t, ok := reg.Lookup(n.name)
+		if !ok {
+			return &UsageError{Msg: fmt.Sprintf("task %q needs task %q, which is not in %s and not among the Go tasks", n.by, n.name, task.FileName)}
+		}
+		for _, d := range slices.Concat(t.Deps, t.Post) {
+			queue = append(queue, need{d, t.Name})
+		}
+		for _, st := range t.Steps {
+			if st.Task != "" {
+				queue = append(queue, need{st.Task, t.Name})
+			}
+		}
+	}
+	return nil
+}
+
+// hasTasksFile reports whether args name a tasks file with -f, or dir
+// holds a tasks.toml.
+func hasTasksFile(args []string, dir string) bool {
+	if tasksFileFlag(args) {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(dir, task.FileName))
+	return err == nil && !fi.IsDir()
+}
+
+// tasksFileFlag reports whether gotask's own flags in args name a tasks
+// file.
+func tasksFileFlag(args []string) bool {
+	for _, a := range args {
+		switch {
+		case a == "-f" || a == "--file" || strings.HasPrefix(a, "--file=") || len(a) > 2 && a[:2] == "-f" && a[2] != '-':
+			return true
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return false
+		}
+	}
+	return false
 }
 
 // globalFlag reports whether flag is among gotask's own flags in args,

@@ -30,6 +30,9 @@ type config struct {
 	// goTasks is the binary of the Go tasks that registry describes, to
 	// hand over to before anything runs; nil for none.
 	goTasks *goTasks
+	// pending: there are Go tasks, not built yet, to build when a task
+	// needs them; goTasksLeftOut is then true.
+	pending *pendingGoTasks
 }
 
 // WithRegistry makes Main use reg, with the tasks a Go program defined,
@@ -190,7 +193,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
 		// --help before a task name: that task's help.
 		if name := firstTask(args); name != "" && c == cmd {
-			if err := showTaskHelp(opts, name); err != nil {
+			if err := showTaskHelp(c.Context(), opts, name); err != nil {
 				fmt.Fprintf(streams.ErrOut, "gotask: %v\n", err)
 			}
 			return
@@ -248,25 +251,37 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if err != nil {
 		return err
 	}
+	pending := opts.cfg.pending
 	if opts.List {
+		defer pending.noteUnlisted(opts.Streams)
 		return listTasks(opts.Streams, reg, opts.JSON)
 	}
 	if opts.JSON {
 		opts.Output = string(task.Events)
 	}
 	calls, err := splitCalls(reg, opts.Args)
+	var unknown *task.UnknownTaskError
+	if errors.As(err, &unknown) {
+		return pending.buildAndRun(ctx, opts.Streams, err)
+	}
 	if err != nil {
 		return err
 	}
 	if calls == nil {
 		// A bare gotask, or one with only `--help`.
 		if reg.Default == "" || opts.Help {
+			defer pending.noteUnlisted(opts.Streams)
 			return listTasks(opts.Streams, reg, false)
 		}
 		calls = []task.Call{{Name: reg.Default}}
 	}
+	if pending != nil {
+		if err := missingTask(reg, calls); err != nil {
+			return pending.buildAndRun(ctx, opts.Streams, err)
+		}
+	}
 	if help := helpCall(calls); help != "" {
-		return showTaskHelp(opts, help)
+		return showTaskHelp(ctx, opts, help)
 	}
 	if !opts.Dry {
 		// Only their own binary can run Go tasks; a dry run runs none.

@@ -111,6 +111,41 @@ func exeName() string {
 // wrapping [ErrNoModule] when pkgDir is in no Go module. Cancelling ctx
 // interrupts a build in progress.
 func (b *Builder) Binary(ctx context.Context, pkgDir string) (path string, built bool, err error) {
+	return b.binary(ctx, pkgDir, true)
+}
+
+// Cached is Binary that never builds: it returns the path of a binary
+// built from the current sources, or "" when there is none, running no
+// program. With no go command in PATH, it returns the newest binary built
+// from these sources by any Go version, or an error wrapping
+// [ErrNoToolchain].
+func (b *Builder) Cached(ctx context.Context, pkgDir string) (string, error) {
+	path, _, err := b.binary(ctx, pkgDir, false)
+	return path, err
+}
+
+// BuiltBefore reports whether a binary has been built, or a build tried,
+// from the gotasks package in pkgDir before, whatever its sources were
+// then: whether its user works on Go tasks here, rather than only has
+// them.
+func (b *Builder) BuiltBefore(pkgDir string) bool {
+	cache, err1 := b.cacheDir()
+	pkgDir, err2 := filepath.Abs(pkgDir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	_, err := os.Stat(builtFile(cache, pkgDir))
+	return err == nil
+}
+
+// builtFile returns the file whose existence says that the gotasks
+// package in pkgDir has been built before.
+func builtFile(cache, pkgDir string) string {
+	sum := sha256.Sum256([]byte(pkgDir))
+	return filepath.Join(cache, "built", hex.EncodeToString(sum[:16]))
+}
+
+func (b *Builder) binary(ctx context.Context, pkgDir string, mayBuild bool) (path string, built bool, err error) {
 	pkgDir, err = filepath.Abs(pkgDir)
 	if err != nil {
 		return "", false, err
@@ -145,6 +180,12 @@ func (b *Builder) Binary(ctx context.Context, pkgDir string) (path string, built
 	bin := filepath.Join(dir, exeName())
 	if isExecutable(bin) {
 		return bin, false, nil
+	}
+	if !mayBuild {
+		return "", false, nil
+	}
+	if marker := builtFile(cache, pkgDir); os.MkdirAll(filepath.Dir(marker), 0o700) == nil {
+		writeAtomic(marker, []byte(pkgDir+"\n"))
 	}
 	if err := b.build(ctx, goCmd, pkgDir, cache, dir, m, gotaskID); err != nil {
 		return "", false, err
