@@ -60,13 +60,16 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.paint(red+bold, "gotask:"), err)
 			return ExitCode(err)
 		}
-	} else if path := os.Getenv(describeEnv); path != "" {
-		// Plain gotask asks this binary of Go tasks what its tasks are.
-		if err := describe(cfg.registry, args, path); err != nil {
-			fmt.Fprintf(streams.ErrOut, "gotask: describing the Go tasks: %v\n", err)
-			return ExitFailure
+	} else {
+		applyFuncDocs(cfg.registry)
+		if path := os.Getenv(describeEnv); path != "" {
+			// Plain gotask asks this binary of Go tasks what its tasks are.
+			if err := describe(cfg.registry, args, path); err != nil {
+				fmt.Fprintf(streams.ErrOut, "gotask: describing the Go tasks: %v\n", err)
+				return ExitFailure
+			}
+			return ExitOK
 		}
-		return ExitOK
 	}
 	cmd := NewCmdRoot(streams, &cfg, nil)
 	if completionCalled(args) {

@@ -296,6 +296,7 @@ func (b *Builder) build(ctx context.Context, goCmd, pkgDir, cache, dir string, m
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cannot store the built Go tasks: %w; set GOTASK_CACHE to a writable directory", err)
 	}
+	writeDocs(pkgDir, dir) // before the binary: whoever sees it sees them
 	bin := filepath.Join(dir, exeName())
 	if err := os.Rename(out, bin); err != nil {
 		// On Windows a binary in use cannot be replaced; one that another
