@@ -22,7 +22,8 @@ import (
 // A caller can still offer the tasks that need no building.
 var ErrNoToolchain = errors.New("no go command in PATH: Go tasks need a Go toolchain; install one from https://go.dev/dl")
 
-// ErrNoModule is returned, wrapped, by [Builder.Binary] when neither the
+// ErrNoModule is returned, wrapped, by [Builder.Binary] when it has no
+// copy of gotask's source ([Builder.Gotask] is nil) and neither the
 // gotasks directory nor any directory above it has a go.mod file. The
 // wrapping error names the directory to run `go mod init` in.
 var ErrNoModule = errors.New("the gotasks package must belong to a Go module")
@@ -102,13 +103,15 @@ func exeName() string {
 // pkgDir, typically the path [Find] returned. When the cache holds one
 // built from the same sources by the same Go version, Binary returns it
 // with built false, without running any program. Otherwise it runs go
-// build in pkgDir, so that the module's go.mod resolves imports, stores
-// the result in the cache and returns it with built true.
+// build in pkgDir (against the copy of gotask's source, see the package
+// documentation), stores the result in the cache and returns it with
+// built true.
 //
 // Binary fails with a *BuildError when go build fails, with an error
 // wrapping [ErrNoToolchain] when there is neither a go command in PATH nor
 // a binary built from these sources by any Go version, and with an error
-// wrapping [ErrNoModule] when pkgDir is in no Go module. Cancelling ctx
+// wrapping [ErrNoModule] when pkgDir is in no Go module and b has no copy
+// of gotask's source. Cancelling ctx
 // interrupts a build in progress.
 func (b *Builder) Binary(ctx context.Context, pkgDir string) (path string, built bool, err error) {
 	return b.binary(ctx, pkgDir, true)
