@@ -47,17 +47,24 @@ func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *confi
 		Gotask:      gotask.Source(),
 		GotaskStamp: executableStamp(),
 	}
+	var (
+		bin   string
+		built bool
+	)
 	if hasTasksFile(args, dir) && !b.BuiltBefore(pkg) {
 		// Go tasks nobody has built here yet (a fresh clone, a cold
 		// machine) are built only when a task needs them: listing and
 		// running the tasks.toml tasks does not wait for a build.
-		if bin, err := b.Cached(ctx, pkg); err == nil && bin == "" {
+		bin, err = b.Cached(ctx, pkg)
+		if err == nil && bin == "" {
 			cfg.pending = &pendingGoTasks{builder: b, pkg: pkg, args: args}
 			cfg.goTasksLeftOut = true
 			return false, nil
 		}
 	}
-	bin, built, err := b.Binary(ctx, pkg)
+	if bin == "" {
+		bin, built, err = b.Binary(ctx, pkg)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return true, err
