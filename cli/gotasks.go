@@ -14,10 +14,14 @@ import (
 	"github.com/gotask/gotask/task"
 )
 
-// runGoTasks looks for a gotasks/ main package beside tasks.toml. When
-// there is one, it gets the cached binary built from it, building it the
-// first time or after a change. The binary embeds this CLI around the Go
-// tasks, and loads tasks.toml itself.
+// runGoTasks looks for a gotasks/ main package beside tasks.toml (or on
+// its own). When there is one, it gets the cached binary built from it,
+// building it, against the copy of gotask's source this binary carries,
+// the first time or after a change. The binary embeds this CLI around the
+// Go tasks, and loads tasks.toml itself.
+//
+// Go tasks never built in this cache are not built yet: runGoTasks sets
+// cfg.pending, and rootRun builds them only when a task needs them.
 //
 // When the binary has described its tasks (see describedRegistry),
 // runGoTasks sets cfg.registry to the registry described and
@@ -27,8 +31,9 @@ import (
 // process with the binary, run with the same arguments.
 //
 // It also returns handled=false when there is no gotasks/ package, or
-// when there is no Go toolchain to build it with (after saying so, and
-// noting it in cfg, so that the tasks.toml tasks still work).
+// when it cannot be built (no Go toolchain, a compile error, a dependency
+// missing offline): after saying so, and noting it in cfg, so that the
+// tasks.toml tasks still work.
 func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *config) (handled bool, err error) {
 	if globalFlag(args, "--init") {
 		return false, nil // writes a file, and needs no tasks
