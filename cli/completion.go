@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,7 +27,11 @@ func newCmdCompletion(streams *Streams) *cobra.Command {
 			root := c.Root()
 			switch args[0] {
 			case "bash":
-				return root.GenBashCompletionV2(streams.Out, true)
+				if err := root.GenBashCompletionV2(streams.Out, true); err != nil {
+					return err
+				}
+				_, err := io.WriteString(streams.Out, bashWordsFallback)
+				return err
 			case "zsh":
 				return root.GenZshCompletion(streams.Out)
 			case "fish":
@@ -33,6 +40,72 @@ func newCmdCompletion(streams *Streams) *cobra.Command {
 			return &UsageError{Msg: fmt.Sprintf("no completion for shell %q: use bash, zsh or fish", args[0])}
 		},
 	}
+}
+
+// bashWordsFallback follows cobra's bash script. That script splits the
+// command line with _get_comp_words_by_ref, from the bash-completion
+// package, which a bare bash (a container, a fresh macOS) does not have:
+// completion then printed "command not found" and offered nothing. This
+// stand-in, defined only when the package is absent, does what the
+// script asks of it: "-n =:" keeps words joined at '=' and ':', which
+// bash splits them at, and it sets cur, prev, words and cword.
+const bashWordsFallback = `
+# gotask: a stand-in for bash-completion's _get_comp_words_by_ref, for a
+# bash without that package.
+if ! declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+_get_comp_words_by_ref()
+{
+    local __gotask_keep=""
+    if [[ ${1-} == -n ]]; then __gotask_keep=$2; shift 2; fi
+    local -a __gotask_ws=()
+    local __gotask_i __gotask_w __gotask_prev="" __gotask_n=-1 __gotask_cw=0
+    for (( __gotask_i=0; __gotask_i < ${#COMP_WORDS[@]}; __gotask_i++ )); do
+        __gotask_w=${COMP_WORDS[__gotask_i]}
+        if (( __gotask_i > 0 )) && [[ -n $__gotask_keep ]] &&
+            { [[ -n $__gotask_w && $__gotask_keep == *"${__gotask_w:0:1}"* ]] ||
+              [[ -n $__gotask_prev && $__gotask_keep == *"${__gotask_prev: -1}"* ]]; }; then
+            __gotask_ws[__gotask_n]+=$__gotask_w
+        else
+            __gotask_ws[++__gotask_n]=$__gotask_w
+        fi
+        __gotask_prev=$__gotask_w
+        (( __gotask_i == COMP_CWORD )) && __gotask_cw=$__gotask_n
+    done
+    printf -v "$1" '%s' "${__gotask_ws[__gotask_cw]}"
+    printf -v "$2" '%s' "${__gotask_ws[__gotask_cw-1]-}"
+    eval "$3"'=("${__gotask_ws[@]:0:__gotask_cw+1}")'
+    printf -v "$4" '%s' "$__gotask_cw"
+}
+fi
+`
+
+// completionCalled reports whether args run the completion command, or
+// complete its arguments, rather than tasks.
+func completionCalled(args []string) bool {
+	if len(args) > 0 && args[0] == cobra.ShellCompRequestCmd {
+		args = args[1:]
+	}
+	return firstTask(args) == "completion"
+}
+
+// completeHosts completes -H: after the last comma, the @names of the
+// host groups of tasks.toml.
+func completeHosts(opts *RootOptions, toComplete string) ([]string, cobra.ShellCompDirective) {
+	reg, err := loadRegistry(opts)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	before, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		before, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(reg.Groups)) {
+		if g := "@" + name; strings.HasPrefix(g, last) {
+			out = append(out, before+g)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
 
 // completeTasks completes task names, and after a task name its flags.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -8,14 +9,15 @@ import (
 )
 
 // showTaskHelp prints a task's usage, help, arguments and what it runs.
-func showTaskHelp(opts *RootOptions, name string) error {
+func showTaskHelp(ctx context.Context, opts *RootOptions, name string) error {
 	reg, err := loadRegistry(opts)
 	if err != nil {
 		return err
 	}
 	t, err := reg.Resolve(name)
 	if err != nil {
-		return err
+		// Maybe a Go task, not built yet.
+		return opts.cfg.pending.buildAndRun(ctx, opts.Streams, err)
 	}
 	s := opts.Streams
 	var b strings.Builder

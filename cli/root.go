@@ -31,6 +31,9 @@ type config struct {
 	// goTasks is the binary of the Go tasks that registry describes, to
 	// hand over to before anything runs; nil for none.
 	goTasks *goTasks
+	// pending: there are Go tasks, not built yet, to build when a task
+	// needs them; goTasksLeftOut is then true.
+	pending *pendingGoTasks
 	// helpErr is what `gotask --help TASK` could not show: Main reports
 	// it and exits non-zero, as cobra's help returns no error.
 	helpErr error
@@ -61,15 +64,23 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
 			return ExitCode(err)
 		}
-	} else if path := os.Getenv(describeEnv); path != "" {
-		// Plain gotask asks this binary of Go tasks what its tasks are.
-		if err := describe(cfg.registry, args, path); err != nil {
-			fmt.Fprintf(streams.ErrOut, "gotask: describing the Go tasks: %v\n", err)
-			return ExitFailure
+	} else {
+		applyFuncDocs(cfg.registry)
+		if path := os.Getenv(describeEnv); path != "" {
+			// Plain gotask asks this binary of Go tasks what its tasks are.
+			if err := describe(cfg.registry, args, path); err != nil {
+				fmt.Fprintf(streams.ErrOut, "gotask: describing the Go tasks: %v\n", err)
+				return ExitFailure
+			}
+			return ExitOK
 		}
-		return ExitOK
 	}
 	cmd := NewCmdRoot(streams, &cfg, nil)
+	if completionCalled(args) {
+		// Only then: with a subcommand, cobra would add its help command
+		// and offer both as if they were tasks.
+		cmd.AddCommand(newCmdCompletion(streams))
+	}
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
@@ -96,6 +107,7 @@ type RootOptions struct {
 	Quiet   bool
 	Yes     bool
 	Version bool
+	Init    bool
 	Help    bool
 
 	Force    bool
@@ -188,6 +200,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
+	f.BoolVar(&opts.Init, "init", false, "write a starter tasks.toml here (or to -f FILE); never overwrites")
 	f.BoolVarP(&opts.Help, "help", "h", false, "show help; gotask --help TASK shows a task's help")
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"toml"}, cobra.ShellCompDirectiveFilterFileExt
@@ -195,7 +208,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
 		// --help before a task name: that task's help.
 		if name := firstTask(args); name != "" && c == cmd {
-			if err := showTaskHelp(opts, name); err != nil {
+			if err := showTaskHelp(c.Context(), opts, name); err != nil {
 				if cfg == nil {
 					fmt.Fprintf(streams.ErrOut, "gotask: %v\n", err)
 				} else {
@@ -206,8 +219,10 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 		}
 		fmt.Fprint(streams.Out, c.UsageString())
 	})
+	_ = cmd.RegisterFlagCompletionFunc("hosts", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return completeHosts(opts, toComplete)
+	})
 	cmd.SetUsageTemplate(usageTemplate)
-	cmd.AddCommand(newCmdCompletion(streams))
 	return cmd
 }
 
@@ -237,9 +252,13 @@ Commands:{{range .Commands}}{{if .IsAvailableCommand}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}
 {{end}}
 Run "gotask -l" to list the tasks, "gotask TASK --help" for a task's arguments.
+Shell completion: source <(gotask completion bash); also zsh and fish.
 `
 
 func rootRun(ctx context.Context, opts *RootOptions) error {
+	if opts.Init {
+		return initFile(opts)
+	}
 	if opts.Version {
 		if err := opts.cfg.goTasks.run(); err != nil {
 			return err
@@ -251,10 +270,16 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if err != nil {
 		return err
 	}
+	pending := opts.cfg.pending
 	if opts.List {
+		defer pending.noteUnlisted(opts.Streams)
 		return listTasks(opts.Streams, reg, opts.JSON)
 	}
 	calls, err := splitCalls(reg, opts.Args, opts.global)
+	var unknown *task.UnknownTaskError
+	if errors.As(err, &unknown) {
+		return pending.buildAndRun(ctx, opts.Streams, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -268,12 +293,18 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if calls == nil {
 		// A bare gotask, or one with only `--help`.
 		if reg.Default == "" || opts.Help {
+			defer pending.noteUnlisted(opts.Streams)
 			return listTasks(opts.Streams, reg, false)
 		}
 		calls = []task.Call{{Name: reg.Default}}
 	}
+	if pending != nil {
+		if err := missingTask(reg, calls); err != nil {
+			return pending.buildAndRun(ctx, opts.Streams, err)
+		}
+	}
 	if help := helpCall(calls); help != "" {
-		return showTaskHelp(opts, help)
+		return showTaskHelp(ctx, opts, help)
 	}
 	if !opts.Dry {
 		// Only their own binary can run Go tasks; a dry run runs none.
@@ -331,10 +362,61 @@ func version(cfg *config) string {
 	if cfg != nil && cfg.version != "" {
 		return cfg.version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	return versionString(debug.ReadBuildInfo())
+}
+
+// versionString says which gotask bi, the build information of this
+// binary (ok false for none), was built from: the module version Go
+// recorded (a release, or the pseudo-version go build makes from a
+// commit, "+dirty" with local changes); else, for a development build,
+// the commit, whether the tree was modified and when it was committed;
+// else what is known. In a binary of Go tasks, it is the gotask module
+// they were built against.
+func versionString(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return "devel (no build information)"
 	}
-	return "dev"
+	m := &bi.Main
+	if m.Path != modulePath {
+		m = nil
+		for _, dep := range bi.Deps {
+			if dep.Path == modulePath {
+				m = dep
+			}
+		}
+	}
+	if m != nil && m.Replace != nil {
+		return fmt.Sprintf("devel, built from the source at %s (%s)", m.Replace.Path, bi.GoVersion)
+	}
+	if m != nil && m.Version != "" && m.Version != "(devel)" {
+		return m.Version
+	}
+	var rev, when string
+	var modified bool
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev == "" || m != &bi.Main {
+		return fmt.Sprintf("devel, no VCS information (built by go run, or with -buildvcs=false) (%s)", bi.GoVersion)
+	}
+	var b strings.Builder
+	b.WriteString("devel ")
+	b.WriteString(rev[:min(12, len(rev))])
+	if modified {
+		b.WriteString(", modified")
+	}
+	if when != "" {
+		b.WriteString(", committed " + when)
+	}
+	fmt.Fprintf(&b, " (%s)", bi.GoVersion)
+	return b.String()
 }
 
 // loadRegistry finds and loads tasks.toml into the configured registry.
@@ -356,10 +438,18 @@ func loadRegistryOnce(opts *RootOptions) (*task.Registry, error) {
 	reg := opts.cfg.registry
 	path := opts.File
 	if path == "" {
-		found, err := task.Find(".")
-		if err != nil {
+		root, found, err := findProject(".")
+		if found == "" {
 			if reg != nil {
+				// Tasks from Go code alone: commands run beside the
+				// gotasks/ package, as they would beside tasks.toml.
+				if reg.Dir == "" {
+					reg.Dir = root
+				}
 				return reg, reg.Validate()
+			}
+			if err == nil {
+				err = fmt.Errorf("no %s in %s, only Go tasks, which were left out (see above); fix them, or create a %s with `gotask --init`", task.FileName, root, task.FileName)
 			}
 			return nil, &UsageError{Msg: err.Error()}
 		}
@@ -442,7 +532,7 @@ func hasArg(t *task.Task, name string) bool {
 // mustComeFirst are global flags that decide how the arguments are read
 // or that end the run before any task: after a task name they would come
 // too late.
-var mustComeFirst = map[string]bool{"file": true, "help": true, "version": true}
+var mustComeFirst = map[string]bool{"file": true, "help": true, "version": true, "init": true}
 
 // addGlobalFlags adds to a task's flags each flag of global whose name the
 // task does not use, dropping a shorthand the task uses. The flags share

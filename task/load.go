@@ -30,7 +30,7 @@ func Find(dir string) (string, error) {
 			break
 		}
 	}
-	return "", fmt.Errorf("no %s in %s or any parent directory; create one (see examples/tasks.toml) or name one with -f FILE", FileName, abs)
+	return "", fmt.Errorf("no %s in %s or any parent directory; create one with `gotask --init`, or name one with -f FILE", FileName, abs)
 }
 
 // Load reads a tasks.toml into a new registry.

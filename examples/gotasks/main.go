@@ -33,7 +33,7 @@ func registry() *task.Registry {
 	})
 	reg.MustAdd(task.Task{
 		Name: "biggest",
-		Help: "Show the largest files in a directory, parsed from du's output",
+		// No Help: it comes from the doc comment of biggest.
 		Args: []task.Arg{
 			{Name: "dir", Default: ".", Help: "directory to look in"},
 			{Name: "top", Type: task.Int, Default: 3, Help: "how many to show"},
@@ -60,8 +60,11 @@ func registry() *task.Registry {
 	return reg
 }
 
-// biggest runs du, parses its output and acts on it: the kind of task
-// that is easier in Go than in a shell line.
+// Show the largest files in a directory, parsed from du's output.
+//
+// The task sets no Help, so its help is this doc comment, which gotask
+// reads when it builds the Go tasks. It runs du, parses its output and
+// acts on it: the kind of task that is easier in Go than in a shell line.
 func biggest(ctx context.Context, c *task.Context) error {
 	res, err := c.Run(ctx, "du -a -k "+task.Quote(c.String("dir")), task.Hide())
 	if err != nil {

@@ -77,12 +77,12 @@ func TestSourceHashLocalPackages(t *testing.T) {
 			}
 			pkgDir := filepath.Join(dir, "tasks", "gotasks")
 			memo := filepath.Join(t.TempDir(), "memo")
-			before, err := sourceHash(pkgDir, loadMemo(memo))
+			before, err := sourceHash(pkgDir, loadMemo(memo), "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			tt.change(t, dir)
-			after, err := sourceHash(pkgDir, loadMemo(memo))
+			after, err := sourceHash(pkgDir, loadMemo(memo), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestSourceHashLocalPackages(t *testing.T) {
 				t.Errorf("hash changed = %v, want %v", changed, tt.wantChange)
 			}
 			// The memo saves reading files; it must not change the hash.
-			if noMemo, err := sourceHash(pkgDir, loadMemo("")); err != nil || noMemo != after {
+			if noMemo, err := sourceHash(pkgDir, loadMemo(""), ""); err != nil || noMemo != after {
 				t.Errorf("hash without a memo = %s, %v; with one %s", noMemo, err, after)
 			}
 		})
@@ -170,14 +170,14 @@ func TestImportMemo(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			st.change(t, dir)
 			memo := loadMemo(memoFile)
-			got, err := sourceHash(pkgDir, memo)
+			got, err := sourceHash(pkgDir, memo, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if memo.reads != st.wantReads {
 				t.Errorf("read the imports of %d files, want %d", memo.reads, st.wantReads)
 			}
-			if want, err := sourceHash(pkgDir, loadMemo("")); err != nil || got != want {
+			if want, err := sourceHash(pkgDir, loadMemo(""), ""); err != nil || got != want {
 				t.Errorf("hash with the memo %s, without %s (%v)", got, want, err)
 			}
 		})

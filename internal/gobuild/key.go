@@ -19,7 +19,7 @@ import (
 
 // keyFormat starts every source hash; change it whenever the hash covers
 // something new, so that no binary built under the old rules is reused.
-const keyFormat = "gotask/gobuild key 2\n"
+const keyFormat = "gotask/gobuild key 3\n"
 
 // buildEnv lists the environment variables that change what go build
 // produces from the same sources. Their values are part of the source hash.
@@ -30,10 +30,12 @@ var buildEnv = [...]string{
 
 // sourceHash returns the hex SHA-256 of everything except the Go version
 // that decides what go build makes of the package in pkgDir, an absolute
-// path. It fails with ErrNoModule when pkgDir is in no module. It takes
-// what the Go files of local packages import from memo where it can, and
-// saves memo for the next run.
-func sourceHash(pkgDir string, memo *importMemo) (string, error) {
+// path. gotaskID, when not "", is the ID of the copy of gotask's source
+// the package builds against (see sourceID); without one, it fails with
+// ErrNoModule when pkgDir is in no module. It takes what the Go files of
+// local packages import from memo where it can, and saves memo for the
+// next run.
+func sourceHash(pkgDir string, memo *importMemo, gotaskID string) (string, error) {
 	h := sha256.New()
 	h.Write([]byte(keyFormat))
 	record(h, "dir", pkgDir, nil)
@@ -46,7 +48,20 @@ func sourceHash(pkgDir string, memo *importMemo) (string, error) {
 		}
 	}
 
+	if gotaskID != "" {
+		record(h, "gotask source", gotaskID, nil)
+	}
 	gomod, ok := findUp(pkgDir, "go.mod")
+	if !ok && gotaskID != "" {
+		// A module of gotask's making, whose go.mod depends on nothing
+		// but gotaskID. Every file of gotasks/ and its subdirectories
+		// counts below; nothing else is local.
+		record(h, "standalone", standaloneModule, nil)
+		if err := hashPackageFiles(h, pkgDir, nil); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
+	}
 	if !ok {
 		return "", fmt.Errorf("no go.mod in %s or any parent: %w; run `go mod init <module path>` in %s",
 			pkgDir, ErrNoModule, filepath.Dir(pkgDir))
@@ -69,44 +84,9 @@ func sourceHash(pkgDir string, memo *importMemo) (string, error) {
 		}
 	}
 
-	// WalkDir visits entries in lexical order, so the hash does not depend
-	// on the order the file system lists them in.
 	var imports []string
-	err = filepath.WalkDir(pkgDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == pkgDir {
-			return err
-		}
-		name := d.Name()
-		switch {
-		case strings.HasPrefix(name, ".") && d.IsDir():
-			return filepath.SkipDir
-		case strings.HasPrefix(name, "."), strings.HasSuffix(name, "_test.go"), d.IsDir():
-			return nil
-		case d.Type()&fs.ModeSymlink != 0:
-			// go build follows a symlink to a file; follow it too.
-			if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-				return nil
-			}
-		case !d.Type().IsRegular():
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(pkgDir, path)
-		if err != nil {
-			return err
-		}
-		record(h, "file", filepath.ToSlash(rel), data)
-		if rel == name && isGoSource(name) {
-			more, _ := readImports(bytes.NewReader(data)) // a bytes.Reader cannot fail
-			imports = append(imports, more...)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("reading the Go tasks in %s: %w", pkgDir, err)
+	if err := hashPackageFiles(h, pkgDir, &imports); err != nil {
+		return "", err
 	}
 
 	// The packages that the gotasks package imports from local modules,
@@ -137,6 +117,52 @@ func sourceHash(pkgDir string, memo *importMemo) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashPackageFiles records in h the relative path and contents of every
+// regular file under pkgDir except _test.go files and names starting
+// with ".", and, when imports is not nil, appends to it what the Go files
+// directly in pkgDir import.
+func hashPackageFiles(h hash.Hash, pkgDir string, imports *[]string) error {
+	// WalkDir visits entries in lexical order, so the hash does not depend
+	// on the order the file system lists them in.
+	err := filepath.WalkDir(pkgDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == pkgDir {
+			return err
+		}
+		name := d.Name()
+		switch {
+		case strings.HasPrefix(name, ".") && d.IsDir():
+			return filepath.SkipDir
+		case strings.HasPrefix(name, "."), strings.HasSuffix(name, "_test.go"), d.IsDir():
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			// go build follows a symlink to a file; follow it too.
+			if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+				return nil
+			}
+		case !d.Type().IsRegular():
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(pkgDir, path)
+		if err != nil {
+			return err
+		}
+		record(h, "file", filepath.ToSlash(rel), data)
+		if imports != nil && rel == name && isGoSource(name) {
+			more, _ := readImports(bytes.NewReader(data)) // a bytes.Reader cannot fail
+			*imports = append(*imports, more...)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading the Go tasks in %s: %w", pkgDir, err)
+	}
+	return nil
 }
 
 // record writes one length-prefixed entry into h, so that no two different

@@ -46,12 +46,12 @@ func TestSourceHash(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, module("hello"))
 			pkgDir := filepath.Join(dir, "gotasks")
-			before, err := sourceHash(pkgDir, loadMemo(""))
+			before, err := sourceHash(pkgDir, loadMemo(""), "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			tt.change(t, dir)
-			after, err := sourceHash(pkgDir, loadMemo(""))
+			after, err := sourceHash(pkgDir, loadMemo(""), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,12 +74,12 @@ func TestSourceHashFollowsSymlinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "shared", "extra.go"), filepath.Join(pkgDir, "extra.go")); err != nil {
 		t.Skipf("cannot create a symlink: %v", err)
 	}
-	before, err := sourceHash(pkgDir, loadMemo(""))
+	before, err := sourceHash(pkgDir, loadMemo(""), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	writeFiles(t, dir, map[string]string{"shared/extra.go": "package main\n\nvar x = 1\n"})
-	after, err := sourceHash(pkgDir, loadMemo(""))
+	after, err := sourceHash(pkgDir, loadMemo(""), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestSourceHashNeedsModule(t *testing.T) {
 	files := module("hello")
 	delete(files, "go.mod")
 	writeFiles(t, dir, files)
-	_, err := sourceHash(filepath.Join(dir, "gotasks"), loadMemo(""))
+	_, err := sourceHash(filepath.Join(dir, "gotasks"), loadMemo(""), "")
 	if !errors.Is(err, ErrNoModule) {
 		t.Fatalf("err = %v, want ErrNoModule", err)
 	}
