@@ -46,12 +46,14 @@ func FromEnv(name string) PasswordFunc {
 // example "pass show sudo/web1") and returns what it prints on standard
 // output, less one trailing newline.
 //
-// The command inherits the environment and reads no input. Its standard
-// error goes to stderr; nil discards it. It fails, with an error naming
+// The command's environment is env; nil means this process's
+// environment, as with os/exec. Give it one without the variables that
+// hold secrets. It reads no input. Its standard error goes to stderr;
+// nil discards it. It fails, with an error naming
 // the command, if the command exits non-zero, prints nothing or prints
 // more than 64 KiB. When ctx is done the command is interrupted, then
 // killed.
-func FromCommand(cmdline string, stderr io.Writer) PasswordFunc {
+func FromCommand(cmdline string, env []string, stderr io.Writer) PasswordFunc {
 	return func(ctx context.Context) (string, error) {
 		if stderr == nil {
 			stderr = io.Discard
@@ -59,6 +61,7 @@ func FromCommand(cmdline string, stderr io.Writer) PasswordFunc {
 		var stdout limitedBuffer
 		var errTail tailBuffer
 		cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
+		cmd.Env = env
 		cmd.Stdout = &stdout
 		cmd.Stderr = io.MultiWriter(stderr, &errTail)
 		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

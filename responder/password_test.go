@@ -68,7 +68,7 @@ func TestFromCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			got, err := FromCommand(tc.cmdline, &stderr)(t.Context())
+			got, err := FromCommand(tc.cmdline, nil, &stderr)(t.Context())
 			if tc.wantErr != nil {
 				if err == nil {
 					t.Fatalf("got %q, want an error", got)
@@ -87,14 +87,22 @@ func TestFromCommand(t *testing.T) {
 		})
 	}
 	t.Run("nil stderr discards", func(t *testing.T) {
-		if got, err := FromCommand(`echo noise >&2; echo pw`, nil)(t.Context()); err != nil || got != "pw" {
+		if got, err := FromCommand(`echo noise >&2; echo pw`, nil, nil)(t.Context()); err != nil || got != "pw" {
 			t.Fatalf("got %q, %v", got, err)
+		}
+	})
+	t.Run("runs with the environment given", func(t *testing.T) {
+		t.Setenv("GOTASK_TEST_HIDDEN", "hidden-value")
+		env := []string{"PATH=" + os.Getenv("PATH"), "SHOWN=shown-value"}
+		got, err := FromCommand(`echo "${SHOWN}:${GOTASK_TEST_HIDDEN-unset}"`, env, nil)(t.Context())
+		if err != nil || got != "shown-value:unset" {
+			t.Fatalf("got %q, %v; want the command to see SHOWN and not GOTASK_TEST_HIDDEN", got, err)
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if _, err := FromCommand(`echo pw`, nil)(ctx); !errors.Is(err, context.Canceled) {
+		if _, err := FromCommand(`echo pw`, nil, nil)(ctx); !errors.Is(err, context.Canceled) {
 			t.Fatalf("error %v, want context.Canceled", err)
 		}
 	})

@@ -1,6 +1,7 @@
 package responder
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -290,4 +291,45 @@ func (rw *RedactWriter) Close() error {
 	_, err := rw.w.Write(out)
 	rw.held = rw.held[:0]
 	return err
+}
+
+// Error returns err with every secret in its message masked, as an error
+// that unwraps to err, so that errors.Is and errors.As still find what
+// err holds. It returns err itself when its message shows no secret, and
+// nil for nil.
+func (s *Secrets) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	masked := string(s.Redact([]byte(msg)))
+	if masked == msg {
+		return err
+	}
+	return &maskedError{msg: masked, err: err}
+}
+
+// maskedError is an error whose message had secrets masked.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// Checked returns a source that gives the password that source gives,
+// after adding it to s so that it is masked from then on. A password too
+// short to be masked (see Add) is an error, as from the source.
+func (s *Secrets) Checked(source PasswordFunc) PasswordFunc {
+	return func(ctx context.Context) (string, error) {
+		pw, err := source(ctx)
+		if err != nil {
+			return "", err
+		}
+		if err := s.Add(pw); err != nil {
+			return "", fmt.Errorf("the sudo password: %w", err)
+		}
+		return pw, nil
+	}
 }

@@ -179,6 +179,9 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		t    *Task
 		args map[string]any
 	}
+	if err := e.addSecrets(); err != nil {
+		return err
+	}
 	var plan []resolved
 	for _, c := range calls {
 		t, err := e.Registry.Resolve(c.Name)
@@ -915,10 +918,13 @@ func newResponder(r Responder, secrets *responder.Secrets) (responder.Watcher, e
 		if !ok {
 			return nil, fmt.Errorf("responder for %q answers with $%s, which is not set; export it before running gotask", r.Pattern, r.ResponseEnv)
 		}
-		answer = v
+		v = strings.TrimSuffix(v, "\n")
 		if secrets != nil {
-			secrets.Add(answer) // a secret kept out of tasks.toml stays out of output too
+			if err := secrets.Add(v); err != nil {
+				return nil, fmt.Errorf("responder for %q answers with $%s: %w", r.Pattern, r.ResponseEnv, err)
+			}
 		}
+		answer = v + "\n" // typed at a prompt, an answer ends with Enter
 	}
 	return &responder.Responder{Pattern: re, Response: answer}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
 )
 
@@ -376,7 +377,8 @@ type console struct {
 	out, err io.Writer
 	events   io.Writer
 	color    bool
-	drawBar  bool // draw a progress line on err
+	drawBar  bool               // draw a progress line on err
+	secrets  *responder.Secrets // masked in events before JSON escapes them
 
 	total, running, finished, failed int
 	shown                            bool
@@ -391,7 +393,7 @@ var hostColors = []string{"\x1b[36m", "\x1b[33m", "\x1b[35m", "\x1b[34m", "\x1b[
 
 func (e *Executor) console() *console {
 	e.conOnce.Do(func() {
-		e.con = &console{out: orDiscard(e.Stdout), err: orDiscard(e.Stderr), color: e.Color, drawBar: e.Progress}
+		e.con = &console{out: orDiscard(e.Stdout), err: orDiscard(e.Stderr), color: e.Color, drawBar: e.Progress, secrets: e.Secrets}
 		if e.Output == Events {
 			e.con.events = orDiscard(e.Stdout)
 		}
@@ -538,6 +540,11 @@ type event struct {
 }
 
 func (c *console) emit(ev event) {
+	// Masked before encoding: JSON's escapes would hide a secret from
+	// the masking of the stream.
+	for _, f := range []*string{&ev.Line, &ev.Error, &ev.Step} {
+		*f = string(c.secrets.Redact([]byte(*f)))
+	}
 	b, _ := json.Marshal(ev) // plain data: cannot fail
 	c.write(c.events, append(b, '\n'))
 }
