@@ -89,10 +89,7 @@ func (c *Client) Put(ctx context.Context, src, dst string, opts *runner.CopyOpti
 				}
 				return nil
 			}
-			if err := sc.MkdirAll(rp); err != nil {
-				return fmt.Errorf("creating directory %s: %w", rp, err)
-			}
-			return sc.Chmod(rp, info.Mode().Perm())
+			return t.mkdirs(rp, info.Mode().Perm())
 		case info.Mode().IsRegular():
 			return t.putFile(ctx, p, rp, info)
 		}
@@ -239,6 +236,31 @@ func (t *transfer) remotePath(p string) (string, error) {
 		return path.Join(t.home, p[2:]), nil
 	}
 	return path.Join(t.home, p), nil
+}
+
+// mkdirs makes the directory p on the host, with any missing parents.
+// Each is created private (see filter), so that nothing is put in it
+// before it has its mode: perm for p, 0755 for a parent, as mkdir -p
+// makes them under the usual umask.
+func (t *transfer) mkdirs(p string, perm fs.FileMode) error {
+	if fi, err := t.sc.Stat(p); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", p)
+		}
+		return nil
+	}
+	if parent := path.Dir(p); parent != p {
+		if err := t.mkdirs(parent, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := t.sc.Mkdir(p); err != nil {
+		if fi, serr := t.sc.Stat(p); serr == nil && fi.IsDir() {
+			return nil // made meanwhile, by someone else
+		}
+		return fmt.Errorf("creating directory %s: %w", p, err)
+	}
+	return t.sc.Chmod(p, perm)
 }
 
 // putFile uploads one file unless dst already has its content.
