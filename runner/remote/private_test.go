@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -141,5 +142,77 @@ func TestRealPutTreeModes(t *testing.T) {
 		if fi.Mode().Perm() != want {
 			t.Errorf("%s has mode %o, want %o", p, fi.Mode().Perm(), want)
 		}
+	}
+}
+
+// TestRealStaleTempRemoved: temporary files that killed transfers left
+// beside a destination are removed by the next put or get into that
+// directory; those of transfers still running, here or (as far as can be
+// told) on another machine, are left alone.
+func TestRealStaleTempRemoved(t *testing.T) {
+	t.Parallel()
+	d := sshtest.StartSSHD(t)
+	c := dialReal(t, d, nil)
+	src := filepath.Join(t.TempDir(), "app.conf")
+	if err := os.WriteFile(src, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A process that has ended stands for a killed gotask; one that
+	// runs, for a gotask still transferring.
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	running := exec.Command("sleep", "600")
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { running.Process.Kill(); running.Wait() })
+	here := machineTag()
+	old := time.Now().Add(-2 * staleAge)
+	for _, tc := range []struct {
+		name string
+		copy func(dst string) error
+	}{
+		{"put", func(dst string) error { _, err := c.Put(t.Context(), src, dst, nil); return err }},
+		{"get", func(dst string) error { _, err := c.Get(t.Context(), src, dst, nil); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			base := "app.conf"
+			files := []struct {
+				name    string
+				mtime   time.Time
+				removed bool
+			}{
+				{tempNameFor(base, here, ended.Process.Pid), time.Now(), true},
+				{tempNameFor("other.conf", here, ended.Process.Pid), time.Now(), true},
+				{tempNameFor(base, here, running.Process.Pid), time.Now(), false},
+				{tempNameFor(base, here, os.Getpid()), time.Now(), false},
+				{tempNameFor(base, "0badc0de", ended.Process.Pid), time.Now(), false},
+				{tempNameFor(base, "0badc0de", ended.Process.Pid), old, true},
+				{".app.conf.gotask-0123456789ab.tmp", time.Now(), false}, // an older gotask's
+				{".app.conf.gotask-0123456789ac.tmp", old, true},
+				{"app.conf.tmp", old, false}, // not gotask's
+			}
+			for _, f := range files {
+				p := filepath.Join(dir, f.name)
+				if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(p, f.mtime, f.mtime); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tc.copy(filepath.Join(dir, base)); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				_, err := os.Stat(filepath.Join(dir, f.name))
+				if gone := err != nil; gone != f.removed {
+					t.Errorf("%s: removed %v, want %v", f.name, gone, f.removed)
+				}
+			}
+		})
 	}
 }
