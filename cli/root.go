@@ -483,9 +483,11 @@ func showStatus(ctx context.Context, s *Streams, e *task.Executor, calls []task.
 // else gave a password. Host groups with sudo_password_env come first for
 // their hosts (see task.Executor).
 func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry, e *task.Executor, env []string) error {
-	if pw := os.Getenv("GOTASK_SUDO_PASSWORD"); pw != "" {
-		if err := e.Secrets.Add(pw); err != nil {
-			return fmt.Errorf("$GOTASK_SUDO_PASSWORD: %w", err)
+	for _, name := range local.SecretEnv {
+		if v := os.Getenv(name); v != "" {
+			if err := e.Secrets.Add(v); err != nil {
+				return fmt.Errorf("$%s: %w", name, err)
+			}
 		}
 	}
 	sources := []responder.PasswordFunc{responder.FromEnv("GOTASK_SUDO_PASSWORD")}
