@@ -19,7 +19,7 @@ import (
 // the last successful run of one key, and the stat information and sum
 // of each source file for the fast path.
 type record struct {
-	key   string // keyID of the key
+	key   string   // keyID of the key
 	def   [32]byte // SHA-256 of Spec.Definition
 	sum   [32]byte // the fingerprint: see fingerprintOf
 	files []entry  // in cmpPath order, all known
