@@ -101,9 +101,11 @@ type Executor struct {
 	// if SudoPassword has no password: the CLI sets it to a prompt with
 	// echo off when stdin is a terminal.
 	SudoPrompt responder.PasswordFunc
-	// Secrets holds what must never be shown. Commands' captured output
-	// and the sudo password are masked with it; the CLI masks the live
-	// streams with the same set. Nil means nothing is masked.
+	// Secrets holds what must never be shown. Commands' captured output,
+	// JSON events and the sudo password are masked with it; the CLI
+	// masks the live streams with the same set. Run first adds the value
+	// of each of the registry's secret variables that is set (see
+	// Registry.SecretEnv). Nil means nothing is masked.
 	Secrets *responder.Secrets
 
 	once    sync.Map // task name -> *onceResult, for deps and post tasks
