@@ -43,6 +43,7 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 		Color:    opts.Streams.color(),
 		ErrColor: opts.Streams.errColor(),
 		Progress: opts.Streams.progress(),
+		Redact:   e.Secrets.Redact,
 	})
 	cfg := &remote.Config{
 		SSHConfig:     opts.SSHConfig,

@@ -318,9 +318,12 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	out, errOut := secrets.Writer(opts.Streams.Out), secrets.Writer(opts.Streams.ErrOut)
 	defer out.Close()
 	defer errOut.Close()
+	// Commands and password commands inherit gotask's environment
+	// without the variables that hold secrets.
+	env := local.Environ(reg.SecretEnv()...)
 	e := &task.Executor{
 		Registry:  reg,
-		Local:     local.New(),
+		Local:     &local.Runner{Env: env},
 		Stdout:    out,
 		Stderr:    errOut,
 		Secrets:   secrets,
@@ -352,10 +355,10 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	if opts.Status {
 		return showStatus(ctx, opts.Streams, e, calls)
 	}
-	if err := setSudoPassword(ctx, opts, reg, e); err != nil {
-		return err
+	if err := setSudoPassword(ctx, opts, reg, e, env); err != nil {
+		return secrets.Error(err)
 	}
-	return e.Run(ctx, calls...)
+	return secrets.Error(e.Run(ctx, calls...))
 }
 
 func version(cfg *config) string {
@@ -650,9 +653,13 @@ func showStatus(ctx context.Context, s *Streams, e *task.Executor, calls []task.
 // a terminal gotask asks once before the first sudo command if nothing
 // else gave a password. Host groups with sudo_password_env come first for
 // their hosts (see task.Executor).
-func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry, e *task.Executor) error {
-	if pw := os.Getenv("GOTASK_SUDO_PASSWORD"); pw != "" {
-		e.Secrets.Add(pw)
+func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry, e *task.Executor, env []string) error {
+	for _, name := range local.SecretEnv {
+		if v := os.Getenv(name); v != "" {
+			if err := e.Secrets.Add(v); err != nil {
+				return fmt.Errorf("$%s: %w", name, err)
+			}
+		}
 	}
 	sources := []responder.PasswordFunc{responder.FromEnv("GOTASK_SUDO_PASSWORD")}
 	cmd := opts.SudoPasswordCmd
@@ -660,10 +667,13 @@ func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry,
 		cmd = reg.SudoPasswordCmd
 	}
 	if cmd != "" {
-		sources = append(sources, responder.FromCommand(cmd, opts.Streams.ErrOut))
+		sources = append(sources, responder.FromCommand(cmd, env, opts.Streams.ErrOut))
 	}
-	e.SudoPassword = responder.Once(responder.First(sources...))
+	e.SudoPassword = responder.Once(e.Secrets.Checked(responder.First(sources...)))
 	prompt := passwordPrompt(opts.Streams, "[gotask] sudo password: ")
+	if prompt != nil {
+		prompt = e.Secrets.Checked(prompt)
+	}
 	if opts.PromptForSudoPassword {
 		if prompt == nil {
 			return &UsageError{Msg: "--prompt-for-sudo-password needs a terminal on stdin; use GOTASK_SUDO_PASSWORD or --sudo-password-cmd instead"}
@@ -672,7 +682,6 @@ func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry,
 		if err != nil {
 			return err
 		}
-		e.Secrets.Add(pw)
 		e.SudoPassword = func(context.Context) (string, error) { return pw, nil }
 		return nil
 	}

@@ -37,6 +37,10 @@ type Options struct {
 	// Progress draws a progress line at the bottom of stderr while
 	// several hosts run. Set it only when stderr is a terminal.
 	Progress bool
+	// Redact, if set, masks secrets in the text of JSON events before
+	// they are encoded: JSON's escapes would hide a secret from a mask
+	// applied to the encoded stream. Nil masks nothing.
+	Redact func([]byte) []byte
 }
 
 // Console is where the output of hosts and tasks running at once meets
@@ -279,6 +283,11 @@ type event struct {
 }
 
 func (c *Console) emit(ev event) {
+	if c.opts.Redact != nil {
+		for _, f := range []*string{&ev.Line, &ev.Error, &ev.Step} {
+			*f = string(c.opts.Redact([]byte(*f)))
+		}
+	}
 	b, _ := json.Marshal(ev) // plain data: cannot fail
 	c.write(c.out, append(b, '\n'))
 }

@@ -33,7 +33,7 @@ func ExampleSudo_Command() {
 		// The environment first, then a password command.
 		Password: responder.Once(responder.First(
 			responder.FromEnv("GOTASK_SUDO_PASSWORD"),
-			responder.FromCommand("pass show sudo/web1", nil),
+			responder.FromCommand("pass show sudo/web1", nil, nil),
 		)),
 		Host: "web1",
 		Task: "deploy",

@@ -91,3 +91,44 @@ func FuzzResponder(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactWriter checks the streaming mask against Redact on the whole
+// output: however the output is cut into writes, the Writer passes on
+// exactly what Redact returns, and no secret that Redact masked shows.
+// Each byte of cuts is the size of a write (mod 17, some empty).
+func FuzzRedactWriter(f *testing.F) {
+	f.Add("S3cr3t", "other", []byte("a S3c\rr3t b S3c\x1b[0mr3t S3cr3t"), []byte{1, 2, 3})
+	f.Add("hunter2", "hunt", []byte("hunt hunter2 hun\x1b]0;t\x07ter2 hunte\x1b[1"), []byte{5, 0, 7})
+	f.Add("abcd", "abcdef", []byte("abcde abcdef ab\rcd\x1b"), []byte{1})
+	f.Fuzz(func(t *testing.T, s1, s2 string, data, cuts []byte) {
+		var s Secrets
+		for _, x := range []string{s1, s2} {
+			if len(x) > 64 {
+				t.Skip()
+			}
+			_ = s.Add(x) // too short ones are refused
+		}
+		want := s.Redact(data)
+		var out bytes.Buffer
+		w := s.Writer(&out)
+		for i, rest := 0, data; len(rest) > 0; i++ {
+			n := len(rest)
+			if len(cuts) > 0 {
+				n = min(int(cuts[i%len(cuts)])%17, len(rest))
+				if i >= len(cuts) && n == 0 {
+					n = 1
+				}
+			}
+			if _, err := w.Write(rest[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("secrets %q %q, output %q in writes %v: Writer gave %q, Redact %q", s1, s2, data, cuts, out.Bytes(), want)
+		}
+	})
+}

@@ -46,14 +46,16 @@ func FromEnv(name string) PasswordFunc {
 // example "pass show sudo/web1") and returns what it prints on standard
 // output, less one trailing newline.
 //
-// The command inherits the environment and reads no input. Its standard
-// error goes to stderr as it comes (a prompt there shows at once); nil
-// discards it. It fails, with an error naming the command, if the
-// command exits non-zero, prints nothing or prints more than 64 KiB. The
-// error of a failed command carries the last line of its error output
-// only when stderr is nil: otherwise that line was shown already.
-// When ctx is done the command is interrupted, then killed.
-func FromCommand(cmdline string, stderr io.Writer) PasswordFunc {
+// The command's environment is env; nil means this process's
+// environment, as with os/exec. Give it one without the variables that
+// hold secrets. It reads no input. Its standard error goes to stderr as
+// it comes (a prompt there shows at once); nil discards it. It fails,
+// with an error naming the command, if the command exits non-zero,
+// prints nothing or prints more than 64 KiB. The error of a failed
+// command carries the last line of its error output only when stderr is
+// nil: otherwise that line was shown already. When ctx is done the
+// command is interrupted, then killed.
+func FromCommand(cmdline string, env []string, stderr io.Writer) PasswordFunc {
 	return func(ctx context.Context) (string, error) {
 		shown := stderr != nil
 		if stderr == nil {
@@ -62,6 +64,7 @@ func FromCommand(cmdline string, stderr io.Writer) PasswordFunc {
 		var stdout limitedBuffer
 		var errTail tailBuffer
 		cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
+		cmd.Env = env
 		cmd.Stdout = &stdout
 		cmd.Stderr = io.MultiWriter(stderr, &errTail)
 		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }

@@ -68,7 +68,7 @@ func TestFromCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			got, err := FromCommand(tc.cmdline, &stderr)(t.Context())
+			got, err := FromCommand(tc.cmdline, nil, &stderr)(t.Context())
 			if tc.wantErr != nil {
 				if err == nil {
 					t.Fatalf("got %q, want an error", got)
@@ -88,26 +88,34 @@ func TestFromCommand(t *testing.T) {
 	}
 	t.Run("fails: error output shown once", func(t *testing.T) {
 		var stderr bytes.Buffer
-		_, err := FromCommand(`echo 'gpg: decryption failed' >&2; exit 3`, &stderr)(t.Context())
+		_, err := FromCommand(`echo 'gpg: decryption failed' >&2; exit 3`, nil, &stderr)(t.Context())
 		if err == nil || !strings.HasSuffix(err.Error(), "exit status 3") || stderr.String() != "gpg: decryption failed\n" {
 			t.Fatalf("error %v, stderr %q: want the reason on stderr only", err, stderr.String())
 		}
 	})
 	t.Run("fails: error output in the error when not shown", func(t *testing.T) {
-		_, err := FromCommand(`echo 'gpg: decryption failed' >&2; exit 3`, nil)(t.Context())
+		_, err := FromCommand(`echo 'gpg: decryption failed' >&2; exit 3`, nil, nil)(t.Context())
 		if err == nil || !strings.Contains(err.Error(), "exit status 3: gpg: decryption failed") {
 			t.Fatalf("error %v, want it to end with the reason", err)
 		}
 	})
 	t.Run("nil stderr discards", func(t *testing.T) {
-		if got, err := FromCommand(`echo noise >&2; echo pw`, nil)(t.Context()); err != nil || got != "pw" {
+		if got, err := FromCommand(`echo noise >&2; echo pw`, nil, nil)(t.Context()); err != nil || got != "pw" {
 			t.Fatalf("got %q, %v", got, err)
+		}
+	})
+	t.Run("runs with the environment given", func(t *testing.T) {
+		t.Setenv("GOTASK_TEST_HIDDEN", "hidden-value")
+		env := []string{"PATH=" + os.Getenv("PATH"), "SHOWN=shown-value"}
+		got, err := FromCommand(`echo "${SHOWN}:${GOTASK_TEST_HIDDEN-unset}"`, env, nil)(t.Context())
+		if err != nil || got != "shown-value:unset" {
+			t.Fatalf("got %q, %v; want the command to see SHOWN and not GOTASK_TEST_HIDDEN", got, err)
 		}
 	})
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if _, err := FromCommand(`echo pw`, nil)(ctx); !errors.Is(err, context.Canceled) {
+		if _, err := FromCommand(`echo pw`, nil, nil)(ctx); !errors.Is(err, context.Canceled) {
 			t.Fatalf("error %v, want context.Canceled", err)
 		}
 	})

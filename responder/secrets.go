@@ -1,15 +1,24 @@
 package responder
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
 )
 
-// MinSecretLen is the shortest secret that Secrets masks. Shorter ones
-// are ignored: masking every "ab" in the output would mangle it while
-// hardly hiding anything.
-const MinSecretLen = 3
+// MinSecretLen is the shortest secret that Secrets takes. Add refuses
+// shorter ones: masking every "abc" in the output would mangle it while
+// hardly hiding anything, and leaving them unmasked would show them.
+const MinSecretLen = 4
+
+// maxNoise bounds the bytes of carriage returns and terminal control
+// sequences that may break one occurrence of a secret (see Redact).
+const maxNoise = 256
+
+// maxSequence bounds one terminal control sequence.
+const maxSequence = 64
 
 // mask replaces each secret in redacted output.
 var mask = []byte("****")
@@ -25,23 +34,23 @@ type Secrets struct {
 
 // secretSet is an immutable snapshot of a Secrets.
 type secretSet struct {
-	list   []string // longest first, no duplicates
-	first  [256]bool
-	maxLen int
+	list  []string // longest first, no duplicates
+	first [256]bool
 }
 
-// Add adds secret to the set. Secrets shorter than MinSecretLen bytes,
-// including the empty string, are ignored.
-func (s *Secrets) Add(secret string) {
+// Add adds secret to the set. A secret shorter than MinSecretLen bytes,
+// including the empty string, is not added: Add returns an error saying
+// so, which the caller should report with where the secret came from.
+func (s *Secrets) Add(secret string) error {
 	if len(secret) < MinSecretLen {
-		return
+		return fmt.Errorf("a secret of %d bytes is too short to be masked in output (secrets need %d bytes or more); use a longer one", len(secret), MinSecretLen)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := &secretSet{}
 	if s.set != nil {
 		if slices.Contains(s.set.list, secret) {
-			return
+			return nil
 		}
 		*next = *s.set
 	}
@@ -50,8 +59,8 @@ func (s *Secrets) Add(secret string) {
 	// the longer one is masked.
 	slices.SortStableFunc(next.list, func(a, b string) int { return len(b) - len(a) })
 	next.first[secret[0]] = true
-	next.maxLen = max(next.maxLen, len(secret))
 	s.set = next
+	return nil
 }
 
 // snapshot returns the current set, or nil if it is empty.
@@ -65,7 +74,11 @@ func (s *Secrets) snapshot() *secretSet {
 }
 
 // Redact returns b with every occurrence of a secret replaced by "****".
-// Where secrets overlap, the leftmost wins, and of those starting at the
+// An occurrence may be broken by carriage returns and terminal control
+// sequences (colours, cursor moves, titles), as a progress bar that
+// redraws it would break it: it shows whole on a terminal, so the whole
+// stretch, control sequences included, is masked. Up to 256 bytes of
+// them per occurrence are seen through. Where secrets overlap, the leftmost wins, and of those starting at the
 // same byte the longest. When the set is empty Redact returns b itself;
 // otherwise it returns a new slice.
 func (s *Secrets) Redact(b []byte) []byte {
@@ -92,10 +105,11 @@ func (set *secretSet) redact(dst, b []byte, final bool) (out []byte, held int) {
 			continue
 		}
 		rest := b[i:]
-		if !final && set.couldGrow(rest) {
+		n, more := set.longestAt(rest)
+		if more && !final {
 			return dst, len(rest)
 		}
-		if n := set.longestAt(rest); n > 0 {
+		if n > 0 {
 			dst = append(dst, mask...)
 			i += n
 			continue
@@ -106,26 +120,103 @@ func (set *secretSet) redact(dst, b []byte, final bool) (out []byte, held int) {
 	return dst, 0
 }
 
-// couldGrow reports whether some secret is longer than rest and begins
-// with it.
-func (set *secretSet) couldGrow(rest []byte) bool {
-	if len(rest) >= set.maxLen {
-		return false
-	}
+// longestAt returns how many bytes of b the longest secret b begins with
+// spans, or 0. more reports that some secret not found could still
+// begin b: b ends before that secret (or a control sequence inside it)
+// does.
+func (set *secretSet) longestAt(b []byte) (n int, more bool) {
 	for _, s := range set.list {
-		if len(s) > len(rest) && s[:len(rest)] == string(rest) {
-			return true
+		k, partial := matchAt(b, s)
+		if partial {
+			more = true
+		}
+		if k > 0 && n == 0 {
+			n = k // the list is longest first
 		}
 	}
-	return false
+	return n, more
 }
 
-// longestAt returns the length of the longest secret b begins with, or 0.
-func (set *secretSet) longestAt(b []byte) int {
-	for _, s := range set.list {
-		if len(s) <= len(b) && string(b[:len(s)]) == s {
-			return len(s)
+// matchAt returns how many bytes of b spell secret from the start of b,
+// seeing through carriage returns and terminal control sequences between
+// its bytes, or 0 if b does not begin with it. partial reports that b
+// ends while it still could.
+func matchAt(b []byte, secret string) (n int, partial bool) {
+	i, noise := 0, 0
+	for j := 0; j < len(secret); {
+		if i == len(b) {
+			return 0, true
 		}
+		if b[i] == secret[j] {
+			i++
+			j++
+			continue
+		}
+		if j == 0 {
+			return 0, false
+		}
+		k := noiseLen(b[i:])
+		if k < 0 {
+			return 0, true
+		}
+		noise += k
+		if k == 0 || noise > maxNoise {
+			return 0, false
+		}
+		i += k
+	}
+	return i, false
+}
+
+// noiseLen returns the length of the carriage return or terminal control
+// sequence that b begins with: 0 if it begins with neither, -1 if b ends
+// inside one. Sequences are ESC followed by a CSI ("[" parameters, a
+// final byte), an OSC or other string ("]", "P", "X", "^" or "_", up to
+// BEL or ESC \), or intermediate bytes and a final byte (ESC ( B).
+func noiseLen(b []byte) int {
+	switch {
+	case b[0] == '\r':
+		return 1
+	case b[0] != 0x1b:
+		return 0
+	case len(b) == 1:
+		return -1
+	}
+	end := min(len(b), maxSequence)
+	switch b[1] {
+	case '[':
+		for i := 2; i < end; i++ {
+			switch c := b[i]; {
+			case 0x40 <= c && c <= 0x7e:
+				return i + 1
+			case c < 0x20 || c > 0x3f:
+				return 0
+			}
+		}
+	case ']', 'P', 'X', '^', '_':
+		for i := 2; i < end; i++ {
+			switch {
+			case b[i] == 0x07:
+				return i + 1
+			case b[i] == 0x1b && i+1 < len(b):
+				if b[i+1] == '\\' {
+					return i + 2
+				}
+				return 0
+			}
+		}
+	default:
+		for i := 1; i < end; i++ {
+			switch c := b[i]; {
+			case 0x30 <= c && c <= 0x7e:
+				return i + 1
+			case c < 0x20 || c > 0x2f:
+				return 0
+			}
+		}
+	}
+	if len(b) < maxSequence {
+		return -1 // it may yet end
 	}
 	return 0
 }
@@ -134,8 +225,8 @@ func (set *secretSet) longestAt(b []byte) int {
 // every secret in s masked, even a secret split across writes.
 //
 // The writer passes output on at once, except for a tail that could be
-// the beginning of a secret: that tail (shorter than the longest secret)
-// waits for the next Write or for Close. So a prompt such as "Password: "
+// the beginning of a secret: that tail (shorter than the longest secret,
+// with the control sequences Redact sees through) waits for the next Write or for Close. So a prompt such as "Password: "
 // reaches w as soon as it is written.
 func (s *Secrets) Writer(w io.Writer) *RedactWriter {
 	return &RedactWriter{secrets: s, w: w}
@@ -200,4 +291,45 @@ func (rw *RedactWriter) Close() error {
 	_, err := rw.w.Write(out)
 	rw.held = rw.held[:0]
 	return err
+}
+
+// Error returns err with every secret in its message masked, as an error
+// that unwraps to err, so that errors.Is and errors.As still find what
+// err holds. It returns err itself when its message shows no secret, and
+// nil for nil.
+func (s *Secrets) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	masked := string(s.Redact([]byte(msg)))
+	if masked == msg {
+		return err
+	}
+	return &maskedError{msg: masked, err: err}
+}
+
+// maskedError is an error whose message had secrets masked.
+type maskedError struct {
+	msg string
+	err error
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+// Checked returns a source that gives the password that source gives,
+// after adding it to s so that it is masked from then on. A password too
+// short to be masked (see Add) is an error, as from the source.
+func (s *Secrets) Checked(source PasswordFunc) PasswordFunc {
+	return func(ctx context.Context) (string, error) {
+		pw, err := source(ctx)
+		if err != nil {
+			return "", err
+		}
+		if err := s.Add(pw); err != nil {
+			return "", fmt.Errorf("the sudo password: %w", err)
+		}
+		return pw, nil
+	}
 }

@@ -28,11 +28,11 @@ func TestSecretsRedact(t *testing.T) {
 		{"one", []string{"hunter2"}, "pw is hunter2!", "pw is ****!"},
 		{"each occurrence", []string{"hunter2"}, "hunter2 hunter2hunter2", "**** ********"},
 		{"several", []string{"hunter2", "s3cr3t"}, "a=hunter2 b=s3cr3t", "a=**** b=****"},
-		{"longest at the same place", []string{"abc", "abcdef"}, "xabcdefy abcx", "x****y ****x"},
+		{"longest at the same place", []string{"abcd", "abcdef"}, "xabcdefy abcdx", "x****y ****x"},
 		{"leftmost of overlapping", []string{"abcd", "cdef"}, "abcdef", "****ef"},
-		{"too short to mask", []string{"ab", ""}, "ab cab", "ab cab"},
-		{"shortest masked", []string{"abc"}, "abc", "****"},
-		{"added twice", []string{"abc", "abc"}, "abc", "****"},
+		{"too short to mask", []string{"abc", ""}, "abc cabc", "abc cabc"},
+		{"shortest masked", []string{"abcd"}, "abcd", "****"},
+		{"added twice", []string{"abcd", "abcd"}, "abcd", "****"},
 		{"multi-byte", []string{"pässwörd"}, "pw: pässwörd\n", "pw: ****\n"},
 		{"partial is not masked", []string{"hunter2"}, "hunter hunter3", "hunter hunter3"},
 	}
@@ -112,8 +112,8 @@ func TestRedactWriterHoldsBackOnlyAPossibleSecret(t *testing.T) {
 		{"a possible secret waits", []string{"hunter2"}, []string{"pw=hun", "ter2\n"}, []string{"pw=", "pw=****\n"}, "pw=****\n"},
 		{"released when it is not one", []string{"hunter2"}, []string{"pw=hun", "gry\n"}, []string{"pw=", "pw=hungry\n"}, "pw=hungry\n"},
 		{"close releases the tail", []string{"hunter2"}, []string{"bye hunte"}, []string{"bye "}, "bye hunte"},
-		{"close masks a secret in the tail", []string{"abc", "abcdef"}, []string{"x abc"}, []string{"x "}, "x ****"},
-		{"a short secret waits for a longer one", []string{"abc", "abcdef"}, []string{"abc", "x"}, []string{"", "****x"}, "****x"},
+		{"close masks a secret in the tail", []string{"abcd", "abcdef"}, []string{"x abcd"}, []string{"x "}, "x ****"},
+		{"a short secret waits for a longer one", []string{"abcd", "abcdef"}, []string{"abcd", "x"}, []string{"", "****x"}, "****x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,5 +182,52 @@ func TestRedactWriterReportsWriteErrors(t *testing.T) {
 	}
 	if err := w.Close(); !errors.Is(err, errWrite) {
 		t.Errorf("Close error = %v, want %v", err, errWrite)
+	}
+}
+
+func TestSecretsRedactAcrossControlSequences(t *testing.T) {
+	// A progress bar redraws with \r and colours its text: a secret
+	// broken by either still shows whole on the terminal, so it is masked.
+	s := secretsOf("S3cr3t")
+	tests := []struct{ in, want string }{
+		{"S3c\rr3t", "****"},
+		{"pw: S3c\x1b[0mr3t\n", "pw: ****\n"},
+		{"S3\x1b[1;31mcr\x1b[0m3t", "****"},
+		{"S\x1b]0;title\x07\x1b]0;x\x1b\\3cr3t", "****"},
+		{"S3cr\r\r\x1b(B3t", "****"},
+		{"\x1b[1mS3cr3t\x1b[0m", "\x1b[1m****\x1b[0m"},
+		{"S3c\rx3t S3c\nr3t", "S3c\rx3t S3c\nr3t"},
+	}
+	for _, tc := range tests {
+		if got := string(s.Redact([]byte(tc.in))); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		// And split anywhere, through a Writer.
+		for i := 0; i <= len(tc.in); i++ {
+			var out recorder
+			w := s.Writer(&out)
+			w.Write([]byte(tc.in[:i]))
+			w.Write([]byte(tc.in[i:]))
+			w.Close()
+			if out.String() != tc.want {
+				t.Errorf("writes %q|%q gave %q, want %q", tc.in[:i], tc.in[i:], out.String(), tc.want)
+			}
+		}
+	}
+}
+
+func TestSecretsAddRefusesShortSecrets(t *testing.T) {
+	var s Secrets
+	for _, short := range []string{"", "a", "abc"} {
+		err := s.Add(short)
+		if err == nil || !strings.Contains(err.Error(), "4 bytes") {
+			t.Errorf("Add(%q) = %v, want an error saying secrets need 4 bytes", short, err)
+		}
+	}
+	if err := s.Add("abcd"); err != nil {
+		t.Errorf("Add(abcd) = %v", err)
+	}
+	if got := string(s.Redact([]byte("abc abcd"))); got != "abc ****" {
+		t.Errorf("Redact = %q", got)
 	}
 }

@@ -102,9 +102,11 @@ type Executor struct {
 	// if SudoPassword has no password: the CLI sets it to a prompt with
 	// echo off when stdin is a terminal.
 	SudoPrompt responder.PasswordFunc
-	// Secrets holds what must never be shown. Commands' captured output
-	// and the sudo password are masked with it; the CLI masks the live
-	// streams with the same set. Nil means nothing is masked.
+	// Secrets holds what must never be shown. Commands' captured output,
+	// JSON events and the sudo password are masked with it; the CLI
+	// masks the live streams with the same set. Run first adds the value
+	// of each of the registry's secret variables that is set (see
+	// Registry.SecretEnv). Nil means nothing is masked.
 	Secrets *responder.Secrets
 
 	once    sync.Map // task name -> *onceResult, for deps and post tasks
@@ -179,6 +181,9 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 	type resolved struct {
 		t    *Task
 		args map[string]any
+	}
+	if err := e.addSecrets(); err != nil {
+		return err
 	}
 	var plan []resolved
 	for _, c := range calls {
@@ -932,10 +937,13 @@ func newResponder(r Responder, secrets *responder.Secrets) (responder.Watcher, e
 		if !ok {
 			return nil, fmt.Errorf("responder for %q answers with $%s, which is not set; export it before running gotask", r.Pattern, r.ResponseEnv)
 		}
-		answer = v
+		v = strings.TrimSuffix(v, "\n")
 		if secrets != nil {
-			secrets.Add(answer) // a secret kept out of tasks.toml stays out of output too
+			if err := secrets.Add(v); err != nil {
+				return nil, fmt.Errorf("responder for %q answers with $%s: %w", r.Pattern, r.ResponseEnv, err)
+			}
 		}
+		answer = v + "\n" // typed at a prompt, an answer ends with Enter
 	}
 	return &responder.Responder{Pattern: re, Response: answer}, nil
 }

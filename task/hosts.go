@@ -326,6 +326,12 @@ func (e *Executor) console() *output.Console {
 	if e.Output != nil {
 		return e.Output
 	}
-	e.conOnce.Do(func() { e.con = output.New(e.Stdout, e.Stderr, output.Options{}) })
+	e.conOnce.Do(func() {
+		var opts output.Options
+		if e.Secrets != nil {
+			opts.Redact = e.Secrets.Redact
+		}
+		e.con = output.New(e.Stdout, e.Stderr, opts)
+	})
 	return e.con
 }

@@ -37,7 +37,7 @@ func helper(dir, state string) error {
 		if err := s.Record(ctx, st); err != nil {
 			return err
 		}
-		if _, err := s.load("build"); err != nil {
+		if _, err := s.load(keyID("build")); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,7 @@ import (
 // the last successful run of one key, and the stat information and sum
 // of each source file for the fast path.
 type record struct {
-	key   string
+	key   string   // keyID of the key
 	def   [32]byte // SHA-256 of Spec.Definition
 	sum   [32]byte // the fingerprint: see fingerprintOf
 	files []entry  // in cmpPath order, all known
@@ -28,17 +28,17 @@ type record struct {
 }
 
 // stateMagic starts every state file; its last byte is the format version.
-const stateMagic = "gotask-fingerprint\x00\x01"
+const stateMagic = "gotask-fingerprint\x00\x02"
 
 // castagnoli builds the CRC table on first use, not at package init:
 // every gotask start would otherwise pay for it, checked or not.
 var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
-// encode returns the state file contents for r. The format (version 1),
+// encode returns the state file contents for r. The format (version 2),
 // integers as unsigned varints unless said otherwise:
 //
-//	magic   "gotask-fingerprint\x00\x01"
-//	key     length, bytes
+//	magic   "gotask-fingerprint\x00\x02"
+//	key     length, bytes: the keyID (version 1 held the key itself)
 //	def     32 bytes: SHA-256 of the definition
 //	sum     32 bytes: the fingerprint
 //	n       number of files, then n times:
@@ -182,21 +182,46 @@ func (d *decoder) str() string {
 	return d.bytes(int(n))
 }
 
-// stateName returns the file name of key's state: a readable prefix made
-// of the key's safe characters, then 32 hex digits of its SHA-256.
-func stateName(key string) string {
+// keyID is what a Store keeps of a key: its SHA-256, never the key,
+// which may hold secrets.
+func keyID(key string) string {
 	sum := sha256.Sum256([]byte(key))
-	var b strings.Builder
-	for i := 0; i < len(key) && b.Len() < 48; i++ {
-		c := key[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.' && b.Len() > 0:
-			b.WriteByte(c)
-		default:
-			b.WriteByte('_')
+	return string(sum[:])
+}
+
+// stateName returns the file name of the state of the key whose keyID
+// is id: 64 hex digits.
+func stateName(id string) string {
+	return hex.EncodeToString([]byte(id))
+}
+
+// isOldStateName reports whether name is that of a state file of format
+// version 1: a prefix made of the key's safe characters, "-", 32 hex
+// digits (and ".tmp" suffixes of a save cut short).
+func isOldStateName(name string) bool {
+	base := name
+	if rest, ok := strings.CutSuffix(name, ".tmp"); ok {
+		i := strings.LastIndexByte(rest, '.')
+		if i < 0 {
+			return false
+		}
+		base = rest[:i]
+	}
+	i := strings.LastIndexByte(base, '-')
+	if i < 0 || len(base)-i-1 != 32 {
+		return false
+	}
+	for _, c := range base[i+1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
 		}
 	}
-	return b.String() + "-" + hex.EncodeToString(sum[:16])
+	for _, c := range base[:i] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // maxRecordSize bounds what load reads: a record takes about 100 bytes a
@@ -246,7 +271,7 @@ func (s *Store) load(key string) (*record, error) {
 		return nil, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	if r.key != key {
-		return nil, fmt.Errorf("%w: %s holds the state of key %q", errCorrupt, f.Name(), r.key)
+		return nil, fmt.Errorf("%w: %s holds the state of another key", errCorrupt, f.Name())
 	}
 	r.mtime = fi.ModTime().UnixNano()
 	return r, nil
@@ -256,7 +281,7 @@ func (s *Store) load(key string) (*record, error) {
 // state directory, renamed over the old state. It does not fsync: a state
 // file cut short by a crash fails its checksum and counts as no record.
 func (s *Store) save(r *record) error {
-	if err := os.MkdirAll(s.Dir, 0o777); err != nil {
+	if err := s.mkdir(); err != nil {
 		return fmt.Errorf("recording state: %w", err)
 	}
 	name := stateName(r.key)
@@ -274,6 +299,36 @@ func (s *Store) save(r *record) error {
 	if err != nil {
 		os.Remove(f.Name())
 		return fmt.Errorf("recording state: %w", err)
+	}
+	return nil
+}
+
+// mkdir makes the state directory, for its owner only, and takes group
+// and other permissions away from one that has them: version 1 made it
+// 0755, with file names that could show arguments. It removes the state
+// files of version 1, which are never read again.
+func (s *Store) mkdir() error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(s.Dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := os.Chmod(s.Dir, fi.Mode().Perm()&0o700); err != nil {
+		return fmt.Errorf("making %s private: %w", s.Dir, err)
+	}
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && isOldStateName(e.Name()) {
+			os.Remove(filepath.Join(s.Dir, e.Name()))
+		}
 	}
 	return nil
 }

@@ -44,12 +44,16 @@ type Spec struct {
 }
 
 // A Store keeps the fingerprints recorded after successful runs, one
-// file per key in a state directory. Deleting the directory, or any file
+// file per key in a state directory. Keys may hold secrets (argument
+// values): a state file is named by, and holds, a hash of its key only,
+// and the directory is for its owner only (mode 0700). Deleting the directory, or any file
 // in it, is safe: the tasks concerned are then out of date. A Store is
 // safe for concurrent use, by goroutines and by processes sharing the
 // directory.
 type Store struct {
-	// Dir is the state directory. It is created by the first Record.
+	// Dir is the state directory. It is created, with mode 0700, by the
+	// first Record; Record also takes group and other permissions away
+	// from an existing one.
 	// The walk of the sources never enters it, so a task's sources may
 	// include it without becoming out of date at every run.
 	Dir string
@@ -74,7 +78,7 @@ type Status struct {
 	// times and inode match the record are not read.
 	Hashed int
 
-	key     string
+	key     string // keyID of the key
 	c       *compiled
 	skip    string    // absolute state directory
 	started time.Time // when Check began
@@ -115,8 +119,9 @@ func (s *Store) Check(ctx context.Context, key string, spec *Spec) (*Status, err
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{key: key, c: c, skip: skip, started: time.Now()}
-	old, err := s.load(key)
+	id := keyID(key)
+	st := &Status{key: id, c: c, skip: skip, started: time.Now()}
+	old, err := s.load(id)
 	var corrupt error
 	if errors.Is(err, errCorrupt) {
 		corrupt, old = err, nil
@@ -161,7 +166,7 @@ func (s *Store) Check(ctx context.Context, key string, spec *Spec) (*Status, err
 	st.Reasons = reasons
 	st.UpToDate = len(reasons) == 0
 	if st.UpToDate && st.Hashed > 0 {
-		_ = s.save(&record{key: key, def: c.def, sum: old.sum, files: files}) // best effort
+		_ = s.save(&record{key: id, def: c.def, sum: old.sum, files: files}) // best effort
 	}
 	return st, nil
 }

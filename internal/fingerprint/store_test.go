@@ -319,7 +319,7 @@ func TestCorruptState(t *testing.T) {
 			_, spec := project(t)
 			s := &Store{Dir: t.TempDir()}
 			checkAndRecord(t, s, "build", spec)
-			name := filepath.Join(s.Dir, stateName("build"))
+			name := filepath.Join(s.Dir, stateName(keyID("build")))
 			data, err := os.ReadFile(name)
 			if err != nil {
 				t.Fatal(err)
@@ -430,27 +430,86 @@ func TestSymlinks(t *testing.T) {
 	}
 }
 
-func TestStateName(t *testing.T) {
-	tests := []struct{ key, prefix string }{
-		{"build", "build-"},
-		{"deploy host=web1 env=prod", "deploy_host_web1_env_prod-"},
-		{"../../etc/passwd", "_._.._etc_passwd-"},
-		{"", "-"},
-		{strings.Repeat("x", 300), strings.Repeat("x", 48) + "-"},
-	}
-	seen := map[string]bool{}
-	for _, tt := range tests {
-		name := stateName(tt.key)
-		if !strings.HasPrefix(name, tt.prefix) || len(name) != len(tt.prefix)+32 || strings.ContainsAny(name, `/\`) {
-			t.Errorf("stateName(%q) = %q, want %q and 32 hex digits", tt.key, name, tt.prefix)
+// TestStateKeepsKeysPrivate: a key holds argument values, which may be
+// secrets (deploy --token S3cr3t...). Neither the state file's name nor
+// its contents show them, and the state directory is for its owner only,
+// even when it existed with looser permissions.
+func TestStateKeepsKeysPrivate(t *testing.T) {
+	_, spec := project(t)
+	const secret = "S3cr3tT0ken"
+	key := "deploy --token " + secret
+	for _, existing := range []bool{false, true} {
+		s := &Store{Dir: filepath.Join(t.TempDir(), ".gotask")}
+		if existing {
+			if err := os.Mkdir(s.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(s.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if seen[name] {
-			t.Errorf("stateName(%q) = %q again", tt.key, name)
+		checkAndRecord(t, s, key, spec)
+		if st := check(t, s, key, spec); !st.UpToDate {
+			t.Fatalf("not up to date after Record: %v", st)
 		}
-		seen[name] = true
+		if st := check(t, s, "deploy --token other", spec); st.UpToDate {
+			t.Fatal("another key shares the record")
+		}
+		fi, err := os.Stat(s.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o700 {
+			t.Errorf("existing %v: state directory has mode %o, want 700", existing, perm)
+		}
+		entries, err := os.ReadDir(s.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.Contains(e.Name(), "S3cr3t") || strings.Contains(e.Name(), "token") || strings.Contains(e.Name(), "deploy") {
+				t.Errorf("state file name %q shows the key", e.Name())
+			}
+			data, err := os.ReadFile(filepath.Join(s.Dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), secret) {
+				t.Errorf("state file %s holds the key in clear", e.Name())
+			}
+			if fi, _ := e.Info(); fi.Mode().Perm()&0o077 != 0 {
+				t.Errorf("state file %s has mode %o", e.Name(), fi.Mode().Perm())
+			}
+		}
 	}
-	if stateName("a b") == stateName("a_b") {
-		t.Error("keys that differ only in unsafe characters share a state file")
+}
+
+// TestOldStateNamesRemoved: state files named the old way (a readable
+// prefix made of the key, which may hold a secret) are removed when a
+// record is written, and are never read.
+func TestOldStateNamesRemoved(t *testing.T) {
+	_, spec := project(t)
+	// The old version made the directory 0755.
+	s := &Store{Dir: filepath.Join(t.TempDir(), ".gotask")}
+	if err := os.Mkdir(s.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(s.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(s.Dir, "deploy_--token_S3cr3tT0ken-0123456789abcdef0123456789abcdef")
+	other := filepath.Join(s.Dir, "notes.txt")
+	for _, f := range []string{old, other} {
+		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkAndRecord(t, s, "build", spec)
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old state file still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a file that is not an old state file was touched: %v", err)
 	}
 }
 
@@ -490,7 +549,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 					err = s.Record(t.Context(), st)
 				}
 				if err == nil {
-					_, err = s.load("build")
+					_, err = s.load(keyID("build"))
 				}
 				if err != nil {
 					errs <- err
@@ -510,7 +569,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 	}
 	ents, _ := os.ReadDir(s.Dir)
 	if len(ents) != 1 {
-		t.Errorf("state directory holds %d files, want 1 (no temporary files left)", len(ents))
+		t.Errorf("state directory holds %d files, want 1 (no temporary files left): %v", len(ents), ents)
 	}
 }
 
@@ -525,6 +584,24 @@ func TestRacilyClean(t *testing.T) {
 	for i := range 2 {
 		if st := check(t, s, "build", spec); !st.UpToDate || st.Hashed != 1 {
 			t.Errorf("Check %d: %s, hashed %d; want up to date, hashed 1", i+1, st, st.Hashed)
+		}
+	}
+}
+
+func TestIsOldStateName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"build-0123456789abcdef0123456789abcdef":                 true,
+		"deploy_--token_S3cr3t-0123456789abcdef0123456789abcdef": true,
+		"a.b-0123456789abcdef0123456789abcdef":                   true,
+		"build-0123456789abcdef0123456789abcdef.123456.tmp":      true,
+		stateName(keyID("build")):                                false,
+		stateName(keyID("build")) + ".123456.tmp":                false,
+		"notes.txt":                               false,
+		"build-0123456789abcdef0123456789abcdeg":  false,
+		"build-0123456789abcdef0123456789abcdef0": false,
+	} {
+		if got := isOldStateName(name); got != want {
+			t.Errorf("isOldStateName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

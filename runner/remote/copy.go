@@ -3,7 +3,6 @@ package remote
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -89,10 +88,7 @@ func (c *Client) Put(ctx context.Context, src, dst string, opts *runner.CopyOpti
 				}
 				return nil
 			}
-			if err := sc.MkdirAll(rp); err != nil {
-				return fmt.Errorf("creating directory %s: %w", rp, err)
-			}
-			return sc.Chmod(rp, info.Mode().Perm())
+			return t.mkdirs(rp, info.Mode().Perm())
 		case info.Mode().IsRegular():
 			return t.putFile(ctx, p, rp, info)
 		}
@@ -200,6 +196,45 @@ type transfer struct {
 	res  *runner.CopyResult
 	opts *runner.CopyOptions
 	home string
+
+	cleaned map[string]bool // directories rid of stale temporary files
+}
+
+// removeStale removes, once per transfer and directory, the temporary
+// files that killed transfers left in dir (see staleTemp): on this
+// machine when local, else on the host. It is best effort: a directory
+// that cannot be listed, or a file that cannot be removed, is left.
+func (t *transfer) removeStale(dir string, local bool) {
+	if t.cleaned[dir] {
+		return
+	}
+	if t.cleaned == nil {
+		t.cleaned = map[string]bool{}
+	}
+	t.cleaned[dir] = true
+	if !local {
+		entries, err := t.sc.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, name := range staleTemps(entries) {
+			_ = t.sc.Remove(path.Join(dir, name))
+		}
+		return
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	var entries []fs.FileInfo
+	for _, de := range des {
+		if fi, err := de.Info(); err == nil && strings.Contains(de.Name(), tempMarker) {
+			entries = append(entries, fi)
+		}
+	}
+	for _, name := range staleTemps(entries) {
+		_ = os.Remove(filepath.Join(dir, name))
+	}
 }
 
 func (t *transfer) mode(src fs.FileMode) fs.FileMode {
@@ -241,6 +276,31 @@ func (t *transfer) remotePath(p string) (string, error) {
 	return path.Join(t.home, p), nil
 }
 
+// mkdirs makes the directory p on the host, with any missing parents.
+// Each is created private (see filter), so that nothing is put in it
+// before it has its mode: perm for p, 0755 for a parent, as mkdir -p
+// makes them under the usual umask.
+func (t *transfer) mkdirs(p string, perm fs.FileMode) error {
+	if fi, err := t.sc.Stat(p); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", p)
+		}
+		return nil
+	}
+	if parent := path.Dir(p); parent != p {
+		if err := t.mkdirs(parent, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := t.sc.Mkdir(p); err != nil {
+		if fi, serr := t.sc.Stat(p); serr == nil && fi.IsDir() {
+			return nil // made meanwhile, by someone else
+		}
+		return fmt.Errorf("creating directory %s: %w", p, err)
+	}
+	return t.sc.Chmod(p, perm)
+}
+
 // putFile uploads one file unless dst already has its content.
 func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo) error {
 	mode := t.mode(st.Mode())
@@ -278,6 +338,7 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 		return err
 	}
 	defer f.Close()
+	t.removeStale(path.Dir(dst), false)
 	tmp := path.Join(path.Dir(dst), tempName(path.Base(dst)))
 	w, err := t.sc.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
@@ -366,7 +427,8 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 		return fmt.Errorf("opening %s: %w", src, err)
 	}
 	defer r.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), tempName(filepath.Base(dst))+"*")
+	t.removeStale(filepath.Dir(dst), true)
+	tmp, err := os.OpenFile(filepath.Join(filepath.Dir(dst), tempName(filepath.Base(dst))), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -413,13 +475,6 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 type sum struct {
 	b   []byte
 	err error
-}
-
-// tempName is a hidden name beside the destination for the transfer.
-func tempName(base string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "." + base + ".gotask-" + hex.EncodeToString(b[:]) + ".tmp"
 }
 
 func fileSHA256(name string) ([]byte, error) {

@@ -99,7 +99,7 @@ func sftpHandshake(r io.Reader, w io.WriteCloser) (packet int, pr io.Reader, pw 
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	replay := &dropInit{WriteCloser: w}
+	replay := &filter{WriteCloser: w}
 	pr = io.MultiReader(bytes.NewReader(framed(version)), r)
 	if version[0] != fxpVersion {
 		// pkg/sftp says what is wrong.
@@ -209,37 +209,105 @@ func framed(payload []byte) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
 }
 
-// dropInit passes writes through to the session after discarding the
-// first SFTP packet, pkg/sftp's INIT, which sftpHandshake has already
-// sent.
-type dropInit struct {
+// SFTP version 3 requests and flags that filter rewrites.
+const (
+	fxpOpen        = 3
+	fxpMkdir       = 14
+	fxfCreat       = 0x08 // SSH_FXF_CREAT
+	attrPerms      = 0x04 // SSH_FILEXFER_ATTR_PERMISSIONS
+	newFilePerm    = 0o600
+	newDirPerm     = 0o700
+	maxRewritePath = 64 << 10 // longer requests pass unchanged
+)
+
+// filter sits between pkg/sftp and the session. It discards the first
+// SFTP packet, pkg/sftp's INIT, which sftpHandshake has already sent. And
+// it makes files and directories private from the moment they exist:
+// pkg/sftp sends OPEN with SSH_FXF_CREAT, and MKDIR, with no attributes,
+// so the server creates them with its umask (0644, 0755 as a rule) and a
+// secret being uploaded is readable by others until the caller's chmod
+// after the last byte. The filter asks for mode 0600 for a new file and
+// 0700 for a new directory; Put then sets the final mode. (pkg/sftp has
+// no way to send those attributes itself.)
+type filter struct {
 	io.WriteCloser
-	head  []byte // the first packet's length, as it arrives
-	skip  uint32 // bytes of the first packet's payload still to drop
-	found bool   // the first packet's length is known
+	started bool   // the INIT has gone by
+	head    []byte // the current packet's length and type, as they arrive
+	left    uint32 // bytes of the current packet still to come after head
+	hold    bool   // the current packet is an OPEN or MKDIR, kept in held
+	held    []byte
 }
 
-func (d *dropInit) Write(p []byte) (int, error) {
-	n := 0
-	for !d.found || d.skip > 0 {
-		if len(p) == 0 {
-			return n, nil
-		}
-		if !d.found {
-			k := min(4-len(d.head), len(p))
-			d.head = append(d.head, p[:k]...)
-			p, n = p[k:], n+k
-			if len(d.head) == 4 {
-				d.found, d.skip = true, binary.BigEndian.Uint32(d.head)
+func (f *filter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(f.head) < 5 {
+			k := min(5-len(f.head), len(p))
+			f.head, p = append(f.head, p[:k]...), p[k:]
+			if len(f.head) < 5 {
+				break
 			}
-			continue
+			length := binary.BigEndian.Uint32(f.head)
+			f.left = max(length, 1) - 1
+			typ := f.head[4]
+			f.hold = f.started && (typ == fxpOpen || typ == fxpMkdir) && length < maxRewritePath
+			switch {
+			case !f.started:
+				// dropped, as the rest of the packet will be
+			case f.hold:
+				f.held = append(f.held[:0], f.head...)
+			default:
+				if _, err := f.WriteCloser.Write(f.head); err != nil {
+					return 0, err
+				}
+			}
+		} else {
+			k := int(min(uint64(f.left), uint64(len(p))))
+			switch {
+			case !f.started:
+			case f.hold:
+				f.held = append(f.held, p[:k]...)
+			default:
+				if _, err := f.WriteCloser.Write(p[:k]); err != nil {
+					return 0, err
+				}
+			}
+			p, f.left = p[k:], f.left-uint32(k)
 		}
-		k := int(min(uint64(d.skip), uint64(len(p))))
-		p, n, d.skip = p[k:], n+k, d.skip-uint32(k)
+		if len(f.head) == 5 && f.left == 0 {
+			if f.hold {
+				if _, err := f.WriteCloser.Write(private(f.held)); err != nil {
+					return 0, err
+				}
+			}
+			f.started, f.hold, f.head = true, false, f.head[:0]
+		}
 	}
-	if len(p) == 0 {
-		return n, nil
+	return n, nil
+}
+
+// private returns the OPEN or MKDIR packet pkt (length first) asking for
+// a private mode when it creates something and names no attributes; any
+// other packet is returned as it is.
+func private(pkt []byte) []byte {
+	typ := pkt[4]
+	_, rest, ok := cutString(pkt[9:]) // after length, type and id
+	if !ok {
+		return pkt
 	}
-	m, err := d.WriteCloser.Write(p)
-	return n + m, err
+	perm := uint32(newDirPerm)
+	if typ == fxpOpen {
+		if len(rest) < 4 || binary.BigEndian.Uint32(rest)&fxfCreat == 0 {
+			return pkt
+		}
+		rest, perm = rest[4:], newFilePerm
+	}
+	if len(rest) != 4 || binary.BigEndian.Uint32(rest) != 0 {
+		return pkt // attributes already given, or not understood
+	}
+	out := append([]byte(nil), pkt[:len(pkt)-4]...)
+	out = binary.BigEndian.AppendUint32(out, attrPerms)
+	out = binary.BigEndian.AppendUint32(out, perm)
+	binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+	return out
 }

@@ -99,13 +99,14 @@ func TestSFTPHandshake(t *testing.T) {
 			}
 			in.Reset()
 			// pkg/sftp's INIT, a byte at a time, then a request.
-			for _, b := range append(framed([]byte{fxpInit, 0, 0, 0, 3}), "next"...) {
+			next := framed([]byte{fxpExtended, 0, 0, 0, 9, 'n', 'e', 'x', 't'})
+			for _, b := range append(framed([]byte{fxpInit, 0, 0, 0, 3}), next...) {
 				if n, err := pw.Write([]byte{b}); n != 1 || err != nil {
 					t.Fatalf("Write: %d, %v", n, err)
 				}
 			}
-			if in.String() != "next" {
-				t.Errorf("after pkg/sftp's INIT the server received %q, want only %q", in.String(), "next")
+			if !bytes.Equal(in.Bytes(), next) {
+				t.Errorf("after pkg/sftp's INIT the server received %q, want only %q", in.Bytes(), next)
 			}
 		})
 	}
@@ -159,5 +160,53 @@ func TestRealSFTPLimits(t *testing.T) {
 	}
 	if packet != want {
 		t.Errorf("packet %d, want %d", packet, want)
+	}
+}
+
+// TestFilterMakesCreatedFilesPrivate: whatever way pkg/sftp's writes cut
+// the stream, an OPEN that creates a file asks for mode 0600, a MKDIR
+// for 0700, and every other request reaches the server unchanged.
+func TestFilterMakesCreatedFilesPrivate(t *testing.T) {
+	str := func(s string) []byte { return binary.BigEndian.AppendUint32(nil, uint32(len(s))) }
+	packet := func(typ byte, id uint32, parts ...[]byte) []byte {
+		b := binary.BigEndian.AppendUint32([]byte{typ}, id)
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return framed(b)
+	}
+	u32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	path := func(p string) []byte { return append(str(p), p...) }
+	const read, write, trunc = 0x01, 0x02, 0x10
+	in := [][]byte{
+		framed([]byte{fxpInit, 0, 0, 0, 3}),
+		packet(fxpOpen, 1, path("/srv/.key.gotask-x.tmp"), u32(write|fxfCreat|0x20), u32(0)),
+		packet(6, 2, str("handle"), make([]byte, 8), str("data"), []byte("data")), // WRITE
+		packet(fxpOpen, 3, path("/srv/key"), u32(read), u32(0)),
+		packet(fxpMkdir, 4, path("/srv/dir"), u32(0)),
+		packet(fxpOpen, 5, path("/srv/given"), u32(write|fxfCreat|trunc), u32(attrPerms), u32(0o640)),
+	}
+	want := [][]byte{
+		packet(fxpOpen, 1, path("/srv/.key.gotask-x.tmp"), u32(write|fxfCreat|0x20), u32(attrPerms), u32(0o600)),
+		in[2],
+		in[3],
+		packet(fxpMkdir, 4, path("/srv/dir"), u32(attrPerms), u32(0o700)),
+		in[5],
+	}
+	stream := bytes.Join(in, nil)
+	wantStream := bytes.Join(want, nil)
+	for _, size := range []int{1, 2, 3, 5, 7, 13, len(stream)} {
+		var got bytes.Buffer
+		f := &filter{WriteCloser: nopCloser{&got}}
+		for rest := stream; len(rest) > 0; {
+			k := min(size, len(rest))
+			if n, err := f.Write(rest[:k]); n != k || err != nil {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+			rest = rest[k:]
+		}
+		if !bytes.Equal(got.Bytes(), wantStream) {
+			t.Errorf("writes of %d bytes: the server received\n%x\nwant\n%x", size, got.Bytes(), wantStream)
+		}
 	}
 }
