@@ -233,7 +233,7 @@ const maxRecordSize = 128 << 20
 // longer up to date until it succeeds: a failed run must not leave an
 // older success standing.
 func (s *Store) Forget(key string) error {
-	err := os.Remove(filepath.Join(s.Dir, stateName(key)))
+	err := os.Remove(filepath.Join(s.Dir, stateName(keyID(key))))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("forgetting state: %w", err)
 	}
