@@ -170,7 +170,7 @@ func (b *Builder) binary(ctx context.Context, pkgDir string, mayBuild bool) (pat
 	}
 	goCmd, version, err := toolchain(ctx, pkgDir)
 	if errors.Is(err, ErrNoToolchain) {
-		if p, ok := newest(filepath.Join(cache, src)); ok {
+		if p, ok := newest(filepath.Join(cache, src)); ok && intact(p) {
 			return p, false, nil
 		}
 		return "", false, fmt.Errorf("cannot build the Go tasks in %s: %w", pkgDir, err)
@@ -182,7 +182,12 @@ func (b *Builder) binary(ctx context.Context, pkgDir string, mayBuild bool) (pat
 	dir := filepath.Join(cache, src, version)
 	bin := filepath.Join(dir, exeName())
 	if isExecutable(bin) {
-		return bin, false, nil
+		if intact(bin) {
+			return bin, false, nil
+		}
+		// Cut short or changed since it was built: it could crash every
+		// command, tasks.toml's included. Build it again.
+		os.Remove(bin)
 	}
 	if !mayBuild {
 		return "", false, nil
@@ -301,6 +306,9 @@ func (b *Builder) build(ctx context.Context, goCmd, pkgDir, cache, dir string, m
 	}
 	writeDocs(pkgDir, dir) // before the binary: whoever sees it sees them
 	bin := filepath.Join(dir, exeName())
+	if err := writeSeal(out, bin); err != nil {
+		return fmt.Errorf("cannot store the built Go tasks: %w; set GOTASK_CACHE to a writable directory", err)
+	}
 	if err := os.Rename(out, bin); err != nil {
 		// On Windows a binary in use cannot be replaced; one that another
 		// gotask has just put there is as good as ours.

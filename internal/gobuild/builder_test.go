@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // realGo returns the go command in PATH and the contents of its GOROOT's
@@ -299,5 +300,59 @@ func BenchmarkBinaryCached(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestBinaryCutShort: a cached binary cut short (a full disk, a killed
+// copy) is never handed out, where it would crash every command: with a
+// toolchain it is built again, without one the Go tasks cannot be had.
+func TestBinaryCutShort(t *testing.T) {
+	realGo(t)
+	realPath := os.Getenv("PATH")
+	dir := t.TempDir()
+	writeFiles(t, dir, module("hello v1"))
+	pkgDir := filepath.Join(dir, "gotasks")
+	b := &Builder{CacheDir: t.TempDir()}
+	path, _, err := b.Binary(t.Context(), pkgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := func() {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, fi.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	cut()
+	t.Setenv("PATH", t.TempDir()) // no go
+	if p, _, err := b.Binary(t.Context(), pkgDir); err == nil {
+		t.Errorf("with no toolchain, Binary() = %q, nil: a binary cut short was handed out", p)
+	}
+
+	t.Setenv("PATH", realPath)
+	p, built, err := b.Binary(t.Context(), pkgDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !built {
+		t.Error("a binary cut short was not built again")
+	}
+	if got := run(t, p); got != "hello v1 [a b]\n" {
+		t.Errorf("the binary printed %q", got)
+	}
+
+	// A binary whose time changed but whose bytes did not (a copy of the
+	// cache, say) is still good, found by its hash.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, built, err := b.Binary(t.Context(), pkgDir); err != nil || built {
+		t.Errorf("an intact binary with a new time: built %v, %v; want it reused", built, err)
 	}
 }

@@ -83,10 +83,13 @@ func sourceID(cache string, fsys fs.FS, stamp string) (string, error) {
 // writeAtomic writes data to file through a temporary file and a rename,
 // so that no reader sees half of it. It is for caches: failing is
 // ignored.
-func writeAtomic(file string, data []byte) {
+func writeAtomic(file string, data []byte) { _ = writeAtomicErr(file, data) }
+
+// writeAtomicErr is writeAtomic, saying whether it worked.
+func writeAtomicErr(file string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".tmp-*")
 	if err != nil {
-		return
+		return err
 	}
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
@@ -98,6 +101,7 @@ func writeAtomic(file string, data []byte) {
 	if err != nil {
 		_ = os.Remove(tmp.Name())
 	}
+	return err
 }
 
 // writeSource makes sure that <cache>/src/<id> holds the copy of gotask's
