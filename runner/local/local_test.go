@@ -263,7 +263,7 @@ func TestWatcherAnswersWithAnyStdin(t *testing.T) {
 					Stdin:    in,
 					Pty:      mode,
 					Watchers: []responder.Watcher{a},
-					Timeout:  10 * time.Second,
+					Timeout:  hangGuard,
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -80,7 +80,7 @@ func TestCtrlCReachesTheCommand(t *testing.T) {
 	ready := &triggerWriter{pattern: "ready", fire: func() { _, _ = um.Write([]byte{0x03}) }}
 	res, err := New().Run(t.Context(), &runner.Cmd{
 		Command: `trap 'echo got-INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`,
-		Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+		Stdin:   us, Stdout: ready, Timeout: hangGuard,
 	})
 	var ee *runner.ExitError
 	if !errors.As(err, &ee) || ee.Code != 7 || ee.TimedOut {
@@ -103,7 +103,7 @@ func TestWindowSizeFollowsTheTerminal(t *testing.T) {
 	}}
 	res, err := New().Run(t.Context(), &runner.Cmd{
 		Command: `trap 'stty size; exit 0' WINCH; stty size; echo ready; while :; do sleep 0.05; done`,
-		Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+		Stdin:   us, Stdout: ready, Timeout: hangGuard,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestInputReachesEachCommandOfARun(t *testing.T) {
 		ready := &triggerWriter{pattern: "ready", fire: func() { _, _ = um.Write([]byte(line + "\r")) }}
 		res, err := r.Run(t.Context(), &runner.Cmd{
 			Command: `echo ready; read line; echo "got=$line"`,
-			Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+			Stdin:   us, Stdout: ready, Timeout: hangGuard,
 		})
 		if err != nil {
 			t.Fatalf("command %d: %v", i, err)
