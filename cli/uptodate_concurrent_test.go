@@ -112,9 +112,23 @@ func gotask(t *testing.T, bin, dir string, args ...string) (string, error) {
 
 // gotaskBinary returns the gotask program that TestMain puts on PATH:
 // this test binary, which runs cli.Main as cmd/gotask does when started
-// under that name. No test builds gotask again.
+// under that name. Built with -race, though, it takes most of a second
+// to start, and a test that starts it hundreds of times gets a gotask
+// built without -race instead (go build with the ordinary flags, so
+// only the link is not in the build cache).
 func gotaskBinary(t *testing.T) string {
 	t.Helper()
+	if raceDetector {
+		if _, err := exec.LookPath("go"); err != nil {
+			t.Skip("no go command to build gotask without -race")
+		}
+		bin := filepath.Join(t.TempDir(), "gotask")
+		out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../cmd/gotask").CombinedOutput()
+		if err != nil {
+			t.Fatalf("go build ../cmd/gotask: %v\n%s", err, out)
+		}
+		return bin
+	}
 	bin, err := exec.LookPath("gotask")
 	if err != nil {
 		t.Fatalf("TestMain should have put gotask on PATH: %v", err)
