@@ -73,15 +73,15 @@ func (e *env) startSSHD(ctx context.Context) (*sshdSetup, error) {
 		Dir:            dir,
 		HostKey:        hostKey,
 		AuthorizedKeys: d.path("authorized_keys"),
-		LogLevel:       "ERROR",
+		LogLevel:       "INFO", // Start waits for the line saying it listens
+		// bash, started by sshd, sources ~/.bashrc even for `bash -c
+		// true`; a login's own set-up (pyenv init, say) would add the
+		// same time to every command of both sides and hide what SSH
+		// costs. An empty HOME keeps it out.
+		Home: home,
 		Config: []string{
 			"MaxStartups 300:30:600",
 			"MaxSessions 50",
-			// bash, started by sshd, sources ~/.bashrc even for `bash -c
-			// true`; a login's own set-up (pyenv init, say) would add the
-			// same time to every command of both sides and hide what SSH
-			// costs. An empty HOME keeps it out.
-			"SetEnv HOME=" + home,
 		},
 	})
 	if err != nil {

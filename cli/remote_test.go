@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -22,6 +23,11 @@ import (
 // These tests drive the whole CLI, from flags to the summary, against a
 // real OpenSSH sshd on a loopback port. They skip without sshd, unless
 // GOTASK_REQUIRE_REAL_PEERS=1.
+
+// hangGuard bounds what a test waits for, only so that a broken
+// mechanism fails the test rather than hanging it: far beyond what the
+// slowest machine needs. No test asserts how long anything took.
+const hangGuard = 2 * time.Minute
 
 // sshSetup is a real sshd and an ssh_config naming it by aliases.
 type sshSetup struct {

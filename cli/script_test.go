@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI specifications in testdata/script, one
 // behaviour per file.
 func TestScripts(t *testing.T) {
+	src := gotaskSource(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -33,7 +34,7 @@ func TestScripts(t *testing.T) {
 			// NO_COLOR, no TERM); fix the locale so that output is the
 			// same on every machine.
 			env.Setenv("LC_ALL", "C")
-			return setGoEnv(env)
+			return setGoEnv(env, src)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,

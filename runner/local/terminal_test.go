@@ -80,7 +80,7 @@ func TestCtrlCReachesTheCommand(t *testing.T) {
 	ready := &triggerWriter{pattern: "ready", fire: func() { _, _ = um.Write([]byte{0x03}) }}
 	res, err := New().Run(t.Context(), &runner.Cmd{
 		Command: `trap 'echo got-INT; exit 7' INT; echo ready; while :; do sleep 0.05; done`,
-		Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+		Stdin:   us, Stdout: ready, Timeout: hangGuard,
 	})
 	var ee *runner.ExitError
 	if !errors.As(err, &ee) || ee.Code != 7 || ee.TimedOut {
@@ -103,7 +103,7 @@ func TestWindowSizeFollowsTheTerminal(t *testing.T) {
 	}}
 	res, err := New().Run(t.Context(), &runner.Cmd{
 		Command: `trap 'stty size; exit 0' WINCH; stty size; echo ready; while :; do sleep 0.05; done`,
-		Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+		Stdin:   us, Stdout: ready, Timeout: hangGuard,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestInputIsLeftForTheNextCommand(t *testing.T) {
 				if s != "next\n" {
 					t.Errorf("read %q after the command, want %q", s, "next\n")
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(hangGuard):
 				t.Fatal("the input written after the command was taken by someone else")
 			}
 		})
@@ -180,7 +180,7 @@ func TestInputIsLeftForTheNextCommand(t *testing.T) {
 func forwarderGone(t *testing.T) {
 	t.Helper()
 	var stacks string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		buf := make([]byte, 1<<20)
 		stacks = string(buf[:runtime.Stack(buf, true)])
 		if !strings.Contains(stacks, ".forwardInput.") && !strings.Contains(stacks, ".ptyInput.") {
@@ -210,7 +210,7 @@ func TestStopEndsAPendingRead(t *testing.T) {
 			if !errors.Is(err, errStopped) {
 				t.Errorf("drain=%v: Read returned %v, want errStopped", drain, err)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(hangGuard):
 			t.Fatalf("drain=%v: Stop did not end the pending Read", drain)
 		}
 		_ = r.SetReadDeadline(time.Time{})
@@ -255,7 +255,7 @@ func TestInputReachesEachCommandOfARun(t *testing.T) {
 		ready := &triggerWriter{pattern: "ready", fire: func() { _, _ = um.Write([]byte(line + "\r")) }}
 		res, err := r.Run(t.Context(), &runner.Cmd{
 			Command: `echo ready; read line; echo "got=$line"`,
-			Stdin:   us, Stdout: ready, Timeout: 10 * time.Second,
+			Stdin:   us, Stdout: ready, Timeout: hangGuard,
 		})
 		if err != nil {
 			t.Fatalf("command %d: %v", i, err)
@@ -320,7 +320,7 @@ func TestSharedIsLetGoWithTheRunner(t *testing.T) {
 	if !kept {
 		t.Fatal("nothing kept after a command from a terminal")
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); ; time.Sleep(10 * time.Millisecond) {
 		runtime.GC() // the Runner's cleanup runs some time after a collection
 		s.mu.Lock()
 		gone := s.gone && s.winch == nil && s.inputs == nil
@@ -358,16 +358,17 @@ func TestUnreadInputDoesNotHangTheRunner(t *testing.T) {
 	defer w.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := New().Run(t.Context(), &runner.Cmd{Command: "stty raw -echo; (trap '' HUP; exec sleep 5) & echo $! > bg; sleep 0.2", Dir: dir, Stdin: r, Pty: runner.PtyOn})
+		_, err := New().Run(t.Context(), &runner.Cmd{Command: "stty raw -echo; (trap '' HUP; exec sleep 3600) & echo $! > bg; sleep 0.2", Dir: dir, Stdin: r, Pty: runner.PtyOn})
 		done <- err
 	}()
+	// The background child keeps the terminal open until it is killed.
+	defer func() { _ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL) }()
 	select {
 	case err := <-done:
-		_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(hangGuard):
 		t.Fatal("Run did not return: the input forwarder is stuck writing to the finished command's terminal")
 	}
 }

@@ -25,6 +25,12 @@ import (
 
 // testConfig connects to srv with its client key and a known_hosts file
 // listing all its host keys, ignoring the user's own SSH setup.
+
+// hangGuard bounds what a test waits for, only so that a broken
+// mechanism fails the test rather than hanging it: far beyond what the
+// slowest machine needs. No test asserts how long anything took.
+const hangGuard = 2 * time.Minute
+
 func testConfig(t *testing.T, srv *sshtest.Server) *Config {
 	t.Helper()
 	return &Config{
@@ -196,7 +202,7 @@ func TestRunStreamsLive(t *testing.T) {
 		case <-release:
 			io.WriteString(s.Stdout, "second\n")
 			return 0
-		case <-time.After(10 * time.Second):
+		case <-time.After(hangGuard):
 			io.WriteString(s.Stdout, "never released\n")
 			return 1
 		}
@@ -285,22 +291,22 @@ func TestRunTimeout(t *testing.T) {
 		wantOut  string // proves the interrupt reached the command
 		wantCode int
 	}{
-		{"pipes: interrupt", runner.PtyOff, "trap 'echo got-int; exit 7' INT; echo ready; sleep 30 & wait", "got-int", 7},
-		{"pty: ctrl-c", runner.PtyOn, "trap 'echo got-int; exit 7' INT; echo ready; sleep 30 & wait", "got-int", 7},
-		{"pipes: ignores interrupt, killed", runner.PtyOff, "trap '' INT; echo ready; sleep 30", "", 128 + 9},
-		{"pty: ignores ctrl-c, hung up", runner.PtyOn, "trap '' INT; echo ready; sleep 30", "", -1},
+		{"pipes: interrupt", runner.PtyOff, "trap 'echo got-int; exit 7' INT; echo ready; sleep 3600 & wait", "got-int", 7},
+		{"pty: ctrl-c", runner.PtyOn, "trap 'echo got-int; exit 7' INT; echo ready; sleep 3600 & wait", "got-int", 7},
+		{"pipes: ignores interrupt, killed", runner.PtyOff, "trap '' INT; echo ready; sleep 3600", "", 128 + 9},
+		{"pty: ignores ctrl-c, hung up", runner.PtyOn, "trap '' INT; echo ready; sleep 3600", "", -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
-			res, err := c.Run(t.Context(), &runner.Cmd{Command: tt.command, Pty: tt.pty, Timeout: 500 * time.Millisecond})
+			// The commands never end by themselves: only the stop can end
+			// Run with a timed-out error before the hang guard cancels it.
+			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+			defer cancel()
+			res, err := c.Run(ctx, &runner.Cmd{Command: tt.command, Pty: tt.pty, Timeout: 500 * time.Millisecond})
 			var ee *runner.ExitError
 			if !errors.As(err, &ee) || !ee.TimedOut || ee.Timeout != 500*time.Millisecond || ee.Host != srv.Addr {
 				t.Fatalf("err = %v, want a timed-out ExitError", err)
-			}
-			if elapsed := time.Since(start); elapsed > 10*time.Second {
-				t.Errorf("took %v: the command was not stopped", elapsed)
 			}
 			if !strings.Contains(string(res.Stdout), tt.wantOut) {
 				t.Errorf("stdout %q does not contain %q", res.Stdout, tt.wantOut)
@@ -368,7 +374,7 @@ func TestRunOutcomeUnknown(t *testing.T) {
 				io.WriteString(s.Stdout, "did it\n")
 				select {
 				case <-s.Closed:
-				case <-time.After(30 * time.Second):
+				case <-time.After(hangGuard): // then Run reports exit 0, and the test fails
 				}
 				return 0
 			}},
@@ -385,7 +391,6 @@ func TestRunOutcomeUnknown(t *testing.T) {
 				tt.cfg(cfg)
 			}
 			c := dial(t, srv, cfg)
-			start := time.Now()
 			res, err := c.Run(t.Context(), &runner.Cmd{Command: "x"})
 			if !errors.Is(err, runner.ErrOutcomeUnknown) {
 				t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
@@ -399,9 +404,6 @@ func TestRunOutcomeUnknown(t *testing.T) {
 			}
 			if res == nil || res.ExitCode != -1 || string(res.Stdout) != "did it\n" {
 				t.Errorf("result %+v, want ExitCode -1 and the output so far", res)
-			}
-			if time.Since(start) > 15*time.Second {
-				t.Errorf("took %v to notice", time.Since(start))
 			}
 		})
 	}
@@ -455,7 +457,7 @@ func blockingServer(t *testing.T, opts sshtest.Options) (srv *sshtest.Server, st
 		case <-release:
 			io.WriteString(s.Stdout, "done "+s.Command)
 			return 0
-		case <-time.After(20 * time.Second):
+		case <-time.After(hangGuard):
 			return 1
 		}
 	}
@@ -493,7 +495,7 @@ func TestSessionsBeyondTheBound(t *testing.T) {
 					errs <- err
 				}()
 			}
-			timeout := time.After(15 * time.Second)
+			timeout := time.After(hangGuard)
 			for i := 0; i < tt.runs; i++ {
 				select {
 				case <-started:
@@ -742,13 +744,9 @@ func TestWatchers(t *testing.T) {
 	})
 	t.Run("watcher error stops the command", func(t *testing.T) {
 		boom := errors.New("wrong password sentinel")
-		start := time.Now()
 		res, err := c.Run(t.Context(), &runner.Cmd{Command: "sudo", Watchers: []responder.Watcher{failingWatcher{boom}}})
 		if !errors.Is(err, boom) || res == nil {
 			t.Fatalf("err %v, want it to wrap the watcher's error", err)
-		}
-		if time.Since(start) > 5*time.Second {
-			t.Errorf("took %v to stop", time.Since(start))
 		}
 	})
 }
@@ -932,13 +930,23 @@ func TestConnectTimeout(t *testing.T) {
 		mu.Unlock()
 	}()
 	cfg := &Config{SSHConfig: "none", AgentSocket: "none", ConnectTimeout: 300 * time.Millisecond, KnownHostsFiles: []string{filepath.Join(t.TempDir(), "kh")}}
-	start := time.Now()
-	_, err = Dial(t.Context(), ln.Addr().String(), cfg)
+	// The server never speaks: only ConnectTimeout can end the dial,
+	// long before the hang guard gives up on it.
+	dialed := make(chan error, 1)
+	go func() {
+		c, err := Dial(t.Context(), ln.Addr().String(), cfg)
+		if err == nil {
+			c.Close()
+		}
+		dialed <- err
+	}()
+	select {
+	case err = <-dialed:
+	case <-time.After(hangGuard):
+		t.Fatalf("Dial still waiting after %v, with a ConnectTimeout of %v", hangGuard, cfg.ConnectTimeout)
+	}
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no SSH connection") {
 		t.Fatalf("err = %v, want a connect timeout", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
 	}
 }
 
@@ -1019,7 +1027,7 @@ func (w *lateWatcher) Watch(_ responder.Stream, chunk []byte, _ io.Writer) error
 	if strings.Contains(w.seen, w.sentinel) {
 		select {
 		case <-<-w.closed:
-		case <-time.After(10 * time.Second):
+		case <-time.After(hangGuard):
 		}
 		return fmt.Errorf("saw %q", w.sentinel)
 	}

@@ -29,7 +29,7 @@ func TestTerminal(t *testing.T) {
 		select {
 		case size := <-s.WindowChanges:
 			fmt.Fprintf(s.Stdout, "resized %dx%d\n", size[0], size[1])
-		case <-time.After(10 * time.Second):
+		case <-time.After(hangGuard):
 			io.WriteString(s.Stdout, "no window change\n")
 		}
 		if s.Command == "hang" {
