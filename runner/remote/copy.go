@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/pkg/sftp"
 
@@ -328,9 +329,17 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 // host hashes the file while it streams.
 func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo) error {
 	mode := t.mode(rst.Mode())
+	// The hasher on the host is stopped, and waited for, on every way
+	// out: nothing of a failed or cancelled get keeps running there.
+	hashCtx, stopHash := context.WithCancel(ctx)
+	var hashing sync.WaitGroup
+	defer hashing.Wait()
+	defer stopHash()
 	remoteSum := make(chan sum, 1)
+	hashing.Add(1)
 	go func() {
-		b, err := t.c.remoteSHA256(ctx, t.sc, src, rst.Size())
+		defer hashing.Done()
+		b, err := t.c.remoteSHA256(hashCtx, t.sc, src, rst.Size())
 		remoteSum <- sum{b, err}
 	}()
 

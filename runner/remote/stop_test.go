@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -154,4 +155,81 @@ func parsePids(out string) []int {
 		}
 	}
 	return pids
+}
+
+// findProcess returns the id of a process whose command line holds all
+// of words, or 0.
+func findProcess(words ...string) int {
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		line := strings.ReplaceAll(string(b), "\x00", " ")
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all && alive(pid) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// TestRealCancelledGetStopsHasher: a get given up on (Ctrl-C) stops the
+// hasher it started on the host, even for a root login, whose session
+// sshd will not signal.
+func TestRealCancelledGetStopsHasher(t *testing.T) {
+	t.Parallel()
+	d := sshtest.StartSSHD(t)
+	c := dialReal(t, d, nil)
+	if _, err := c.Run(t.Context(), &runner.Cmd{Command: "command -v openssl"}); err != nil {
+		t.Skipf("no openssl on the host: %v", err)
+	}
+	// A sparse terabyte: hashing it takes minutes, reading it costs
+	// nothing on disk.
+	src := filepath.Join(t.TempDir(), "huge.bin")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 40); err != nil {
+		f.Close()
+		t.Skipf("cannot make a sparse file of 1 TiB here: %v", err)
+	}
+	f.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	hasher := make(chan int, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if pid := findProcess("dgst", src); pid != 0 {
+				hasher <- pid
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	_, err = c.Get(ctx, src, filepath.Join(t.TempDir(), "back.bin"), nil)
+	if err == nil {
+		t.Fatal("the get of a terabyte ended without an error")
+	}
+	var pid int
+	select {
+	case pid = <-hasher:
+	default:
+		t.Fatalf("the hasher was never seen running; get: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	if left := waitGone([]int{pid}); len(left) > 0 {
+		t.Errorf("the host's hasher (pid %d) still runs after the get was cancelled (%v)", pid, err)
+	}
 }
