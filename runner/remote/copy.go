@@ -294,13 +294,13 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 	h := sha256.New()
 	n, err := w.ReadFromWithConcurrency(ctxReader{ctx, io.TeeReader(f, h)}, 0)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
+		return t.writeError(tmp, dst, st.Size(), err)
 	}
 	if err := w.Chmod(mode); err != nil {
 		return fmt.Errorf("setting the mode of %s: %w", tmp, err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
+		return t.writeError(tmp, dst, st.Size(), err)
 	}
 	rst, err := t.sc.Stat(tmp)
 	if err != nil {
@@ -323,6 +323,28 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 	t.res.Files++
 	t.res.Bytes += n
 	return nil
+}
+
+// writeError explains a failed write of size bytes to tmp, the temporary
+// file of dst. SFTP has no code for a full disk: the server answers a
+// bare SSH_FX_FAILURE, so on that answer the file system's free space
+// and inodes are asked for (statvfs@openssh.com), and a full disk is
+// named as such.
+func (t *transfer) writeError(tmp, dst string, size int64, err error) error {
+	var status *sftp.StatusError
+	if errors.As(err, &status) && status.FxCode() == sftp.ErrSSHFxFailure {
+		dir := path.Dir(dst)
+		if vfs, verr := t.sc.StatVFS(dir); verr == nil {
+			switch free := vfs.Frsize * vfs.Bavail; {
+			case free < uint64(size):
+				return fmt.Errorf("no space left on %s:%s (%d bytes free, %s has %d): free some space there, or put the file elsewhere: %w",
+					t.c.name, dir, free, path.Base(dst), size, err)
+			case vfs.Files > 0 && vfs.Favail == 0:
+				return fmt.Errorf("no free inodes left on %s:%s: remove some files there, or put the file elsewhere: %w", t.c.name, dir, err)
+			}
+		}
+	}
+	return fmt.Errorf("writing %s: %w", tmp, err)
 }
 
 // getFile downloads one file unless dst already has its content. The
