@@ -64,14 +64,20 @@ func (c *Client) Put(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		err = t.putFile(ctx, src, target, st)
 		return res, t.wrap(ctx, err)
 	}
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	// A symlink to a directory is followed at the root, as scp -r does
+	// (WalkDir would not enter it).
+	root, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return res, fmt.Errorf("put to %s: %w", c.name, err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
@@ -131,7 +137,15 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		}
 		return res, t.wrap(ctx, t.getFile(ctx, from, target, rst))
 	}
-	walker := sc.Walk(from)
+	// A symlink to a directory is followed at the root, as scp -r does
+	// (the walk would not enter it).
+	root := from
+	if lst, err := sc.Lstat(from); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		if root, err = sc.RealPath(from); err != nil {
+			return res, fmt.Errorf("get from %s: resolving the symlink %s: %w", c.name, from, err)
+		}
+	}
+	walker := sc.Walk(root)
 	for walker.Step() {
 		if err := walker.Err(); err != nil {
 			return res, t.wrap(ctx, err)
@@ -139,7 +153,7 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		if err := ctx.Err(); err != nil {
 			return res, t.wrap(ctx, err)
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(walker.Path(), from), "/")
+		rel := strings.TrimPrefix(strings.TrimPrefix(walker.Path(), root), "/")
 		lp := filepath.Join(dst, filepath.FromSlash(rel))
 		info := walker.Stat()
 		switch {

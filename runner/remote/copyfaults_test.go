@@ -56,3 +56,48 @@ func TestRealPutDiskFull(t *testing.T) {
 	}
 	assertNoTemp(t, disk)
 }
+
+// TestRealCopySymlinkedRoot: a get or put whose source is a symlink to a
+// directory copies the directory it points to, as scp -r does, instead
+// of copying nothing and reporting success.
+func TestRealCopySymlinkedRoot(t *testing.T) {
+	t.Parallel()
+	d := sshtest.StartSSHD(t)
+	c := dialReal(t, d, nil)
+	base := t.TempDir()
+	tree := filepath.Join(base, "release-42")
+	if err := os.MkdirAll(filepath.Join(tree, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"VERSION": "42\n", "bin/app": "#!/bin/sh\n"} {
+		if err := os.WriteFile(filepath.Join(tree, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(base, "current")
+	if err := os.Symlink("release-42", link); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(listTree(t, tree), "\n")
+
+	t.Run("get", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "got")
+		res, err := c.Get(t.Context(), link, dst, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(listTree(t, dst), "\n"); got != want || res.Files != 2 {
+			t.Errorf("got %d files:\n%s\nwant 2:\n%s", res.Files, got, want)
+		}
+	})
+	t.Run("put", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "put")
+		res, err := c.Put(t.Context(), link, dst, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(listTree(t, dst), "\n"); got != want || res.Files != 2 {
+			t.Errorf("put %d files:\n%s\nwant 2:\n%s", res.Files, got, want)
+		}
+	})
+}
