@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // How a stopped command's processes are found on the host.
@@ -72,15 +73,26 @@ func (c *Client) learnShell(shellPath string) {
 	}
 }
 
+// minStopWait is the least time given to a step of stopping a command
+// that involves the host (the report arriving, a kill in a second
+// session) on a busy host or link, however short the grace period.
+const minStopWait = 5 * time.Second
+
+// stopWait bounds each step of stopping a command that waits on the
+// host; it only matters when the host is slow to answer.
+func (c *Client) stopWait() time.Duration {
+	return max(c.cfg.stopGrace(), minStopWait)
+}
+
 // signalGroup sends the signal sig ("TERM", "KILL" ...) to the process
 // group pgid on the host, from a session of its own, and waits for the
-// kill to have run, at most the stop grace. ctx's values are kept, its
+// kill to have run, at most stopWait. ctx's values are kept, its
 // cancellation is not: this is how a cancelled command is stopped.
 func (c *Client) signalGroup(ctx context.Context, pgid int, sig string) {
 	if pgid <= 1 {
 		return // never "every process" (-1)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.stopGrace())
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.stopWait())
 	defer cancel()
 	cn, sess, err := c.openSession(ctx)
 	if err != nil {

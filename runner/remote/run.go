@@ -228,8 +228,13 @@ func (e *execution) stop(ctx context.Context, why stopReason, waited <-chan erro
 	grace := e.c.cfg.stopGrace()
 	if e.pgid.Load() == 0 {
 		// Stopped as it starts: the report comes before the command
-		// runs, so it is at most a moment away.
-		t := time.NewTimer(grace)
+		// runs, so it is at most a moment away, on a host that has
+		// reported before.
+		wait := grace
+		if e.c.shell.Load() != shellUnknown {
+			wait = e.c.stopWait()
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-e.reported:
 		case err := <-waited:
