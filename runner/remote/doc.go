@@ -139,7 +139,9 @@
 //   - Stopping a command reaches its process group through `kill` in a
 //     second session, using the process id the login shell reports as
 //     the command starts (see Client.Run). A process that left the group
-//     (setsid, a daemon) is not reached. A server whose shell prints no
+//     (setsid, a daemon) is not reached, nor, without a pty, processes
+//     of another user (a command run through sudo): kill runs as the
+//     login user. A server whose shell prints no
 //     report (not a POSIX sh, csh or fish, or not sshd's setsid) falls
 //     back to the "signal" channel request, which OpenSSH refuses for
 //     root logins and for a group whose shell has exited; its session is
