@@ -157,9 +157,9 @@ func parsePids(out string) []int {
 	return pids
 }
 
-// findProcess returns the id of a process whose command line holds all
-// of words, or 0.
-func findProcess(words ...string) int {
+// findProcess returns the id of a process running the program prog
+// (argv[0]) whose command line holds all of words, or 0.
+func findProcess(prog string, words ...string) int {
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
@@ -168,6 +168,10 @@ func findProcess(words ...string) int {
 		}
 		b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
 		if err != nil {
+			continue
+		}
+		argv0, _, _ := strings.Cut(string(b), "\x00")
+		if argv0 != prog {
 			continue
 		}
 		line := strings.ReplaceAll(string(b), "\x00", " ")
@@ -210,7 +214,7 @@ func TestRealCancelledGetStopsHasher(t *testing.T) {
 	hasher := make(chan int, 1)
 	go func() {
 		for ctx.Err() == nil {
-			if pid := findProcess("dgst", src); pid != 0 {
+			if pid := findProcess("openssl", "dgst", src); pid != 0 {
 				hasher <- pid
 				cancel()
 				return
