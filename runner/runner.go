@@ -73,7 +73,8 @@ type Cmd struct {
 	Watchers []responder.Watcher
 
 	// Timeout, when positive, stops the command after that long: the
-	// runner interrupts it, then kills it after a grace period.
+	// runner terminates its process group (SIGTERM), then kills it after
+	// a grace period. (Cancelling the context interrupts it, SIGINT.)
 	Timeout time.Duration
 
 	// Capture bounds how many bytes of each stream the Result keeps: zero

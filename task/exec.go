@@ -604,6 +604,9 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode uint32
 	if !put && !filepath.IsAbs(dst) {
 		dst = filepath.Join(s.e.Registry.Dir, dst)
 	}
+	if sudo != "" {
+		return s.sudoCopy(ctx, put, src, dst, mode, sudo)
+	}
 	opts := &runner.CopyOptions{Mode: fs.FileMode(mode)}
 	var res *runner.CopyResult
 	var err error

@@ -37,6 +37,9 @@ type Client struct {
 	closed  bool
 
 	noHasher atomic.Bool // the host has neither openssl nor sha256sum: verify over SFTP
+
+	nonce string       // in the process id reports of this Client's commands
+	shell atomic.Int32 // the login shell's kind (shellUnknown ...), learnt from a report
 }
 
 var (
@@ -64,7 +67,7 @@ func dialResolved(ctx context.Context, sc *sshConfig, cfg *Config, host string) 
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{name: host, ep: ep, cfg: cfg, changed: make(chan struct{})}
+	c := &Client{name: host, ep: ep, cfg: cfg, changed: make(chan struct{}), nonce: newNonce()}
 	cn, err := c.dialConn(ctx)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/pkg/sftp"
 
@@ -62,14 +63,20 @@ func (c *Client) Put(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		err = t.putFile(ctx, src, target, st)
 		return res, t.wrap(ctx, err)
 	}
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	// A symlink to a directory is followed at the root, as scp -r does
+	// (WalkDir would not enter it).
+	root, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return res, fmt.Errorf("put to %s: %w", c.name, err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return err
 		}
@@ -126,7 +133,15 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		}
 		return res, t.wrap(ctx, t.getFile(ctx, from, target, rst))
 	}
-	walker := sc.Walk(from)
+	// A symlink to a directory is followed at the root, as scp -r does
+	// (the walk would not enter it).
+	root := from
+	if lst, err := sc.Lstat(from); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		if root, err = sc.RealPath(from); err != nil {
+			return res, fmt.Errorf("get from %s: resolving the symlink %s: %w", c.name, from, err)
+		}
+	}
+	walker := sc.Walk(root)
 	for walker.Step() {
 		if err := walker.Err(); err != nil {
 			return res, t.wrap(ctx, err)
@@ -134,7 +149,7 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		if err := ctx.Err(); err != nil {
 			return res, t.wrap(ctx, err)
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(walker.Path(), from), "/")
+		rel := strings.TrimPrefix(strings.TrimPrefix(walker.Path(), root), "/")
 		lp := filepath.Join(dst, filepath.FromSlash(rel))
 		info := walker.Stat()
 		switch {
@@ -354,13 +369,13 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 	h := sha256.New()
 	n, err := w.ReadFromWithConcurrency(ctxReader{ctx, io.TeeReader(f, h)}, 0)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
+		return t.writeError(tmp, dst, st.Size(), err)
 	}
 	if err := w.Chmod(mode); err != nil {
 		return fmt.Errorf("setting the mode of %s: %w", tmp, err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
+		return t.writeError(tmp, dst, st.Size(), err)
 	}
 	rst, err := t.sc.Stat(tmp)
 	if err != nil {
@@ -385,13 +400,43 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 	return nil
 }
 
+// writeError explains a failed write of size bytes to tmp, the temporary
+// file of dst. SFTP has no code for a full disk: the server answers a
+// bare SSH_FX_FAILURE, so on that answer the file system's free space
+// and inodes are asked for (statvfs@openssh.com), and a full disk is
+// named as such.
+func (t *transfer) writeError(tmp, dst string, size int64, err error) error {
+	var status *sftp.StatusError
+	if errors.As(err, &status) && status.FxCode() == sftp.ErrSSHFxFailure {
+		dir := path.Dir(dst)
+		if vfs, verr := t.sc.StatVFS(dir); verr == nil {
+			switch free := vfs.Frsize * vfs.Bavail; {
+			case free < uint64(size):
+				return fmt.Errorf("no space left on %s:%s (%d bytes free, %s has %d): free some space there, or put the file elsewhere: %w",
+					t.c.name, dir, free, path.Base(dst), size, err)
+			case vfs.Files > 0 && vfs.Favail == 0:
+				return fmt.Errorf("no free inodes left on %s:%s: remove some files there, or put the file elsewhere: %w", t.c.name, dir, err)
+			}
+		}
+	}
+	return fmt.Errorf("writing %s: %w", tmp, err)
+}
+
 // getFile downloads one file unless dst already has its content. The
 // host hashes the file while it streams.
 func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo) error {
 	mode := t.mode(rst.Mode())
+	// The hasher on the host is stopped, and waited for, on every way
+	// out: nothing of a failed or cancelled get keeps running there.
+	hashCtx, stopHash := context.WithCancel(ctx)
+	var hashing sync.WaitGroup
+	defer hashing.Wait()
+	defer stopHash()
 	remoteSum := make(chan sum, 1)
+	hashing.Add(1)
 	go func() {
-		b, err := t.c.remoteSHA256(ctx, t.sc, src, rst.Size())
+		defer hashing.Done()
+		b, err := t.c.remoteSHA256(hashCtx, t.sc, src, rst.Size())
 		remoteSum <- sum{b, err}
 	}()
 

@@ -136,14 +136,19 @@
 //   - Host keys: CheckHostIP and UpdateHostKeys are not implemented;
 //     VerifyHostKeyDNS is ignored. StrictHostKeyChecking=ask refuses
 //     like "yes" (there is nobody to ask).
-//   - Stopping a command without a pty relies on the "signal" channel
-//     request. OpenSSH (8.1 and later) delivers it to the command's
-//     process group, but refuses it for root logins ("session signalling
-//     requires privilege separation"): as root, such a command keeps
-//     running after a timeout or Ctrl-C, and its session is closed and
-//     abandoned after the grace periods. Use a pty (closing it hangs up
-//     the process group) for commands that must die with their session.
-//   - Put and Get copy regular files (following symlinks); other file
+//   - Stopping a command reaches its process group through `kill` in a
+//     second session, using the process id the login shell reports as
+//     the command starts (see Client.Run). A process that left the group
+//     (setsid, a daemon) is not reached, nor, without a pty, processes
+//     of another user (a command run through sudo): kill runs as the
+//     login user. A server whose shell prints no
+//     report (not a POSIX sh, csh or fish, or not sshd's setsid) falls
+//     back to the "signal" channel request, which OpenSSH refuses for
+//     root logins and for a group whose shell has exited; its session is
+//     then closed and abandoned after the grace periods. The processes
+//     of a command whose connection is lost are left to the host.
+//   - Put and Get copy regular files (following symlinks, and a symlink
+//     to a directory at the root of the copy); other file
 //     types in a tree are skipped; ownership and times are not kept;
 //     files at the destination that the source lacks are not deleted.
 package remote

@@ -288,13 +288,15 @@ func TestRunTimeout(t *testing.T) {
 		name     string
 		pty      runner.PtyMode
 		command  string
-		wantOut  string // proves the interrupt reached the command
+		wantOut  string // proves the signal reached the command
 		wantCode int
 	}{
-		{"pipes: interrupt", runner.PtyOff, "trap 'echo got-int; exit 7' INT; echo ready; sleep 3600 & wait", "got-int", 7},
-		{"pty: ctrl-c", runner.PtyOn, "trap 'echo got-int; exit 7' INT; echo ready; sleep 3600 & wait", "got-int", 7},
-		{"pipes: ignores interrupt, killed", runner.PtyOff, "trap '' INT; echo ready; sleep 3600", "", 128 + 9},
-		{"pty: ignores ctrl-c, hung up", runner.PtyOn, "trap '' INT; echo ready; sleep 3600", "", -1},
+		// A timeout terminates (TERM), as the local runner's does; the
+		// group is killed after the grace period.
+		{"pipes: terminate", runner.PtyOff, "trap 'echo got-term; exit 7' TERM; echo ready; sleep 3600 & wait", "got-term", 7},
+		{"pty: terminate", runner.PtyOn, "trap 'echo got-term; exit 7' TERM; echo ready; sleep 3600 & wait", "got-term", 7},
+		{"pipes: ignores TERM, killed", runner.PtyOff, "trap '' TERM; echo ready; sleep 3600", "", 128 + 9},
+		{"pty: ignores TERM, killed", runner.PtyOn, "trap '' TERM; echo ready; sleep 3600", "", 128 + 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,7 +414,7 @@ func TestRunOutcomeUnknown(t *testing.T) {
 func TestReconnectAfterDrop(t *testing.T) {
 	t.Parallel()
 	srv := sshtest.Start(t, sshtest.Options{Handler: func(s *sshtest.Session) int {
-		if s.Command == "drop" {
+		if commandOf(s.Command) == "drop" {
 			s.DropConnection()
 			return 0
 		}
@@ -452,10 +454,10 @@ func blockingServer(t *testing.T, opts sshtest.Options) (srv *sshtest.Server, st
 	started = make(chan string, 100)
 	release = make(chan struct{})
 	opts.Handler = func(s *sshtest.Session) int {
-		started <- s.Command
+		started <- commandOf(s.Command)
 		select {
 		case <-release:
-			io.WriteString(s.Stdout, "done "+s.Command)
+			io.WriteString(s.Stdout, "done "+commandOf(s.Command))
 			return 0
 		case <-time.After(hangGuard):
 			return 1
@@ -954,7 +956,7 @@ func TestDialThroughSSHConfigAndJump(t *testing.T) {
 	t.Parallel()
 	jump := sshtest.Start(t, sshtest.Options{})
 	target := sshtest.Start(t, sshtest.Options{Handler: func(s *sshtest.Session) int {
-		io.WriteString(s.Stdout, "target:"+s.Command)
+		io.WriteString(s.Stdout, "target:"+commandOf(s.Command))
 		return 0
 	}})
 	dir := t.TempDir()
@@ -1093,4 +1095,17 @@ func (r *recordingDialer) addrs() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.dialed)
+}
+
+// commandOf returns the command a fake handler is asked to run, without
+// the process id report that Run puts before every command line.
+func commandOf(line string) string {
+	for _, form := range [][2]string{{"sh -c 'echo " + pidTag, ">&2'; "}, {"echo " + pidTag, ">&2; "}} {
+		if strings.HasPrefix(line, form[0]) {
+			if i := strings.Index(line, form[1]); i >= 0 {
+				return line[i+len(form[1]):]
+			}
+		}
+	}
+	return line
 }

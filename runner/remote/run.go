@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -25,9 +26,20 @@ import (
 //     becomes `env 'K=V'... sh -c 'COMMAND'` and Cmd.Dir a leading
 //     `cd 'DIR' &&`, every value shell-quoted, except that a leading "~/"
 //     is left for the remote shell to expand.
-//   - Timeout or cancellation: under a pseudo-terminal a Ctrl-C (0x03) is
-//     typed, without one an INT signal is sent and after
-//     Config.StopGrace a KILL; then the session is closed.
+//   - The login shell first reports its process id (the id of the
+//     command's process group) on stderr, or on the pty with one; the
+//     report is taken out of the output.
+//   - Stopping, with or without a pseudo-terminal, reaches the whole
+//     process group, background children included: cancellation sends
+//     INT (under a pty by typing a Ctrl-C, 0x03), a timeout or a failed
+//     watcher sends TERM; after Config.StopGrace the group gets KILL,
+//     and once the command has ended, whatever is left in its group is
+//     killed too. The signals are sent by `kill` in a second session, as
+//     the login user, since sshd cannot signal a group whose shell has
+//     exited, nor any group of a root login. A process that moved itself
+//     into a group of its own (setsid, a daemon) is not reached. Without
+//     the report (a server whose shell printed none), the signals go by
+//     the SSH signal request instead. Then the session is closed.
 //   - A connection lost before the command reported its exit status
 //     yields an error wrapping runner.ErrOutcomeUnknown.
 func (c *Client) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, error) {
@@ -45,7 +57,7 @@ func (c *Client) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	defer c.release(cn)
 	defer sess.Close()
 
-	e := &execution{c: c, cn: cn, sess: sess, cmd: cmd, line: line}
+	e := &execution{c: c, cn: cn, sess: sess, cmd: cmd, line: c.reportPrefix() + line}
 	return e.run(ctx)
 }
 
@@ -57,11 +69,13 @@ type execution struct {
 	cmd  *runner.Cmd
 	line string
 
-	stdin   *stdinWriter
-	pty     bool
-	failed  chan error // the first watcher error
-	failOne sync.Once
-	failErr error // received from failed
+	stdin    *stdinWriter
+	pty      bool
+	failed   chan error // the first watcher error
+	failOne  sync.Once
+	failErr  error         // received from failed
+	pgid     atomic.Int64  // the command's process group on the host, once reported
+	reported chan struct{} // closed when pgid is set
 }
 
 type stopReason int
@@ -129,6 +143,19 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	}
 	outSink := newSink(responder.Stdout, stdoutW, cmd.CaptureLimit(), cmd.Watchers, e)
 	errSink := newSink(responder.Stderr, stderrW, cmd.CaptureLimit(), cmd.Watchers, e)
+	e.reported = make(chan struct{})
+	scan := newPIDScanner(e.c.nonce, func(pid int, shell string) {
+		e.pgid.Store(int64(pid))
+		close(e.reported)
+		if shell != "" {
+			e.c.learnShell(shell)
+		}
+	})
+	if e.pty {
+		outSink.scan = scan // stdout and stderr are one terminal
+	} else {
+		errSink.scan = scan
+	}
 
 	start := time.Now()
 	if err := e.sess.Start(e.line); err != nil {
@@ -191,27 +218,66 @@ func (e *execution) wait(ctx context.Context, waited <-chan error) (stopReason, 
 		why = stopFailed
 	}
 
+	return why, e.stop(ctx, why, waited)
+}
+
+// stop stops the command for the reason why and waits for its session
+// to end: INT (cancellation) or TERM to its process group, KILL after
+// the grace period, then the session closed. See Run.
+func (e *execution) stop(ctx context.Context, why stopReason, waited <-chan error) error {
 	grace := e.c.cfg.stopGrace()
-	if e.pty {
+	if e.pgid.Load() == 0 {
+		// Stopped as it starts: the report comes before the command
+		// runs, so it is at most a moment away, on a host that has
+		// reported before.
+		wait := grace
+		if e.c.shell.Load() != shellUnknown {
+			wait = e.c.stopWait()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-e.reported:
+		case err := <-waited:
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	sig := ssh.SIGTERM
+	if why == stopCancelled {
+		sig = ssh.SIGINT
+	}
+	switch pgid := int(e.pgid.Load()); {
+	case e.pty && sig == ssh.SIGINT:
 		// What the user's Ctrl-C would do: the remote terminal turns it
 		// into SIGINT for the foreground process group.
 		_, _ = e.stdin.Write([]byte{0x03})
-	} else {
-		_ = e.sess.Signal(ssh.SIGINT)
+	case pgid > 0:
+		e.c.signalGroup(ctx, pgid, string(sig))
+	case e.pty:
+		_, _ = e.stdin.Write([]byte{0x03})
+	default:
+		_ = e.sess.Signal(sig)
 	}
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case err := <-waited:
-		return why, err
+		e.killLeftovers(ctx)
+		return err
 	case <-t.C:
 	}
-	if !e.pty {
+	if pgid := int(e.pgid.Load()); pgid > 0 {
+		e.c.signalGroup(ctx, pgid, string(ssh.SIGKILL))
+	} else if !e.pty {
 		_ = e.sess.Signal(ssh.SIGKILL)
+	}
+	if pgid := int(e.pgid.Load()); pgid > 0 || !e.pty {
 		t.Reset(grace)
 		select {
 		case err := <-waited:
-			return why, err
+			return err
 		case <-t.C:
 		}
 	}
@@ -221,12 +287,22 @@ func (e *execution) wait(ctx context.Context, waited <-chan error) (stopReason, 
 	t.Reset(grace)
 	select {
 	case err := <-waited:
-		return why, err
+		return err
 	case <-t.C:
 		// sshd holds the channel open while any process keeps its
-		// output open (a background child that ignored the signals).
-		// Stop waiting; the connection stays usable for other sessions.
-		return why, errAbandoned
+		// output open (a background child that ignored the signals and
+		// left the group). Stop waiting; the connection stays usable
+		// for other sessions.
+		return errAbandoned
+	}
+}
+
+// killLeftovers kills what is left in the process group of a stopped
+// command whose shell has ended: children that ignored the signal, with
+// their output elsewhere.
+func (e *execution) killLeftovers(ctx context.Context) {
+	if pgid := int(e.pgid.Load()); pgid > 0 {
+		e.c.signalGroup(ctx, pgid, string(ssh.SIGKILL))
 	}
 }
 
@@ -481,6 +557,7 @@ type sink struct {
 	limit     int
 	watchers  []responder.Watcher
 	e         *execution
+	scan      *pidScanner // takes the process id report out, on one of the two streams
 	mu        sync.Mutex
 	detached  bool
 	buf       []byte
@@ -496,9 +573,20 @@ func (s *sink) copyFrom(r io.Reader) {
 	for {
 		n, err := r.Read(chunk)
 		if n > 0 {
-			s.handle(chunk[:n])
+			b := chunk[:n]
+			if s.scan != nil {
+				b = s.scan.filter(b)
+			}
+			if len(b) > 0 {
+				s.handle(b)
+			}
 		}
 		if err != nil {
+			if s.scan != nil {
+				if rest := s.scan.flush(); len(rest) > 0 {
+					s.handle(rest)
+				}
+			}
 			return
 		}
 	}

@@ -32,7 +32,7 @@ func TestTerminal(t *testing.T) {
 		case <-time.After(hangGuard):
 			io.WriteString(s.Stdout, "no window change\n")
 		}
-		if s.Command == "hang" {
+		if commandOf(s.Command) == "hang" {
 			<-s.Closed
 		}
 		return 0
