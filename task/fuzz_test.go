@@ -35,7 +35,7 @@ func FuzzLoad(f *testing.F) {
 			s := &scope{e: &Executor{Registry: r}, t: tk, args: args}
 			for _, st := range tk.Steps {
 				for _, field := range []string{st.Run, st.Local, st.Put, st.Get, st.To, st.Dir} {
-					if _, err := expand(field, s.lookup, true); err != nil {
+					if _, err := expandFor(field, s.lookup, true); err != nil {
 						t.Fatalf("task %q loaded, but %q fails to expand: %v", tk.Name, field, err)
 					}
 				}

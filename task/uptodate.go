@@ -46,6 +46,9 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkCommands(t); err != nil {
+		return nil, err
+	}
 	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local))
 }
 
@@ -55,8 +58,8 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 func (e *Executor) upToDate(ctx context.Context, s *scope) (*UpToDate, error) {
 	t := s.t
 	u := &UpToDate{UpToDate: true}
-	for _, line := range t.Status {
-		c, err := s.command(line, nil)
+	for i, line := range t.Status {
+		c, err := s.command(line, t.pos.child("status", i), nil)
 		if err != nil {
 			return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("status: %w", err)}
 		}
@@ -101,7 +104,7 @@ func (u *UpToDate) record(ctx context.Context) error {
 func (s *scope) fingerprintSpec() (*fingerprint.Spec, error) {
 	t := s.t
 	spec := &fingerprint.Spec{UseGitignore: t.UseGitignore}
-	dir, err := expand(t.Dir, s.lookup, false)
+	dir, err := expand(t.Dir, s.lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +114,7 @@ func (s *scope) fingerprintSpec() (*fingerprint.Spec, error) {
 		out *[]string
 	}{{t.Sources, &spec.Sources}, {t.Generates, &spec.Generates}} {
 		for _, p := range list.in {
-			x, err := expand(p, s.lookup, false)
+			x, err := expand(p, s.lookup)
 			if err != nil {
 				return nil, err
 			}
