@@ -21,8 +21,8 @@ import (
 //	unquoted word      echo {{.v}}          a single-quoted word: 'v'
 //	single quotes      echo 'a {{.v}} b'    the quotes closed and reopened: 'a '"'v'"' b'
 //	double quotes      echo "a {{.v}} b"    $ ` " \ escaped with a backslash
-//	${X:-word} etc.    ${X:-{{.v}}}         a reference to a shell variable that holds v
-//	here-document      <<EOF ... {{.v}}     the same reference
+//	${X:-word} etc.    ${X:-{{.v}}}         "${V}", V a shell variable that holds v
+//	here-document      <<EOF ... {{.v}}     ${V}
 //	quoted here-doc    <<'EOF' ... {{.v}}   the raw text; a line equal to EOF is refused
 //	arithmetic         $(({{.v}} + 1))      only an integer
 //	comment            # {{.v}}             the text, newlines made spaces
@@ -39,8 +39,7 @@ const (
 	holeSingle                        // inside '...'
 	holeDollarSingle                  // inside bash's $'...'
 	holeDouble                        // inside "..."
-	holeParam                         // the word of ${X:-word}, ${X#word}, ${X/a/b}, unquoted
-	holeParamDouble                   // the same inside double quotes
+	holeParam                         // the word of ${X:-word}, ${X#word}, ${X/a/b}
 	holeHeredoc                       // the body of an unquoted here-document
 	holeQuotedHeredoc                 // the body of <<'EOF'
 	holeArith                         // $((...)), ((...)), ${a[i]}, ${a:i:j}, for ((...))
@@ -289,13 +288,14 @@ func (a *analysis) place(h *hole, start int) error {
 	if len(a.stack) < 2 {
 		return errors.New("stands where the shell expects a name")
 	}
-	word, ok := a.stack[len(a.stack)-2].(*syntax.Word)
-	if !ok {
-		return fmt.Errorf("stands where the shell expects a name (%s), which no value may choose", describeNode(a.stack[len(a.stack)-2]))
+	switch p := a.stack[len(a.stack)-2].(type) {
+	case *syntax.Word, *syntax.DblQuoted:
+	default:
+		return fmt.Errorf("stands where the shell expects a name (%s), which no value may choose", describeNode(p))
 	}
-	var child syntax.Node = word
-	var double, param, arith, arithWord, doc, quotedDoc bool
-	for i := len(a.stack) - 3; i >= 0; i-- {
+	var child = node
+	var double, param, arith, arithWord, doc, quotedDoc, test bool
+	for i := len(a.stack) - 2; i >= 0; i-- {
 		n := a.stack[i]
 		if _, ok := n.(*syntax.CmdSubst); ok {
 			break // a new command: what lies outside does not matter
@@ -316,6 +316,8 @@ func (a *analysis) place(h *hole, start int) error {
 			arith = true
 		case *syntax.LetClause:
 			arithWord = true
+		case *syntax.TestClause:
+			test = true
 		case *syntax.BinaryTest:
 			switch n.Op {
 			case syntax.TsEql, syntax.TsNeq, syntax.TsLeq, syntax.TsGeq, syntax.TsLss, syntax.TsGtr:
@@ -349,8 +351,8 @@ func (a *analysis) place(h *hole, start int) error {
 		if arithWord && !arith && !double {
 			h.kind = holeArithWord
 		}
-	case param && (double || doc):
-		h.kind = holeParamDouble
+	case param && doc:
+		return errors.New("stands in ${...} inside a here-document, where shells disagree on quotes; set a variable before the here-document and use it there")
 	case param:
 		h.kind = holeParam
 	case double:
@@ -359,7 +361,9 @@ func (a *analysis) place(h *hole, start int) error {
 		h.kind = holeHeredoc
 	default:
 		h.kind = holeWord
-		h.quote = h.start > start && src[h.start-1] == '~'
+		// After a tilde a bare word would name a home directory; in
+		// [[ ]] it could be an operator such as -n.
+		h.quote = test || h.start > start && src[h.start-1] == '~'
 	}
 	if escaped() {
 		return errBackslash
@@ -525,7 +529,7 @@ func (t *shellTemplate) render(lookup func(string) (string, bool)) (string, erro
 			b.WriteString(escapeDouble(v))
 		case holeParam:
 			b.WriteString(`"${` + ref(h.name, v) + `}"`)
-		case holeParamDouble, holeHeredoc:
+		case holeHeredoc:
 			b.WriteString("${" + ref(h.name, v) + "}")
 		case holeQuotedHeredoc:
 			if err := h.checkHeredocValue(v); err != nil {
