@@ -192,7 +192,7 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		plan = append(plan, resolved{t, args})
 	}
 	for _, p := range plan {
-		if err := e.checkCommands(p.t); err != nil {
+		if err := e.checkCommands(p.t, p.args); err != nil {
 			return err
 		}
 	}

@@ -696,16 +696,44 @@ func (r *Registry) shellTemplate(t *Task, at pos, line string) (*shellTemplate, 
 // cannot be made safe stops the run before any command of it starts.
 // Commands are parsed here, when a task is about to run, and not when
 // tasks.toml is loaded, so that listing tasks parses nothing.
-func (e *Executor) checkCommands(t *Task) error {
+//
+// The commands of t (with args), of its deps and of its post tasks (with
+// their defaults) are also rendered, so that a value that cannot stand
+// where it is used (a non-integer in arithmetic, say) stops the run too.
+// Only the values of called tasks, computed as the run goes, and of the
+// host are checked when their command is about to run.
+func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 	seen := map[*Task]bool{}
-	var visit func(t *Task) error
-	visit = func(t *Task) error {
+	var visit func(t *Task, args map[string]any) error
+	visit = func(t *Task, args map[string]any) error {
 		if seen[t] {
 			return nil
 		}
 		seen[t] = true
+		lookup := func(name string) (string, bool) {
+			if args == nil {
+				return "", false
+			}
+			if _, isArg := args[name]; !isArg && name == "host" {
+				if _, isVar := e.Registry.Vars[name]; !isVar {
+					return "0", true // not known yet; safe in every context
+				}
+			}
+			s := &scope{e: e, t: t, args: args}
+			return s.lookup(name)
+		}
+		check := func(at pos, line string) error {
+			tmpl, err := e.Registry.shellTemplate(t, at, line)
+			if err != nil || args == nil {
+				return err
+			}
+			if _, err := tmpl.render(lookup); err != nil {
+				return &TaskError{Task: t.Name, Err: err}
+			}
+			return nil
+		}
 		for i, line := range t.Status {
-			if _, err := e.Registry.shellTemplate(t, t.pos.child("status", i), line); err != nil {
+			if err := check(t.pos.child("status", i), line); err != nil {
 				return err
 			}
 		}
@@ -713,7 +741,7 @@ func (e *Executor) checkCommands(t *Task) error {
 		for i := range t.Steps {
 			st := &t.Steps[i]
 			for _, line := range []string{st.Run, st.Local} {
-				if _, err := e.Registry.shellTemplate(t, st.pos, line); err != nil {
+				if err := check(st.pos, line); err != nil {
 					return err
 				}
 			}
@@ -721,18 +749,22 @@ func (e *Executor) checkCommands(t *Task) error {
 				calls = append(calls, st.Task)
 			}
 		}
-		for _, names := range [][]string{t.Deps, t.Post, calls} {
+		for i, names := range [][]string{t.Deps, t.Post, calls} {
 			for _, name := range names {
 				u, err := e.Registry.Resolve(name)
 				if err != nil {
 					continue // running it reports the unknown task
 				}
-				if err := visit(u); err != nil {
+				var uargs map[string]any
+				if i < 2 {
+					uargs, _ = u.ParseArgs(nil) // nil on error: running it reports that
+				}
+				if err := visit(u, uargs); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	}
-	return visit(t)
+	return visit(t, args)
 }

@@ -46,7 +46,7 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.checkCommands(t); err != nil {
+	if err := e.checkCommands(t, args); err != nil {
 		return nil, err
 	}
 	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local))
