@@ -616,9 +616,23 @@ func (t *shellTemplate) checkHeredocs(values []string) error {
 			if line == d.delim {
 				return &ValueError{Name: culprit, Msg: fmt.Sprintf("has a line %q, which would end the here-document <<'%s' early and run the rest as commands", d.delim, d.delim)}
 			}
+			if dashDropsByte(line, d.delim) {
+				return &ValueError{Name: culprit, Msg: fmt.Sprintf("has a line that starts like the delimiter %q and goes on with a byte above 0x7f, which sh (dash 0.5.12) drops from a here-document; use an unquoted here-document (<<%s), where values arrive exact", d.delim, d.delim)}
+			}
 		}
 	}
 	return nil
+}
+
+// dashDropsByte reports a here-document line that dash 0.5.12 mangles:
+// when a line begins like the delimiter, the first byte that differs is
+// lost if it is above 0x7f.
+func dashDropsByte(line, delim string) bool {
+	k := 0
+	for k < len(line) && k < len(delim) && line[k] == delim[k] {
+		k++
+	}
+	return k > 0 && k < len(line) && line[k] >= 0x80
 }
 
 // quoteWord renders v as one shell word: bare when that is safe and

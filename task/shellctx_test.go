@@ -34,6 +34,20 @@ func exact(prefix, suffix string) func(v, shell string) (string, bool) {
 	return func(v, _ string) (string, bool) { return prefix + v + suffix, true }
 }
 
+// heredocRefuses says whether a quoted here-document with delimiter EOF
+// must refuse body: a line equal to EOF, or one that dash would mangle.
+func heredocRefuses(body string, dash bool) bool {
+	for _, l := range strings.Split(body, "\n") {
+		if dash {
+			l = strings.TrimLeft(l, "\t")
+		}
+		if l == "EOF" || dashDropsByte(l, "EOF") {
+			return true
+		}
+	}
+	return false
+}
+
 func isInt(v string) bool {
 	_, err := arithValue("v", v)
 	return err == nil
@@ -65,29 +79,20 @@ var shellContexts = []shellContext{
 	{name: "here-document", command: "cat <<EOF\nmsg: {{.v}}!\nEOF", want: exact("msg: ", "!\n")},
 	{name: "here-document, tabs stripped", command: "cat <<-EOF\n\tmsg: {{.v}}!\n\tEOF", want: exact("msg: ", "!\n")},
 	{name: "quoted here-document", command: "cat <<'EOF'\nmsg: {{.v}}!\nEOF", want: func(v, _ string) (string, bool) {
-		for _, l := range strings.Split("msg: "+v+"!", "\n") {
-			if l == "EOF" {
-				return "", false
-			}
+		if heredocRefuses("msg: "+v+"!", false) {
+			return "", false
 		}
 		return "msg: " + v + "!\n", true
 	}},
 	{name: "quoted here-document, value alone on its line", command: "cat <<\\EOF\n{{.v}}\nEOF", want: func(v, _ string) (string, bool) {
-		for _, l := range strings.Split(v, "\n") {
-			if l == "EOF" {
-				return "", false
-			}
+		if heredocRefuses(v, false) {
+			return "", false
 		}
 		return v + "\n", true
 	}},
 	{name: "quoted here-document, tabs stripped", command: "cat <<-'EOF'\n\t{{.v}}\n\tEOF", want: func(v, _ string) (string, bool) {
-		if strings.HasPrefix(v, "\t") || strings.Contains(v, "\n\t") {
+		if strings.HasPrefix(v, "\t") || strings.Contains(v, "\n\t") || heredocRefuses(v, true) {
 			return "", false
-		}
-		for _, l := range strings.Split(v, "\n") {
-			if l == "EOF" {
-				return "", false
-			}
 		}
 		return v + "\n", true
 	}},
@@ -303,4 +308,66 @@ func TestPlacesNoValueCanTake(t *testing.T) {
 			t.Errorf("parseShellTemplate(%q): %v", ok, err)
 		}
 	}
+}
+
+// FuzzValueInContext feeds any value into every context of the matrix
+// and runs the command through the real sh: the exact text arrives, or
+// the value is refused where the context allows no other, and the canary
+// file never appears.
+func FuzzValueInContext(f *testing.F) {
+	for i := range shellContexts {
+		for _, v := range []string{"$(touch pwned)", "x\nEOF\ntouch pwned", "'\"`\\", "-3"} {
+			f.Add(uint8(i), v)
+		}
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		f.Skip(err)
+	}
+	f.Fuzz(func(t *testing.T, i uint8, v string) {
+		c := shellContexts[int(i)%len(shellContexts)]
+		if c.bashOnly || strings.IndexByte(v, 0) >= 0 || len(v) > 4096 {
+			return
+		}
+		tmpl, err := parseShellTemplate(c.command)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, ok := c.want(v, "sh")
+		line, err := tmpl.render(func(string) (string, bool) { return v, true })
+		if !ok {
+			var ve *ValueError
+			if !errors.As(err, &ve) {
+				t.Fatalf("%s: render gave %q, %v; want a ValueError", c.name, line, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: render: %v", c.name, err)
+		}
+		if got := runShell(t, sh, line); got != want {
+			t.Errorf("%s: got %q, want %q\ncommand: %q", c.name, got, want, line)
+		}
+	})
+}
+
+// FuzzParseShellTemplate: no command makes the analysis panic, and what
+// it refuses, it refuses with a PlaceError or a placeholder syntax error.
+func FuzzParseShellTemplate(f *testing.F) {
+	for _, c := range shellContexts {
+		f.Add(c.command)
+	}
+	f.Add("echo `echo {{.v}}` ${{{.v}}} <<{{.v}}")
+	f.Fuzz(func(t *testing.T, command string) {
+		tmpl, err := parseShellTemplate(command)
+		if err != nil {
+			return
+		}
+		if _, err := tmpl.render(func(string) (string, bool) { return "1", true }); err != nil {
+			var ve *ValueError
+			if !errors.As(err, &ve) {
+				t.Fatalf("render of %q: %v", command, err)
+			}
+		}
+	})
 }
