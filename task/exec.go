@@ -734,6 +734,17 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	cmd, err := s.runnerCmd(ctx, c)
 	if err == nil && c.sudo != "" {
 		err = s.wrapSudo(ctx, c, cmd)
+		if err == nil && len(cmd.Command) > maxCommandLine {
+			// The rendered command fitted (render checks that), but sudo's
+			// wrapper quotes it again.
+			err = fmt.Errorf("the command is %d bytes once wrapped for sudo, more than the %d a command line can carry; pass large values in a file or on stdin", len(cmd.Command), maxCommandLine)
+			if h, ok := cmd.Stdin.(*heldInput); ok {
+				h.stop()
+			}
+			for _, f := range c.after {
+				f()
+			}
+		}
 	}
 	if err != nil {
 		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: err}

@@ -361,9 +361,11 @@ func (a *analysis) place(h *hole, start int) error {
 		h.kind = holeHeredoc
 	default:
 		h.kind = holeWord
-		// After a tilde a bare word would name a home directory; in
-		// [[ ]] it could be an operator such as -n.
-		h.quote = test || h.start > start && src[h.start-1] == '~'
+		// After a tilde a bare word would name a home directory, before
+		// a redirection digits would name a file descriptor, and in [[ ]]
+		// a bare -n would be an operator.
+		h.quote = test || h.start > start && src[h.start-1] == '~' ||
+			h.end < len(src) && (src[h.end] == '<' || src[h.end] == '>')
 	}
 	if escaped() {
 		return errBackslash

@@ -15,7 +15,7 @@ var hostileValues = []string{
 	`'"'"'$(touch pwned)'`, `\`, `\$(touch pwned)`, "a\nb", "x\ntouch pwned", "; touch pwned",
 	"x && touch pwned", "x | touch pwned", "*", "~", "~root", "-n", "", "}", "a}b$(touch pwned)",
 	"${HOME}", "$HOME", "EOF", "x\nEOF\ntouch pwned\n", "\tx", "x\n\tEOF\ntouch pwned", "if", "FOO=bar",
-	"#", "a b\tc", "ünï", "$((1))", "a[$(touch pwned)]", "-3", "42", "010",
+	"#", "a b\tc", "ünï", "$((1))", "a[$(touch pwned)]", "-3", "42", "010", "2", "E\xfc",
 	strings.Repeat("$(touch pwned)'\"`\\\n", 1600), // 30 KB: long, but fits a command line
 }
 
@@ -97,6 +97,7 @@ var shellContexts = []shellContext{
 		return v + "\n", true
 	}},
 	{name: "on a here-document's command line", command: "cat <<EOF; printf '%s' {{.v}}\nhi\nEOF", want: exact("hi\n", "")},
+	{name: "before a redirection", command: "printf '%s' {{.v}}>out; cat out", want: exact("", "")},
 	{name: "redirect target", command: "printf '%s' {{.v}} > out; cat out", want: exact("", "")},
 	{name: "case subject and pattern", command: "case {{.v}} in {{.v}}) printf '%s' yes;; *) printf '%s' no;; esac", want: func(string, string) (string, bool) { return "yes", true }},
 	{name: "case pattern is no glob", command: "case xyz in {{.v}}) printf '%s' yes;; *) printf '%s' no;; esac", want: func(v, _ string) (string, bool) {
@@ -147,7 +148,7 @@ var shellContexts = []shellContext{
 		if !isInt(v) {
 			return "", false
 		}
-		return map[string]string{"-3": "x", "42": ""}[v], true
+		return map[string]string{"-3": "x", "42": "", "2": "z"}[v], true
 	}},
 }
 

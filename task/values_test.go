@@ -187,3 +187,22 @@ run = ["touch ran", "echo $(( {{.n}} + 1 ))"]
 		t.Errorf("count --n -3 = %q, %v; want -2", got, err)
 	}
 }
+
+// TestLongValueUnderSudoIsRefused: a value that fits a command line but
+// not once sudo's wrapper quotes the command again is refused with an
+// error saying so, not E2BIG, and nothing runs.
+func TestLongValueUnderSudoIsRefused(t *testing.T) {
+	r, dir := loadValues(t, `
+[tasks.big]
+args = [{ name = "v" }]
+sudo = true
+run = "printf '%s' {{.v}} > out"
+`)
+	_, err := runValues(t, r, Call{Name: "big", Args: map[string]string{"v": strings.Repeat("'", 30000)}})
+	if err == nil || !strings.Contains(err.Error(), "once wrapped for sudo") {
+		t.Fatalf("Run = %v, want an error about the sudo wrapper", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Fatal("the command ran")
+	}
+}
