@@ -72,9 +72,13 @@ type heredoc struct {
 
 // shellTemplate is a shell command with its placeholders placed.
 type shellTemplate struct {
-	src   string // the command, each placeholder a sentinel word
-	holes []hole // in order
+	src     string   // the command, each placeholder a sentinel word
+	holes   []hole   // in order
+	actions []action // every {{...}}, to map offsets in src back
 }
+
+// action is where a {{...}} stood in the command and in src.
+type action struct{ src, srcEnd, orig, origEnd int }
 
 // PlaceError is a placeholder that stands where no value can be made
 // safe, or a command gotask cannot parse to find out.
@@ -137,13 +141,14 @@ func parseShellTemplate(command string) (*shellTemplate, error) {
 			return nil, err
 		}
 		s = rest
+		start := b.Len()
 		if literal {
 			b.WriteString(name)
-			continue
+		} else {
+			fmt.Fprintf(&b, "%s%d_", prefix, len(t.holes))
+			t.holes = append(t.holes, hole{name: name, start: start, end: b.Len(), at: at})
 		}
-		start := b.Len()
-		fmt.Fprintf(&b, "%s%d_", prefix, len(t.holes))
-		t.holes = append(t.holes, hole{name: name, start: start, end: b.Len(), at: at})
+		t.actions = append(t.actions, action{src: start, srcEnd: b.Len(), orig: at, origEnd: len(command) - len(s)})
 	}
 	t.src = b.String()
 	if len(t.holes) == 0 {
@@ -192,21 +197,20 @@ func (t *shellTemplate) placeError(command string, i int, msg string) error {
 	return &PlaceError{Name: h.name, Line: line, Col: col, Msg: msg}
 }
 
-// origOffset maps an offset in src back to the original command.
+// origOffset maps an offset in src back to the original command: an
+// offset within a {{...}} maps to its start.
 func (t *shellTemplate) origOffset(off int) int {
 	shift := 0
-	for _, h := range t.holes {
-		if h.start > off {
-			break
+	for _, a := range t.actions {
+		switch {
+		case off < a.src:
+			return off + shift
+		case off < a.srcEnd:
+			return a.orig
 		}
-		// The placeholder's length is not kept; the sentinel's start
-		// maps to the placeholder's start, which is what errors need.
-		shift = h.start - h.at
-		if off < h.end {
-			return h.at
-		}
+		shift = a.origEnd - a.srcEnd
 	}
-	return off - shift
+	return off + shift
 }
 
 func lineCol(s string, off int) (line, col int) {

@@ -372,3 +372,19 @@ func FuzzParseShellTemplate(f *testing.F) {
 		}
 	})
 }
+
+// TestSyntaxErrorsPointIntoTheCommand: a command the parser refuses is
+// reported at its place in the command as written, braces and all.
+func TestSyntaxErrorsPointIntoTheCommand(t *testing.T) {
+	tests := []struct{ command, want string }{
+		{"echo {{.v}} (", "line 1, column 13 of the command"},
+		{`echo {{"{{"}} {{.v}} x (`, "line 1, column 24 of the command"},
+		{"echo {{.v}}\necho (", "line 2, column 1 of the command"},
+	}
+	for _, tt := range tests {
+		_, err := parseShellTemplate(tt.command)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseShellTemplate(%q) = %v, want an error at %q", tt.command, err, tt.want)
+		}
+	}
+}
