@@ -322,6 +322,24 @@ func (a *analysis) place(h *hole, start int) error {
 			arithWord = true
 		case *syntax.TestClause:
 			test = true
+		case *syntax.UnaryTest:
+			if n.Op == syntax.TsVarSet || n.Op == syntax.TsRefVar {
+				return errNameSink
+			}
+		case *syntax.DeclClause:
+			if as, ok := child.(*syntax.Assign); ok && as.Naked {
+				return errNameSink // a name, or an option such as -i
+			}
+			if declFlag(n, 'i') {
+				arith = true // declare -i evaluates the value as arithmetic
+			}
+			if declFlag(n, 'n') {
+				return errNameSink // a nameref's value is a name
+			}
+		case *syntax.CallExpr:
+			if err := callSink(n, child); err != nil {
+				return err
+			}
 		case *syntax.BinaryTest:
 			switch n.Op {
 			case syntax.TsEql, syntax.TsNeq, syntax.TsLeq, syntax.TsGeq, syntax.TsLss, syntax.TsGtr:
@@ -373,6 +391,57 @@ func (a *analysis) place(h *hole, start int) error {
 	}
 	if escaped() {
 		return errBackslash
+	}
+	return nil
+}
+
+var errNameSink = errors.New("stands where bash reads a variable name, and evaluates code in its subscript; pass the value in the environment (env) and use $VAR instead")
+
+// declFlag reports whether a declare, local, export... has an option
+// word holding flag, such as -i.
+func declFlag(d *syntax.DeclClause, flag byte) bool {
+	for _, as := range d.Args {
+		if as.Naked && as.Value != nil && len(as.Value.Parts) == 1 {
+			if l, ok := as.Value.Parts[0].(*syntax.Lit); ok && strings.HasPrefix(l.Value, "-") && strings.IndexByte(l.Value, flag) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// callSink refuses a value as an argument that a builtin runs as code
+// (eval, trap) or reads as a variable name (unset, printf -v, test -v),
+// where bash would run code in a subscript such as a[$(cmd)].
+func callSink(c *syntax.CallExpr, arg syntax.Node) error {
+	lit := func(i int) string {
+		if i < 0 || i >= len(c.Args) {
+			return ""
+		}
+		return c.Args[i].Lit()
+	}
+	at := -1
+	for i, w := range c.Args {
+		if w == arg {
+			at = i
+		}
+	}
+	if at <= 0 {
+		return nil
+	}
+	switch lit(0) {
+	case "eval", "trap":
+		return fmt.Errorf("is an argument of %s, which runs it as code", lit(0))
+	case "unset":
+		return errNameSink
+	case "printf":
+		if lit(at-1) == "-v" {
+			return errNameSink
+		}
+	case "test", "[":
+		if lit(at-1) == "-v" || lit(at-1) == "-R" {
+			return errNameSink
+		}
 	}
 	return nil
 }

@@ -134,6 +134,7 @@ var shellContexts = []shellContext{
 		}
 		return "pos", true
 	}},
+	{name: "declare -i", command: "declare -i x={{.v}}; printf '%s' $x", bashOnly: true, want: arith(func(n int) int { return n })},
 	{name: "let", command: "let x={{.v}}+1; printf '%s' $x", bashOnly: true, want: arith(func(n int) int { return n + 1 })},
 	{name: "double brackets -eq", command: "[[ {{.v}} -eq 42 ]] && printf '%s' yes || printf '%s' no", bashOnly: true, want: func(v, _ string) (string, bool) {
 		if !isInt(v) {
@@ -296,6 +297,15 @@ func TestPlacesNoValueCanTake(t *testing.T) {
 		{"echo \"\\{{.v}}\"", "backslash"},
 		{"echo 'ok' \\\\{{.v}} && true\n\necho \\{{.v}}", "at line 3, column 7"},
 		{"echo {{.v}} (", "cannot parse the command"},
+		{"[[ -v {{.v}} ]]", "variable name"},
+		{"[ -v \"{{.v}}\" ]", "variable name"},
+		{"test -R {{.v}}", "variable name"},
+		{"unset {{.v}}", "variable name"},
+		{"printf -v \"{{.v}}\" %s 1", "variable name"},
+		{"export \"{{.v}}\"", "variable name"},
+		{"declare -n r={{.v}}", "variable name"},
+		{"eval echo {{.v}}", "runs it as code"},
+		{"trap \"echo {{.v}}\" EXIT", "runs it as code"},
 	}
 	for _, tt := range tests {
 		_, err := parseShellTemplate(tt.command)
@@ -304,7 +314,7 @@ func TestPlacesNoValueCanTake(t *testing.T) {
 		}
 	}
 	// A backslash that is itself escaped, or inside single quotes, is fine.
-	for _, ok := range []string{"echo \\\\{{.v}}", "echo '\\{{.v}}'", "echo {{.v}} # `x`"} {
+	for _, ok := range []string{"echo \\\\{{.v}}", "echo '\\{{.v}}'", "echo {{.v}} # `x`", "printf '%s' {{.v}}", "[ -n {{.v}} ]", "export X={{.v}}", "test {{.v}} = -v"} {
 		if _, err := parseShellTemplate(ok); err != nil {
 			t.Errorf("parseShellTemplate(%q): %v", ok, err)
 		}
