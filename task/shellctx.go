@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -45,6 +46,7 @@ const (
 	holeArith                         // $((...)), ((...)), ${a[i]}, ${a:i:j}, for ((...))
 	holeArithWord                     // an arithmetic operand written as a word: let, [[ -eq ]]
 	holeComment                       // a # comment
+	holeUnknown                       // not placed (yet)
 )
 
 // maxCommandLine is the longest command gotask hands to a shell: Linux
@@ -154,25 +156,77 @@ func parseShellTemplate(command string) (*shellTemplate, error) {
 	if len(t.holes) == 0 {
 		return t, nil
 	}
-	f, err := syntax.NewParser(syntax.KeepComments(true), syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(t.src), "")
-	if err != nil {
-		var err2 error
-		f, err2 = syntax.NewParser(syntax.KeepComments(true), syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(t.src), "")
-		if err2 != nil {
-			return nil, t.syntaxError(command, err)
+	// Commands run through sh (dash) here and often bash on hosts: the
+	// command is read with both grammars, and every placeholder must land
+	// where a rendering is safe for both.
+	parse := func(lang syntax.LangVariant) (*syntax.File, error) {
+		return syntax.NewParser(syntax.KeepComments(true), syntax.Variant(lang)).Parse(strings.NewReader(t.src), "")
+	}
+	bash, errBash := parse(syntax.LangBash)
+	posix, errPOSIX := parse(syntax.LangPOSIX)
+	if errBash != nil && errPOSIX != nil {
+		return nil, t.syntaxError(command, errBash)
+	}
+	var placed [][]hole
+	for i, f := range []*syntax.File{bash, posix} {
+		if f == nil {
+			continue
 		}
+		holes := slices.Clone(t.holes)
+		// A place only bash knows, such as ${X/a/b}, is one that dash
+		// refuses as a bad substitution: bash's rendering stands.
+		if err := t.place(command, f, holes, i == 0 || bash == nil); err != nil {
+			return nil, err
+		}
+		placed = append(placed, holes)
 	}
-	a := &analysis{t: t, placed: make([]bool, len(t.holes))}
-	syntax.Walk(f, a.visit)
-	if a.err != nil {
-		return nil, t.placeError(command, a.errHole, a.err.Error())
-	}
-	for i, ok := range a.placed {
-		if !ok {
-			return nil, t.placeError(command, i, "gotask cannot tell how the shell reads this place; move the placeholder into a plain or quoted word")
+	t.holes = placed[0]
+	if len(placed) == 2 {
+		for i := range t.holes {
+			if err := t.holes[i].merge(placed[1][i]); err != nil {
+				return nil, t.placeError(command, i, err.Error())
+			}
 		}
 	}
 	return t, nil
+}
+
+// place fills in the kind of each of holes from the parsed command f. If
+// all is set, every hole must be placed; others are left holeUnknown.
+func (t *shellTemplate) place(command string, f *syntax.File, holes []hole, all bool) error {
+	for i := range holes {
+		holes[i].kind = holeUnknown
+	}
+	a := &analysis{t: t, holes: holes, placed: make([]bool, len(holes)), errAt: -1}
+	syntax.Walk(f, a.visit)
+	switch {
+	case a.err != nil && a.errAt >= 0:
+		line, col := lineCol(command, t.origOffset(a.errAt))
+		return &PlaceError{Line: line, Col: col, Msg: a.err.Error()}
+	case a.err != nil:
+		return t.placeError(command, a.errHole, a.err.Error())
+	}
+	for i, ok := range a.placed {
+		if !ok && all {
+			return t.placeError(command, i, "gotask cannot tell how the shell reads this place; move the placeholder into a plain or quoted word")
+		}
+	}
+	return nil
+}
+
+// merge makes h, placed by the bash grammar, safe also where the POSIX
+// grammar (dash) placed it as o.
+func (h *hole) merge(o hole) error {
+	h.quote = h.quote || o.quote
+	switch {
+	case h.kind == o.kind, o.kind == holeUnknown:
+		return nil
+	case h.kind == holeDollarSingle && o.kind == holeSingle:
+		return nil // dash reads $'...' as $ and '...': the value stays quoted
+	case (h.kind == holeArith || h.kind == holeArithWord) && (o.kind == holeWord || o.kind == holeDouble):
+		return nil // bash arithmetic such as ((...)) or let: digits are safe words
+	}
+	return errors.New("stands where bash and sh (dash) read the command differently, so no one rendering is safe for both; rewrite the command in plain POSIX shell")
 }
 
 // syntaxError reports a command the shell parser refused, at its place in
@@ -222,10 +276,12 @@ func lineCol(s string, off int) (line, col int) {
 // analysis walks a parsed command and places each hole.
 type analysis struct {
 	t       *shellTemplate
+	holes   []hole
 	stack   []syntax.Node
 	placed  []bool
 	err     error
 	errHole int
+	errAt   int // where err is, in src, when it is no hole's
 }
 
 func (a *analysis) visit(n syntax.Node) bool {
@@ -238,13 +294,20 @@ func (a *analysis) visit(n syntax.Node) bool {
 		return false
 	}
 	start, end := int(n.Pos().Offset()), int(n.End().Offset())
-	switch n.(type) {
-	case *syntax.Lit, *syntax.SglQuoted, *syntax.Comment:
+	switch n := n.(type) {
+	case *syntax.SglQuoted:
+		if n.Dollar && strings.Contains(a.t.src[start:end], `\'`) {
+			// bash ends $'it\'s' at the last quote, dash at the middle
+			// one: the two would disagree about all that follows.
+			a.err, a.errAt = errors.New(`bash and sh (dash) read a \' inside $'...' differently, so gotask cannot tell where a value would land; write \x27 or use "..."`), start
+			return false
+		}
+	case *syntax.Lit, *syntax.Comment:
 	default:
 		return true
 	}
-	for i := range a.t.holes {
-		h := &a.t.holes[i]
+	for i := range a.holes {
+		h := &a.holes[i]
 		if a.placed[i] || h.start < start || h.end > end {
 			continue
 		}

@@ -305,6 +305,8 @@ func TestPlacesNoValueCanTake(t *testing.T) {
 		{"export \"{{.v}}\"", "variable name"},
 		{"declare -n r={{.v}}", "variable name"},
 		{"eval echo {{.v}}", "runs it as code"},
+		{"echo $'it\\'s' {{.v}}", "column 6 of the command: bash and sh (dash) read a \\' inside $'...' differently"},
+		{"echo $'it\\'s {{.v}}'", "differently"},
 		{"trap \"echo {{.v}}\" EXIT", "runs it as code"},
 	}
 	for _, tt := range tests {
@@ -395,6 +397,30 @@ func TestSyntaxErrorsPointIntoTheCommand(t *testing.T) {
 		_, err := parseShellTemplate(tt.command)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("parseShellTemplate(%q) = %v, want an error at %q", tt.command, err, tt.want)
+		}
+	}
+}
+
+// TestBashAndDashMustAgree: a placeholder that bash and dash place in
+// different contexts is refused unless one rendering is safe for both.
+func TestBashAndDashMustAgree(t *testing.T) {
+	tests := []struct {
+		bash, dash holeKind
+		ok         bool
+	}{
+		{holeWord, holeWord, true},
+		{holeDollarSingle, holeSingle, true},
+		{holeArith, holeWord, true},
+		{holeArithWord, holeDouble, true},
+		{holeParam, holeUnknown, true},
+		{holeDouble, holeWord, false},
+		{holeWord, holeSingle, false},
+		{holeHeredoc, holeWord, false},
+	}
+	for _, tt := range tests {
+		h := hole{kind: tt.bash}
+		if err := h.merge(hole{kind: tt.dash}); (err == nil) != tt.ok {
+			t.Errorf("merge(bash %d, dash %d) = %v, want ok %v", tt.bash, tt.dash, err, tt.ok)
 		}
 	}
 }
