@@ -41,6 +41,7 @@ const (
 	holeDollarSingle                  // inside bash's $'...'
 	holeDouble                        // inside "..."
 	holeParam                         // the word of ${X:-word}, ${X#word}, ${X/a/b}
+	holeParamQuoted                   // the same, inside double quotes within the ${...}
 	holeHeredoc                       // the body of an unquoted here-document
 	holeQuotedHeredoc                 // the body of <<'EOF'
 	holeArith                         // $((...)), ((...)), ${a[i]}, ${a:i:j}, for ((...))
@@ -361,7 +362,7 @@ func (a *analysis) place(h *hole, start int) error {
 		return fmt.Errorf("stands where the shell expects a name (%s), which no value may choose", describeNode(p))
 	}
 	var child = node
-	var double, param, arith, arithWord, doc, quotedDoc, test bool
+	var double, param, paramQuoted, arith, arithWord, doc, quotedDoc, test bool
 	for i := len(a.stack) - 2; i >= 0; i-- {
 		n := a.stack[i]
 		if _, ok := n.(*syntax.CmdSubst); ok {
@@ -376,8 +377,8 @@ func (a *analysis) place(h *hole, start int) error {
 		case *syntax.ParamExp:
 			if n.Index == child || n.Slice != nil && (n.Slice.Offset == child || n.Slice.Length == child) {
 				arith = true
-			} else {
-				param = true
+			} else if !param {
+				param, paramQuoted = true, double
 			}
 		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.CStyleLoop:
 			arith = true
@@ -438,6 +439,8 @@ func (a *analysis) place(h *hole, start int) error {
 		}
 	case param && doc:
 		return errors.New("stands in ${...} inside a here-document, where shells disagree on quotes; set a variable before the here-document and use it there")
+	case paramQuoted:
+		h.kind = holeParamQuoted
 	case param:
 		h.kind = holeParam
 	case double:
@@ -512,19 +515,36 @@ func callSink(c *syntax.CallExpr, arg syntax.Node) error {
 var errBackslash = errors.New("a backslash right before the placeholder would escape the first character of the value; remove the backslash")
 
 // checkArith makes a hole in a single-quoted string inside arithmetic an
-// arithmetic hole: the shell evaluates the text after quote removal.
+// arithmetic hole (the shell evaluates the text after quote removal), and
+// refuses one in "${X:-'...'}" or in ${...} in a here-document, where
+// single quotes are quotes to some shells and plain characters to others.
 func (a *analysis) checkArith(h *hole) error {
+	param := false
+	var child syntax.Node = a.stack[len(a.stack)-1]
 	for i := len(a.stack) - 2; i >= 0; i-- {
-		switch a.stack[i].(type) {
+		switch n := a.stack[i].(type) {
 		case *syntax.CmdSubst, *syntax.ProcSubst:
 			return nil
 		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.CStyleLoop:
 			h.kind = holeArith
 			return nil
+		case *syntax.ParamExp:
+			param = true
+		case *syntax.DblQuoted:
+			if param {
+				return errSingleInParam
+			}
+		case *syntax.Redirect:
+			if param && child == n.Hdoc {
+				return errSingleInParam
+			}
 		}
+		child = a.stack[i]
 	}
 	return nil
 }
+
+var errSingleInParam = errors.New(`stands in single quotes inside "${...}" (or ${...} in a here-document), which some shells read as quotes and others as plain characters; write "${X:-{{.name}}}" without the single quotes`)
 
 // heredoc places h in the body of the here-document of r and says
 // whether its delimiter is quoted (the body then is raw text).
@@ -667,7 +687,7 @@ func (t *shellTemplate) render(lookup func(string) (string, bool)) (string, erro
 			b.WriteString(escapeDouble(v))
 		case holeParam:
 			b.WriteString(`"${` + ref(h.name, v) + `}"`)
-		case holeHeredoc:
+		case holeParamQuoted, holeHeredoc:
 			b.WriteString("${" + ref(h.name, v) + "}")
 		case holeQuotedHeredoc:
 			if err := h.checkHeredocValue(v); err != nil {

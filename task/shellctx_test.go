@@ -64,6 +64,13 @@ var shellContexts = []shellContext{
 	{name: "default, unquoted", command: "printf '%s' ${GOTASK_UNSET:-{{.v}}}", want: exact("", "")},
 	{name: "default, double quotes", command: `printf '%s' "${GOTASK_UNSET:-{{.v}}}"`, want: exact("", "")},
 	{name: "default, quotes inside", command: `printf '%s' "${GOTASK_UNSET:-"{{.v}}"}"`, want: exact("", "")},
+	{name: "prefix pattern, quotes inside", command: `X='*ab'; printf '%s' "${X##"{{.v}}"}"`, want: func(v, _ string) (string, bool) {
+		return strings.TrimPrefix("*ab", v), true
+	}},
+	{name: "prefix pattern, unquoted, quotes inside", command: `X='*ab'; printf '%s' ${X##"{{.v}}"}`, want: func(v, _ string) (string, bool) {
+		return strings.TrimPrefix("*ab", v), true
+	}},
+	{name: "default, unquoted, single quotes inside", command: "printf '%s' ${GOTASK_UNSET:-'{{.v}}'}", want: exact("", "")},
 	{name: "prefix pattern", command: `X='*ab'; printf '%s' "${X##{{.v}}}"`, want: func(v, _ string) (string, bool) {
 		return strings.TrimPrefix("*ab", v), true
 	}},
@@ -305,6 +312,9 @@ func TestPlacesNoValueCanTake(t *testing.T) {
 		{"export \"{{.v}}\"", "variable name"},
 		{"declare -n r={{.v}}", "variable name"},
 		{"eval echo {{.v}}", "runs it as code"},
+		{`printf '%s' "${X:-'{{.v}}'}"`, "single quotes inside"},
+		{`printf '%s' "${X#'{{.v}}'}"`, "single quotes inside"},
+		{"cat <<EOF\n${X:-'{{.v}}'}\nEOF", "here-document"},
 		{"echo $'it\\'s' {{.v}}", "column 6 of the command: bash and sh (dash) read a \\' inside $'...' differently"},
 		{"echo $'it\\'s {{.v}}'", "differently"},
 		{"trap \"echo {{.v}}\" EXIT", "runs it as code"},
