@@ -83,7 +83,7 @@ func (c *Context) Sudo(ctx context.Context, command string, opts ...Option) (*ru
 }
 
 func (c *Context) exec(ctx context.Context, line string, local bool, opts []Option) (*runner.Result, error) {
-	cmd, err := c.s.command("", nil)
+	cmd, err := c.s.command("", pos{}, nil)
 	if err != nil {
 		return nil, err
 	}

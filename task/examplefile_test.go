@@ -40,6 +40,14 @@ func TestExamplesTasksFileLoads(t *testing.T) {
 		if _, err := tk.ParseArgs(given); err != nil {
 			t.Errorf("example task %q: %v", tk.Name, err)
 		}
+		// Every placeholder stands where a value can be made safe.
+		for _, st := range tk.Steps {
+			for _, line := range []string{st.Run, st.Local} {
+				if _, err := parseShellTemplate(line); err != nil {
+					t.Errorf("example task %q: %q: %v", tk.Name, line, err)
+				}
+			}
+		}
 	}
 
 	check := func(name string, ok bool, what string) {

@@ -198,6 +198,11 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		plan = append(plan, resolved{t, args})
 	}
 	for _, p := range plan {
+		if err := e.checkCommands(p.t, p.args); err != nil {
+			return err
+		}
+	}
+	for _, p := range plan {
 		if err := e.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err
 		}
@@ -524,7 +529,7 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 	if st.Local != "" {
 		line, local = st.Local, true
 	}
-	c, err := s.command(line, st)
+	c, err := s.command(line, st.pos, st)
 	if err != nil {
 		return &TaskError{Task: s.t.Name, Host: s.host, Err: err}
 	}
@@ -544,7 +549,7 @@ func (s *scope) callTask(ctx context.Context, st *Step) error {
 	}
 	given := make(map[string]string, len(st.With))
 	for k, v := range st.With {
-		if given[k], err = expand(v, s.lookup, false); err != nil {
+		if given[k], err = expand(v, s.lookup); err != nil {
 			return &TaskError{Task: s.t.Name, Err: err}
 		}
 	}
@@ -565,8 +570,8 @@ func (s *scope) transfer(ctx context.Context, st *Step) error {
 		src = st.Get
 	}
 	var err error
-	if src, err = expand(src, s.lookup, false); err == nil {
-		dst, err = expand(dst, s.lookup, false)
+	if src, err = expand(src, s.lookup); err == nil {
+		dst, err = expand(dst, s.lookup)
 	}
 	if st.Put != "" {
 		s.current = "put " + src
@@ -664,10 +669,15 @@ type command struct {
 }
 
 // command builds a command from a step of the scope's task, with the
-// step's settings overriding the task's.
-func (s *scope) command(line string, st *Step) (*command, error) {
+// step's settings overriding the task's. The placeholders of line, which
+// was declared at at, are rendered for their shell contexts.
+func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	t := s.t
-	expanded, err := expand(line, s.lookup, true)
+	tmpl, err := s.e.Registry.shellTemplate(t, at, line)
+	if err != nil {
+		return nil, err
+	}
+	expanded, err := tmpl.render(s.lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -675,14 +685,14 @@ func (s *scope) command(line string, st *Step) (*command, error) {
 		stdin: s.stdin, watch: t.Responders}
 	c.timeout = t.Timeout
 	c.env = maps.Clone(t.Env)
-	if c.dir, err = expand(t.Dir, s.lookup, false); err != nil {
+	if c.dir, err = expand(t.Dir, s.lookup); err != nil {
 		return nil, err
 	}
 	if st == nil {
 		return c, s.expandEnv(c)
 	}
 	if st.Dir != "" {
-		d, err := expand(st.Dir, s.lookup, false)
+		d, err := expand(st.Dir, s.lookup)
 		if err != nil {
 			return nil, err
 		}
@@ -716,7 +726,7 @@ func (s *scope) command(line string, st *Step) (*command, error) {
 
 func (s *scope) expandEnv(c *command) error {
 	for k, v := range c.env {
-		x, err := expand(v, s.lookup, false)
+		x, err := expand(v, s.lookup)
 		if err != nil {
 			return fmt.Errorf("env %s: %w", k, err)
 		}
@@ -744,6 +754,17 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	cmd, err := s.runnerCmd(ctx, c)
 	if err == nil && c.sudo != "" {
 		err = s.wrapSudo(ctx, c, cmd)
+		if err == nil && len(cmd.Command) > maxCommandLine {
+			// The rendered command fitted (render checks that), but sudo's
+			// wrapper quotes it again.
+			err = fmt.Errorf("the command is %d bytes once wrapped for sudo, more than the %d a command line can carry; pass large values in a file or on stdin", len(cmd.Command), maxCommandLine)
+			if h, ok := cmd.Stdin.(*heldInput); ok {
+				h.stop()
+			}
+			for _, f := range c.after {
+				f()
+			}
+		}
 	}
 	if err != nil {
 		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: err}

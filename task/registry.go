@@ -36,6 +36,8 @@ type Registry struct {
 	// known task, so that the others still run; running such a task
 	// fails as an unknown task.
 	Partial bool
+
+	cmds templates // shell commands with placeholders, analysed once
 }
 
 // HostGroup is a named set of hosts from tasks.toml's [hosts] table.

@@ -4,22 +4,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/gotask/gotask/internal/shell"
 )
 
 // Commands and paths in tasks.toml may refer to arguments, vars and the
-// current host as {{.name}}. In a shell command every substituted value is
-// shell-quoted, so a value is always one word and never code. A literal
-// "{{" is written {{"{{"}}, as in Go templates.
+// current host as {{.name}}. In a shell command every value is written
+// for the shell context it stands in (see shellctx.go), so that it is
+// always its exact text and never code. Elsewhere (dir, env, put and get
+// paths, a task step's args) the raw text is substituted. A literal "{{"
+// is written {{"{{"}}, as in Go templates.
 //
 // This is deliberately a tiny subset of text/template: it is all tasks
 // need, it costs nothing at start-up, and an unknown name is an error at
 // load time rather than an empty string at run time.
 
-// expand substitutes every {{.name}} in s with lookup(name), shell-quoted
-// when quote is set.
-func expand(s string, lookup func(string) (string, bool), quote bool) (string, error) {
+// expand substitutes every {{.name}} in s with lookup(name), as it is.
+func expand(s string, lookup func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
@@ -44,9 +43,6 @@ func expand(s string, lookup func(string) (string, bool), quote bool) (string, e
 		if !ok {
 			return "", fmt.Errorf("unknown name {{.%s}}", name)
 		}
-		if quote {
-			v = shell.Quote(v)
-		}
 		b.WriteString(v)
 	}
 }
@@ -57,7 +53,7 @@ func names(s string) ([]string, error) {
 	_, err := expand(s, func(n string) (string, bool) {
 		out = append(out, n)
 		return "", true
-	}, false)
+	})
 	return out, err
 }
 

@@ -51,7 +51,7 @@ func TestExpand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := expand(tt.in, lookup, tt.quote)
+			got, err := expandFor(tt.in, lookup, tt.quote)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("expand(%q) failed: %v", tt.in, err)
@@ -89,4 +89,16 @@ func TestNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expandFor expands s as a shell command (quote) or as raw text.
+func expandFor(s string, lookup func(string) (string, bool), quote bool) (string, error) {
+	if !quote {
+		return expand(s, lookup)
+	}
+	tmpl, err := parseShellTemplate(s)
+	if err != nil {
+		return "", err
+	}
+	return tmpl.render(lookup)
 }

@@ -47,6 +47,9 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkCommands(t, args); err != nil {
+		return nil, err
+	}
 	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local), false)
 }
 
@@ -57,11 +60,11 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 func (e *Executor) upToDate(ctx context.Context, s *scope, noStatus bool) (*UpToDate, error) {
 	t := s.t
 	u := &UpToDate{UpToDate: true}
-	for _, line := range t.Status {
+	for i, line := range t.Status {
 		if noStatus {
 			break
 		}
-		c, err := s.command(line, nil)
+		c, err := s.command(line, t.pos.child("status", i), nil)
 		if err != nil {
 			return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("status: %w", err)}
 		}
@@ -115,7 +118,7 @@ func (u *UpToDate) record(ctx context.Context) error {
 func (s *scope) fingerprintSpec() (*fingerprint.Spec, error) {
 	t := s.t
 	spec := &fingerprint.Spec{UseGitignore: t.UseGitignore}
-	dir, err := expand(t.Dir, s.lookup, false)
+	dir, err := expand(t.Dir, s.lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func (s *scope) fingerprintSpec() (*fingerprint.Spec, error) {
 		out *[]string
 	}{{t.Sources, &spec.Sources}, {t.Generates, &spec.Generates}} {
 		for _, p := range list.in {
-			x, err := expand(p, s.lookup, false)
+			x, err := expand(p, s.lookup)
 			if err != nil {
 				return nil, err
 			}
