@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,7 +37,14 @@ func TestRemoteSudoAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file := writeTasks(t, string(toml))
+	// The same attacker with a terminal on the host, and a sudo step in
+	// a directory that does not exist.
+	text := string(toml)
+	start := strings.Index(text, "[tasks.steal]")
+	end := start + 1 + strings.Index(text[start+1:], "\n[tasks.")
+	text += "\n" + strings.Replace(text[start:end], "[tasks.steal]", "[tasks.stealpty]\npty = true", 1)
+	text += "\n[tasks.nodir]\nsudo = true\ndir = \"/nonexistent/gotask\"\nrun = \"echo ran\"\n"
+	file := writeTasks(t, text)
 	t.Setenv("GOTASK_SUDO_PASSWORD", password)
 
 	// gotask runs in-process: its stdin is in, its stdout out.
@@ -49,18 +57,33 @@ func TestRemoteSudoAttacks(t *testing.T) {
 		return o
 	}
 
-	t.Run("a command sudo runs without asking cannot get the password", func(t *testing.T) {
-		o := run(t, strings.NewReader("data\n"), &syncBuffer{}, "steal")
-		if o.code != 0 {
-			t.Fatalf("exit %d, want 0", o.code)
+	for _, name := range []string{"steal", "stealpty"} {
+		t.Run("a command sudo runs without asking cannot get the password/"+name, func(t *testing.T) {
+			o := run(t, strings.NewReader("data\n"), &syncBuffer{}, name)
+			if o.code != 0 {
+				t.Fatalf("exit %d, want 0", o.code)
+			}
+			if want := "read:" + hex.EncodeToString([]byte("data")); !strings.Contains(o.stdout, want) {
+				t.Errorf("the command did not read the input (%q)", want)
+			}
+			if strings.Contains(o.stdout, hex.EncodeToString([]byte(password))) {
+				t.Errorf("the command read the sudo password")
+			}
+			e.noPassword(t, o.stdout, o.stderr)
+			// The attacker prints every prompt it finds (other gotask
+			// runs on this machine may show theirs): look only for the
+			// wrapper's own output.
+			if strings.Contains(o.stdout+o.stderr, "[gotask sudo") {
+				t.Errorf("the output shows the wrapper's request or marker")
+			}
+		})
+	}
+
+	t.Run("a sudo step in a missing directory does not run", func(t *testing.T) {
+		o := run(t, nil, &syncBuffer{}, "nodir")
+		if o.code == 0 || strings.Contains(o.stdout, "ran") {
+			t.Errorf("exit %d, want a failure before the command runs", o.code)
 		}
-		if want := "read:" + hex.EncodeToString([]byte("data")) + "\n"; !strings.Contains(o.stdout, want) {
-			t.Errorf("the command did not read the input (%q)", want)
-		}
-		if strings.Contains(o.stdout, hex.EncodeToString([]byte(password))) {
-			t.Errorf("the command read the sudo password")
-		}
-		e.noPassword(t, o.stdout, o.stderr)
 	})
 
 	t.Run("a command that shows sudo's command lines does not fail sudo", func(t *testing.T) {
@@ -83,5 +106,23 @@ func TestRemoteSudoAttacks(t *testing.T) {
 		if !strings.Contains(o.stdout, "sudo ") {
 			t.Errorf("the process list shows no sudo")
 		}
+		noExchange(t, o.stderr)
 	})
+}
+
+// nonceLike is what a nonce looks like.
+var nonceLike = regexp.MustCompile(`[0-9a-f]{32}`)
+
+// noExchange fails the test if output shows gotask's exchange with sudo:
+// its prompt, the wrapper's request or a nonce (echoed by a terminal).
+func noExchange(t *testing.T, output string) {
+	t.Helper()
+	for _, s := range []string{noncePrompt, "[gotask sudo"} {
+		if strings.Contains(output, s) {
+			t.Errorf("the output shows %q:\n%s", s, output)
+		}
+	}
+	if n := nonceLike.FindString(output); n != "" {
+		t.Errorf("the output shows what looks like a nonce, %s:\n%s", n, output)
+	}
 }

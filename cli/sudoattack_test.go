@@ -32,6 +32,32 @@ func TestSudoAttacks(t *testing.T) {
 			t.Errorf("the command read the sudo password:\n%s", r)
 		}
 		e.noPassword(t, r.stdout, r.stderr)
+		// The attacker prints every prompt it finds (other gotask runs
+		// on this machine may show theirs): look only for the wrapper's
+		// own output.
+		if strings.Contains(r.stdout+r.stderr, "[gotask sudo") {
+			t.Errorf("the output shows the wrapper's request or marker:\n%s", r)
+		}
+	})
+
+	t.Run("on a terminal, a command sudo runs without asking cannot get the password", func(t *testing.T) {
+		t.Parallel()
+		out, code := e.runPty(t, e.password, []string{"steal"}, func(ctx context.Context, p *transcript, tty io.Writer) {
+			p.waitFor(t, ctx, "prompts found")
+			if _, err := io.WriteString(tty, "typed\n"); err != nil {
+				t.Errorf("typing: %v", err)
+			}
+		})
+		if code != 0 {
+			t.Fatalf("exit status %d, want 0\n%s", code, out)
+		}
+		if want := "read:" + hex.EncodeToString([]byte("typed")); !strings.Contains(out, want) {
+			t.Errorf("the command did not read the typed line (%q):\n%s", want, out)
+		}
+		e.noPassword(t, out)
+		if strings.Contains(out, "[gotask sudo") {
+			t.Errorf("the output shows the wrapper's request or marker:\n%s", out)
+		}
 	})
 
 	t.Run("a command that shows sudo's command lines does not fail sudo", func(t *testing.T) {
@@ -66,6 +92,7 @@ func TestSudoAttacks(t *testing.T) {
 			t.Errorf("the typed line shows %d times, want twice (echoed and printed by the command):\n%s", n, out)
 		}
 		e.noPassword(t, out)
+		noExchange(t, out)
 	})
 
 	t.Run("gotask holding the password cannot be read by the same user", func(t *testing.T) {

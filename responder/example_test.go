@@ -45,8 +45,7 @@ func ExampleSudo_Command() {
 	// The markers are random: hide them to show the shape of the line.
 	fmt.Println(regexp.MustCompile(`gotask sudo [0-9a-f]+`).ReplaceAllString(c.Line, "gotask sudo ID"))
 	// Output:
-	// printf %s '[gotask sudo ID nonce?]' >&2; IFS= read -r n || exit 125; SUDO_PROMPT="[sudo] gotask password nonce=$n: "; export SUDO_PROMPT; exec sudo -S -u deploy -- sh -c 'printf %s '\''[gotask sudo ID started]'\'' >&2; printf %s '\''[gotask sudo ID started]'\''
-	// cd /srv/app && make install'
+	// printf %s '[gotask sudo ID nonce?]' >&2 && IFS= read -r n && export SUDO_PROMPT="[sudo] gotask password nonce=$n: " && exec sudo -S -u deploy -- sh -c 'printf %s '\''[gotask sudo ID started]'\'' >&2; printf %s '\''[gotask sudo ID started]'\''; cd /srv/app && make install'
 }
 
 func ExampleSecrets_Writer() {

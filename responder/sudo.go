@@ -80,26 +80,28 @@ func (s *Sudo) Command(ctx context.Context, cmd string) *SudoCommand {
 
 // line is the command line that runs cmd under sudo:
 //
-//	printf %s READY >&2; IFS= read -r n || exit 125; SUDO_PROMPT="[sudo] gotask password nonce=$n: "; export SUDO_PROMPT; exec sudo -S [-u user] -- sh -c 'printf %s MARK >&2; printf %s MARK
-//	<cmd>'
+//	printf %s READY >&2 && IFS= read -r n && export SUDO_PROMPT="[sudo] gotask password nonce=$n: " && exec sudo -S [-u user] -- sh -c 'printf %s MARK >&2; printf %s MARK; <cmd>'
 //
 // The wrapper asks for the nonce and reads it from its standard input, so
-// that it is never in argv. cmd runs in the same "sh -c" that prints the
-// marker, so cd, pipes and && chains work under sudo.
+// that it is never in argv. One && chain, so that a runner's leading
+// "cd DIR &&" guards all of it. It needs a POSIX shell: run it with
+// "sh -c" where the shell may be another (an SSH login shell). cmd runs in
+// the same "sh -c" that prints the marker, so cd, pipes and && chains
+// work under sudo.
 func (s *Sudo) line(cmd, ready, marker string) string {
 	var b strings.Builder
 	b.WriteString("printf %s ")
 	b.WriteString(shell.Quote(ready))
-	b.WriteString(` >&2; IFS= read -r n || exit 125; SUDO_PROMPT="`)
+	b.WriteString(` >&2 && IFS= read -r n && export SUDO_PROMPT="`)
 	b.WriteString(promptPrefix)
-	b.WriteString(`$n: "; export SUDO_PROMPT; exec sudo -S`)
+	b.WriteString(`$n: " && exec sudo -S`)
 	if s.User != "" {
 		b.WriteString(" -u ")
 		b.WriteString(shell.Quote(s.User))
 	}
 	b.WriteString(" -- sh -c ")
 	m := shell.Quote(marker)
-	b.WriteString(shell.Quote("printf %s " + m + " >&2; printf %s " + m + "\n" + cmd))
+	b.WriteString(shell.Quote("printf %s " + m + " >&2; printf %s " + m + "; " + cmd))
 	return b.String()
 }
 

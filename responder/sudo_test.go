@@ -30,7 +30,7 @@ func TestSudoCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.user+"/"+tc.cmd, func(t *testing.T) {
 			c := (&Sudo{User: tc.user}).Command(t.Context(), tc.cmd)
-			if !strings.HasPrefix(c.Line, "printf %s '"+c.ready+"' >&2; IFS= read -r n ") {
+			if !strings.HasPrefix(c.Line, "printf %s '"+c.ready+"' >&2 && IFS= read -r n && ") {
 				t.Errorf("the line %s does not start by asking for the nonce", c.Line)
 			}
 			if !strings.Contains(c.Line, tc.sudo) {

@@ -31,18 +31,25 @@ type SudoCommand struct {
 	answered  bool
 	err       error         // the failure, once there is one
 	begun     bool          // a marker went by
-	started   chan struct{} // closed when begun is set
+	markers   int           // how many went by, of the two
+	started   chan struct{} // closed when both markers went by
 }
 
 // scanState is what the watcher knows of one stream.
 type scanState struct {
 	tail []byte // the end of the stream that may start a token
-	done bool   // the marker went by: the rest is the command's
+	// after is set once the stream's marker went by: the rest is the
+	// command's, but for the other stream's marker right after it (on a
+	// terminal both streams are one).
+	after bool
+	done  bool // nothing more to look for
 }
 
 // Started returns a channel that is closed once sudo is done asking and
 // the command starts: from then on the command's stdin belongs to the
 // command. Input held back until then cannot be taken for the password.
+// It is closed when both markers (stderr's and stdout's) went by, so that
+// on a terminal the echo of that input comes after both, never between.
 func (c *SudoCommand) Started() <-chan struct{} { return c.started }
 
 // Watch answers the wrapper and sudo in chunk, the output of stream. It
@@ -71,7 +78,7 @@ func (c *SudoCommand) Watch(stream Stream, chunk []byte, stdin io.Writer) error 
 	var sendNonce, answer bool
 	buf := append(st.tail, chunk...)
 	tokens := [...]string{c.ready, c.prompt, c.marker}
-	for {
+	for !st.after {
 		i, k := firstToken(buf, tokens[:])
 		if i < 0 {
 			break
@@ -93,19 +100,27 @@ func (c *SudoCommand) Watch(stream Stream, chunk []byte, stdin io.Writer) error 
 			}
 			answer = true
 		case c.marker:
-			st.done = true
-			if !c.begun {
-				c.begun = true
-				close(c.started)
-			}
-		}
-		if st.done {
-			break
+			st.after = true
+			c.sawMarker()
 		}
 	}
-	if st.done {
+	if st.after {
+		switch m := []byte(c.marker); {
+		case bytes.HasPrefix(buf, m):
+			c.sawMarker() // the other stream's, on a terminal
+			st.done = true
+		case len(buf) < len(m) && bytes.HasPrefix(m, buf):
+			// may still be the other marker
+		default:
+			st.done = true
+		}
+	}
+	switch {
+	case st.done:
 		st.tail = nil
-	} else {
+	case st.after:
+		st.tail = append(st.tail[:0:0], buf...)
+	default:
 		keep := 0
 		for _, t := range tokens {
 			keep = max(keep, partialSuffix(buf, []byte(t)))
@@ -135,6 +150,14 @@ func (c *SudoCommand) Watch(stream Stream, chunk []byte, stdin io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// sawMarker counts a start marker. The caller holds c.mu.
+func (c *SudoCommand) sawMarker() {
+	c.begun = true
+	if c.markers++; c.markers == 2 {
+		close(c.started)
+	}
 }
 
 // fail records err as the failure and returns it.

@@ -23,8 +23,10 @@ func TestSudoCommandWatch(t *testing.T) {
 	}{
 		{name: "nonce, password, start", steps: []step{{Stderr, "READY"}, {Stderr, "PROMPT"}, {Stderr, "MARK"}, {Stdout, "MARK"}},
 			wantStdin: "NONCE\npw\n", started: true},
-		{name: "no prompt", steps: []step{{Stderr, "READY"}, {Stderr, "MARK"}},
+		{name: "no prompt", steps: []step{{Stderr, "READY"}, {Stderr, "MARK"}, {Stdout, "MARK"}},
 			wantStdin: "NONCE\n", started: true},
+		{name: "one marker: not started yet", steps: []step{{Stderr, "READY"}, {Stderr, "MARK"}},
+			wantStdin: "NONCE\n"},
 		{name: "a second prompt is a wrong password", steps: []step{{Stderr, "READY"}, {Stderr, "PROMPT"}, {Stderr, "Sorry, try again.\nPROMPT"}},
 			wantStdin: "NONCE\npw\n", wantAuth: true},
 		{name: "the nonce is given once", steps: []step{{Stderr, "READY"}, {Stdout, "READY"}, {Stderr, "READY"}},
@@ -32,7 +34,9 @@ func TestSudoCommandWatch(t *testing.T) {
 		{name: "after its marker, a stream is the command's", steps: []step{{Stderr, "READY"}, {Stderr, "MARKPROMPT"}, {Stderr, "PROMPT"}, {Stdout, "MARKPROMPTREADY"}},
 			wantStdin: "NONCE\n", started: true},
 		{name: "after a marker on stderr, a prompt on stdout is not answered", steps: []step{{Stderr, "READY"}, {Stderr, "PROMPT"}, {Stderr, "MARK"}, {Stdout, "PROMPT"}},
-			wantStdin: "NONCE\npw\n", started: true},
+			wantStdin: "NONCE\npw\n"},
+		{name: "on a terminal, the two markers split", steps: []step{{Stdout, "READY"}, {Stdout, "MARK"}, {Stdout, "HALF1"}, {Stdout, "HALF2"}},
+			wantStdin: "NONCE\n", started: true},
 		{name: "on a terminal, both markers on one stream", steps: []step{{Stdout, "READY"}, {Stdout, "NONCE\r\nPROMPT"}, {Stdout, "\r\nMARKMARK"}, {Stdout, "PROMPT"}},
 			wantStdin: "NONCE\npw\n", started: true},
 	}
@@ -40,7 +44,7 @@ func TestSudoCommandWatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Sudo{Password: func(context.Context) (string, error) { return "pw", nil }}
 			c := s.Command(t.Context(), "true")
-			r := strings.NewReplacer("READY", c.ready, "PROMPT", c.prompt, "MARK", c.marker, "NONCE", c.nonce)
+			r := strings.NewReplacer("HALF1", c.marker[:7], "HALF2", c.marker[7:], "READY", c.ready, "PROMPT", c.prompt, "MARK", c.marker, "NONCE", c.nonce)
 			var stdin strings.Builder
 			var err error
 			for _, st := range tc.steps {

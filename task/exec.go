@@ -737,7 +737,7 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 		if sudo == nil {
 			res, err = r.Run(ctx, cmd)
 		} else {
-			res, err = runSudo(ctx, r, cmd, sudo)
+			res, err = runSudo(ctx, r, cmd, sudo, s.host != "" && !c.local)
 		}
 		var ee *runner.ExitError
 		if err == nil || attempt >= c.retries || ctx.Err() != nil || !errors.As(err, &ee) {
@@ -829,8 +829,9 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 // sudo is done asking, so that input (type-ahead on a terminal, a pipe)
 // cannot be taken for the password. sudo resets the environment, so the
 // command's variables are set inside the sudo shell instead; the working
-// directory carries over as sudo keeps it.
-func runSudo(ctx context.Context, r runner.Runner, cmd *runner.Cmd, sudo *responder.Sudo) (*runner.Result, error) {
+// directory carries over as sudo keeps it. Over SSH (remote), the login
+// shell runs the command line; the wrapper needs a POSIX one.
+func runSudo(ctx context.Context, r runner.Runner, cmd *runner.Cmd, sudo *responder.Sudo, remote bool) (*runner.Result, error) {
 	line := cmd.Command
 	if len(cmd.Env) > 0 {
 		line = "export " + shell.Join(cmd.Env) + "; " + line
@@ -838,6 +839,9 @@ func runSudo(ctx context.Context, r runner.Runner, cmd *runner.Cmd, sudo *respon
 	sc := sudo.Command(ctx, line)
 	run := *cmd
 	run.Command, run.Env = sc.Line, nil
+	if remote {
+		run.Command = "exec sh -c " + shell.Quote(sc.Line)
+	}
 	out, errOut := sc.Hide(cmd.Stdout), sc.Hide(cmd.Stderr)
 	run.Stdout, run.Stderr = out, errOut
 	run.Watchers = append(slices.Clip(cmd.Watchers), sc)
