@@ -53,7 +53,16 @@ func WithVersion(v string) Option { return func(c *config) { c.version = v } }
 // stream but those in streams. While it runs commands it handles Ctrl-C
 // and SIGTERM itself: the first stops the commands cleanly and Main
 // returns ExitInterrupted, a second ends the program at once.
+//
+// On Linux, Main first makes the whole process not dumpable
+// (prctl PR_SET_DUMPABLE 0), since it may hold secrets: no core dump, and
+// no other process of the same user can ptrace it or read its memory or
+// environment.
 func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) int {
+	// gotask may hold a secret at any moment (a password in its
+	// environment, from a command or a prompt): let no other process of
+	// the user read it out of this one. Failing that is not fatal.
+	_ = undumpable()
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)

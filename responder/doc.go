@@ -7,11 +7,13 @@
 // FailingResponder also notices when an answer was refused, and stops the
 // command instead of answering forever.
 //
-// Sudo builds on them: Sudo.Command wraps a command line for sudo with a
-// prompt that carries a random nonce, and Sudo.Watcher answers exactly
-// that prompt with a password got from a PasswordFunc (FromEnv,
-// FromCommand, a terminal prompt, combined with First and Once). A wrong
-// password fails the command at once with an *AuthFailure.
+// Sudo runs commands under sudo: Sudo.Command wraps one command line for
+// sudo, and the SudoCommand it returns is the Watcher that gives sudo a
+// prompt with a fresh secret nonce and answers exactly that prompt, only
+// until the wrapper's start marker shows that the command runs, with a
+// password got from a PasswordFunc (FromEnv, FromCommand, a terminal
+// prompt, combined with First and Once). A wrong password fails the
+// command at once with an *AuthFailure.
 //
 // Secrets masks passwords, as "****", in output that is shown or kept,
 // even when a password arrives split across writes.

@@ -1,6 +1,7 @@
 package responder_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -38,11 +39,13 @@ func ExampleSudo_Command() {
 		Host: "web1",
 		Task: "deploy",
 	}
-	line := s.Command("cd /srv/app && make install")
-	// A runner runs line with s.Watcher(ctx) among the command's watchers.
-	// The nonce is random; hide it to show the shape of the line.
-	fmt.Println(regexp.MustCompile(`nonce=[0-9a-f]+`).ReplaceAllString(line, "nonce=NONCE"))
-	// Output: sudo -S -p '[sudo] gotask password nonce=NONCE: ' -u deploy -- sh -c 'cd /srv/app && make install'
+	c := s.Command(context.Background(), "cd /srv/app && make install")
+	// A runner runs c.Line with c among the command's watchers, its
+	// output through c.Hide and its input held until c.Started().
+	// The markers are random: hide them to show the shape of the line.
+	fmt.Println(regexp.MustCompile(`gotask sudo [0-9a-f]+`).ReplaceAllString(c.Line, "gotask sudo ID"))
+	// Output:
+	// printf %s '[gotask sudo ID nonce?]' >&2 && IFS= read -r n && export SUDO_PROMPT="[sudo] gotask password nonce=$n: " && exec sudo -S -u deploy -- sh -c 'printf %s '\''[gotask sudo ID started]'\'' >&2; printf %s '\''[gotask sudo ID started]'\''; cd /srv/app && make install'
 }
 
 func ExampleSecrets_Writer() {

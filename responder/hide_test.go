@@ -2,18 +2,22 @@ package responder
 
 import (
 	"bytes"
+	"context"
 	"testing"
 )
 
-func TestHidePromptAtEverySplit(t *testing.T) {
-	s := &Sudo{}
-	prompt := s.Prompt()
-	stream := "before\n" + prompt + "after " + prompt + "[sudo] not ours: end"
-	want := "before\nafter [sudo] not ours: end"
+// TestHideAtEverySplit: the wrapper's request, the nonce's echo, sudo's
+// prompt and the markers are taken out wherever the writes split them;
+// after the marker, everything passes, even text that looks like them.
+func TestHideAtEverySplit(t *testing.T) {
+	c := (&Sudo{}).Command(context.Background(), "true")
+	stream := "lecture\n" + c.ready + c.nonce + "\r\n" + c.prompt + "Sorry, try again.\n" + c.prompt +
+		c.marker + c.marker + "out " + c.prompt + c.marker + c.ready + " end"
+	want := "lecture\nSorry, try again.\nout " + c.prompt + c.marker + c.ready + " end"
 	for i := 0; i <= len(stream); i++ {
-		for j := i; j <= len(stream); j += 7 {
+		for j := i; j <= len(stream); j += 5 {
 			var out bytes.Buffer
-			w := s.HidePrompt(&out)
+			w := c.Hide(&out)
 			for _, part := range []string{stream[:i], stream[i:j], stream[j:]} {
 				if _, err := w.Write([]byte(part)); err != nil {
 					t.Fatal(err)
@@ -27,16 +31,23 @@ func TestHidePromptAtEverySplit(t *testing.T) {
 			}
 		}
 	}
+	if got := string(c.Clean([]byte(stream))); got != want {
+		t.Errorf("Clean: got %q, want %q", got, want)
+	}
 }
 
-func TestHidePromptDoesNotDelayOtherOutput(t *testing.T) {
-	s := &Sudo{}
+func TestHideDoesNotDelayOtherOutput(t *testing.T) {
+	c := (&Sudo{}).Command(context.Background(), "true")
 	var out bytes.Buffer
-	w := s.HidePrompt(&out)
-	if _, err := w.Write([]byte("Password: ")); err != nil {
-		t.Fatal(err)
+	w := c.Hide(&out)
+	for _, s := range []string{"Password: ", c.marker, "x", "[gotask sudo"} {
+		if _, err := w.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if out.String() != "Password: " {
-		t.Errorf("output %q was held back; only a possible start of the prompt may be", out.String())
+	// Only a possible start of a second marker may wait, and only right
+	// after the first.
+	if want := "Password: x[gotask sudo"; out.String() != want {
+		t.Errorf("output %q, want %q at once", out.String(), want)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -15,16 +14,24 @@ import (
 
 // Sudo runs commands under sudo and answers sudo's password prompt.
 //
-// Command wraps a command line so that sudo reads the password from
-// standard input and asks for it with a prompt that carries a random
-// nonce; the Watcher answers only that prompt. A program cannot fake the
-// prompt to steal the password without knowing the nonce, and a wrong
-// password is recognised by sudo asking again, in any language.
+// The password is written only while sudo itself is asking, before the
+// command it runs has started. Command wraps each command so that:
 //
-// The password goes only to sudo's standard input: never into argv or
-// the environment of a process. Use one Sudo for one host; its fields must
-// not change after the first call to a method. A Sudo is safe for
-// concurrent use.
+//   - sudo asks with a prompt that carries a secret nonce, fresh for each
+//     command. The nonce is in no argv: gotask writes it on the wrapper's
+//     standard input when the wrapper asks for it, and the wrapper hands
+//     it to sudo in SUDO_PROMPT. Only sudo can print that prompt.
+//   - once sudo has authenticated (asking or not), the wrapper, now
+//     running as the target user, prints a start marker on stderr and
+//     stdout before it runs the command. From the marker on, nothing on
+//     that stream is answered, whatever it shows: the command's output
+//     can neither obtain the password nor pass for a second prompt.
+//   - a second prompt before the marker means sudo refused the password
+//     (in any language): the command fails with an *AuthFailure.
+//
+// The password never goes into argv or the environment of a process. Use
+// one Sudo for one host; its fields must not change after the first call
+// to a method. A Sudo is safe for concurrent use.
 type Sudo struct {
 	// User is the user to run commands as (sudo -u). Empty means sudo's
 	// default, root.
@@ -46,63 +53,63 @@ type Sudo struct {
 	Task string
 
 	mu    sync.Mutex
-	nonce string
 	cache *passwordCache
 }
 
-// Command returns cmd wrapped for sudo, as one shell command line:
+// promptPrefix starts the prompt sudo is told to print; the nonce and
+// ": " follow.
+const promptPrefix = "[sudo] gotask password nonce="
+
+// Command prepares cmd to run under sudo, with a nonce of its own. Run
+// c.Line, with c among the command's watchers; ctx bounds the call to
+// Password, so pass the command's context.
+func (s *Sudo) Command(ctx context.Context, cmd string) *SudoCommand {
+	c := &SudoCommand{
+		s:       s,
+		ctx:     ctx,
+		nonce:   randomHex(16),
+		started: make(chan struct{}),
+	}
+	id := randomHex(8)
+	c.ready = "[gotask sudo " + id + " nonce?]"
+	c.marker = "[gotask sudo " + id + " started]"
+	c.prompt = promptPrefix + c.nonce + ": "
+	c.Line = s.line(cmd, c.ready, c.marker)
+	return c
+}
+
+// line is the command line that runs cmd under sudo:
 //
-//	sudo -S -p '<prompt with nonce>' [-u user] -- sh -c '<cmd>'
+//	printf %s READY >&2 && IFS= read -r n && export SUDO_PROMPT="[sudo] gotask password nonce=$n: " && exec sudo -S [-u user] -- sh -c 'printf %s MARK >&2; printf %s MARK; <cmd>'
 //
-// Running cmd with "sh -c" keeps cd, pipes and && chains working under
-// sudo. The nonce is the same for every command of s.
-func (s *Sudo) Command(cmd string) string {
+// The wrapper asks for the nonce and reads it from its standard input, so
+// that it is never in argv. One && chain, so that a runner's leading
+// "cd DIR &&" guards all of it. It needs a POSIX shell: run it with
+// "sh -c" where the shell may be another (an SSH login shell). cmd runs in
+// the same "sh -c" that prints the marker, so cd, pipes and && chains
+// work under sudo.
+func (s *Sudo) line(cmd, ready, marker string) string {
 	var b strings.Builder
-	b.WriteString("sudo -S -p ")
-	b.WriteString(shell.Quote(s.prompt()))
+	b.WriteString("printf %s ")
+	b.WriteString(shell.Quote(ready))
+	b.WriteString(` >&2 && IFS= read -r n && export SUDO_PROMPT="`)
+	b.WriteString(promptPrefix)
+	b.WriteString(`$n: " && exec sudo -S`)
 	if s.User != "" {
 		b.WriteString(" -u ")
 		b.WriteString(shell.Quote(s.User))
 	}
 	b.WriteString(" -- sh -c ")
-	b.WriteString(shell.Quote(cmd))
+	m := shell.Quote(marker)
+	b.WriteString(shell.Quote("printf %s " + m + " >&2; printf %s " + m + "; " + cmd))
 	return b.String()
 }
 
-// Watcher returns a Watcher for one command made by Command. It answers
-// sudo's prompt with the password and a newline, and fails the command
-// with an *AuthFailure as soon as sudo asks a second time, which means
-// the password was wrong. If Password fails, Watch returns its error,
-// wrapped. ctx bounds the call to Password; pass the command's context.
-func (s *Sudo) Watcher(ctx context.Context) Watcher {
-	re := regexp.MustCompile(regexp.QuoteMeta(s.prompt()))
-	return &FailingResponder{
-		Responder: Responder{
-			Pattern: re,
-			answer: func() (string, error) {
-				pw, err := s.password(ctx)
-				if err != nil {
-					return "", err
-				}
-				return pw + "\n", nil
-			},
-		},
-		Sentinel: re,
-		Err:      &AuthFailure{Host: s.Host, Task: s.Task, User: s.User},
-	}
-}
-
-// prompt returns the prompt sudo is told to print, which includes the
-// nonce of s.
-func (s *Sudo) prompt() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.nonce == "" {
-		var b [16]byte
-		rand.Read(b[:]) // never fails; see crypto/rand.Read
-		s.nonce = hex.EncodeToString(b[:])
-	}
-	return "[sudo] gotask password nonce=" + s.nonce + ": "
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails; see crypto/rand.Read
+	return hex.EncodeToString(b)
 }
 
 // password returns the password, asking s.Password the first time.

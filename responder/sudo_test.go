@@ -9,60 +9,59 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gotask/gotask/internal/shell"
 )
 
 func TestSudoCommand(t *testing.T) {
-	const promptRE = `'\[sudo\] gotask password nonce=[0-9a-f]{32}: '`
 	tests := []struct {
-		user string
-		cmd  string
-		want string // a regexp for the whole command line
+		user, cmd string
+		sudo      string // how the line runs sudo
 	}{
-		{"", "renice -n 10 -p 4242", `sudo -S -p ` + promptRE + ` -- sh -c 'renice -n 10 -p 4242'`},
-		{"deploy", "cd /srv/app && make install", `sudo -S -p ` + promptRE + ` -u deploy -- sh -c 'cd /srv/app && make install'`},
-		{"www data", "echo it's", `sudo -S -p ` + promptRE + ` -u 'www data' -- sh -c 'echo it'\\''s'`},
-		{"", "ls", `sudo -S -p ` + promptRE + ` -- sh -c ls`},
+		{"", "renice -n 10 -p 4242", "exec sudo -S -- sh -c "},
+		{"deploy", "cd /srv/app && make install", "exec sudo -S -u deploy -- sh -c "},
+		{"www data", "echo it's", "exec sudo -S -u 'www data' -- sh -c "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.user+"/"+tc.cmd, func(t *testing.T) {
-			s := &Sudo{User: tc.user}
-			got := s.Command(tc.cmd)
-			if !regexp.MustCompile(`^` + tc.want + `$`).MatchString(got) {
-				t.Errorf("Command(%q) = %s\nwant match for %s", tc.cmd, got, tc.want)
+			c := (&Sudo{User: tc.user}).Command(t.Context(), tc.cmd)
+			if !strings.HasPrefix(c.Line, "printf %s '"+c.ready+"' >&2 && IFS= read -r n && ") {
+				t.Errorf("the line %s does not start by asking for the nonce", c.Line)
+			}
+			if !strings.Contains(c.Line, tc.sudo) {
+				t.Errorf("the line %s does not run %q", c.Line, tc.sudo)
+			}
+			if strings.Contains(c.Line, c.nonce) {
+				t.Errorf("the nonce is in the command line %s", c.Line)
 			}
 		})
 	}
-	t.Run("one nonce per Sudo", func(t *testing.T) {
-		a, b := &Sudo{}, &Sudo{}
-		first, second := a.Command("x"), a.Command("x")
-		if first != second {
-			t.Error("the nonce of one Sudo changed between commands")
-		}
-		if first == b.Command("x") {
-			t.Error("two Sudo values have the same nonce")
+	t.Run("a fresh nonce per command", func(t *testing.T) {
+		s := &Sudo{}
+		a, b := s.Command(t.Context(), "x"), s.Command(t.Context(), "x")
+		if a.nonce == b.nonce || a.marker == b.marker || len(a.nonce) != 32 {
+			t.Errorf("two commands of one Sudo share nonce %q/%q or marker", a.nonce, b.nonce)
 		}
 	})
 }
 
 // fakeSudo is a shell script that stands in for sudo: it takes the
-// options Sudo.Command gives, prompts with -p on stderr and reads a line,
+// options Sudo.Command gives, prompts with $SUDO_PROMPT on stderr and reads a line,
 // up to three times, like sudo -S. The right password is in the file
 // "password" next to it; without that file it asks for nothing, as sudo
 // does within its timeout. It logs each attempt, its arguments and its
 // environment.
 const fakeSudo = `#!/bin/sh
 dir=$(dirname "$0")
-prompt='Password: '
+prompt=${SUDO_PROMPT:-Password: }
 while [ $# -gt 0 ]; do
 	case $1 in
 	-S) shift ;;
-	-p) prompt=$2; shift 2 ;;
 	-u) shift 2 ;;
 	--) shift; break ;;
 	*) echo "fake sudo: unknown option $1" >&2; exit 2 ;;
@@ -228,6 +227,10 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 			cmd: "echo ran", wantErr: ErrNoPassword, tries: 0},
 		{name: "a prompt without the nonce is not answered", sudoPW: right, given: right,
 			before: `printf '[sudo] password for root: ' >&2; `, cmd: "echo ran", wantOut: "ran\n", tries: 1, asked: 1},
+		{name: "the command's prompt is not answered, nor a wrong password", sudoPW: right, given: right,
+			cmd: `printf '%s' "$PROMPT" >&2; printf '%s' "$PROMPT"; echo ran`, wantOut: "PROMPTran\n", tries: 1, asked: 1},
+		{name: "nor when sudo did not ask", given: right,
+			cmd: `printf '%s' "$PROMPT" >&2; printf '%s' "$PROMPT"; echo ran`, wantOut: "PROMPTran\n", tries: 0, asked: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,7 +244,11 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 					return tc.given, tc.givenErr
 				}
 			}
-			res := box.run(t, tc.before+s.Command(tc.cmd), s.Watcher(t.Context()))
+			c := s.Command(t.Context(), tc.cmd)
+			// The command may know sudo's prompt, as if it could see it
+			// somewhere: after the marker that gives it nothing.
+			res := box.run(t, "export PROMPT="+shell.Quote(c.prompt)+"; "+tc.before+c.Line, c)
+			res.stdout, res.stderr = string(c.Clean([]byte(res.stdout))), string(c.Clean([]byte(res.stderr)))
 
 			switch {
 			case tc.wantErr == errAuthFailure:
@@ -259,8 +266,8 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 			case res.err != nil:
 				t.Fatalf("unexpected error %v\nstderr: %s", res.err, res.stderr)
 			}
-			if res.stdout != tc.wantOut {
-				t.Errorf("stdout %q, want %q", res.stdout, tc.wantOut)
+			if want := strings.ReplaceAll(tc.wantOut, "PROMPT", c.prompt); res.stdout != want {
+				t.Errorf("stdout %q, want %q", res.stdout, want)
 			}
 			if got := strings.Count(box.read(t, "attempts"), "attempt"); got != tc.tries {
 				t.Errorf("sudo read %d passwords, want %d", got, tc.tries)
@@ -268,8 +275,11 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 			if got := asked.Load(); got != tc.asked {
 				t.Errorf("Password called %d times, want %d", got, tc.asked)
 			}
-			if tc.tries > 0 && res.stdin != tc.given+"\n" {
-				t.Errorf("wrote %q to stdin, want the password once", res.stdin)
+			switch {
+			case tc.tries > 0 && res.stdin != c.nonce+"\n"+tc.given+"\n":
+				t.Errorf("wrote %q to stdin, want the nonce, then the password once", res.stdin)
+			case tc.tries == 0 && tc.wantErr == nil && res.stdin != c.nonce+"\n":
+				t.Errorf("wrote %q to stdin, want the nonce only", res.stdin)
 			}
 			if tc.given != "" {
 				for _, log := range []string{"argv", "env"} {
@@ -298,7 +308,8 @@ func TestSudoAsksOncePerSudo(t *testing.T) {
 		return "pw123", nil
 	}}
 	for i := range 3 {
-		if res := box.run(t, s.Command("echo ok"), s.Watcher(t.Context())); res.err != nil || res.stdout != "ok\n" {
+		c := s.Command(t.Context(), "echo ok")
+		if res := box.run(t, c.Line, c); res.err != nil || string(c.Clean([]byte(res.stdout))) != "ok\n" {
 			t.Fatalf("command %d: %q, %v", i, res.stdout, res.err)
 		}
 	}
@@ -313,7 +324,8 @@ func TestSudoAsksOncePerSudo(t *testing.T) {
 func TestSudoRejectsPasswordWithLineBreak(t *testing.T) {
 	s := &Sudo{Password: func(context.Context) (string, error) { return "a\nb", nil }}
 	var stdin bytes.Buffer
-	err := s.Watcher(t.Context()).Watch(Stderr, []byte(s.prompt()), &stdin)
+	c := s.Command(t.Context(), "true")
+	err := c.Watch(Stderr, []byte(c.prompt), &stdin)
 	if err == nil || !strings.Contains(err.Error(), "line break") {
 		t.Errorf("error %v, want one about the line break", err)
 	}

@@ -72,6 +72,15 @@ type Cmd struct {
 	// later can still be answered.
 	Watchers []responder.Watcher
 
+	// HoldInput, when not nil, holds Stdin back: none of it reaches the
+	// command before HoldInput is closed, while what watchers write goes
+	// through at once. If the command ends first, the input is left
+	// unread. Runners look at it after each chunk of output they have
+	// shown the watchers, so close it from a watcher's Watch, as
+	// responder.SudoCommand does: sudo reads its password from the
+	// command's stdin, and input that went first would be taken for it.
+	HoldInput <-chan struct{}
+
 	// Timeout, when positive, stops the command after that long: the
 	// runner terminates its process group (SIGTERM), then kills it after
 	// a grace period. (Cancelling the context interrupts it, SIGINT.)

@@ -111,7 +111,7 @@ type Executor struct {
 
 	once    sync.Map // task name -> *onceResult, for deps and post tasks
 	sudoMu  sync.Mutex
-	sudos   map[string]*responder.Sudo // per host and user: one nonce, one password
+	sudos   map[string]*responder.Sudo // per host and user: one password
 	conOnce sync.Once
 	con     *output.Console // Output's default
 	failed  errorsSeen
@@ -665,7 +665,6 @@ type command struct {
 	stdin   io.Reader
 	watch   []Responder
 	extra   []responder.Watcher
-	after   []func() // run once the command is done
 }
 
 // command builds a command from a step of the scope's task, with the
@@ -752,19 +751,9 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 		fmt.Fprintf(s.stderr, "%s\n", s.display(c))
 	}
 	cmd, err := s.runnerCmd(ctx, c)
+	var sudo *responder.Sudo
 	if err == nil && c.sudo != "" {
-		err = s.wrapSudo(ctx, c, cmd)
-		if err == nil && len(cmd.Command) > maxCommandLine {
-			// The rendered command fitted (render checks that), but sudo's
-			// wrapper quotes it again.
-			err = fmt.Errorf("the command is %d bytes once wrapped for sudo, more than the %d a command line can carry; pass large values in a file or on stdin", len(cmd.Command), maxCommandLine)
-			if h, ok := cmd.Stdin.(*heldInput); ok {
-				h.stop()
-			}
-			for _, f := range c.after {
-				f()
-			}
-		}
+		sudo, err = s.e.sudoFor(ctx, s.host, c.sudo)
 	}
 	if err != nil {
 		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: err}
@@ -775,7 +764,11 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	}
 	var res *runner.Result
 	for attempt := 0; ; attempt++ {
-		res, err = r.Run(ctx, cmd)
+		if sudo == nil {
+			res, err = r.Run(ctx, cmd)
+		} else {
+			res, err = runSudo(ctx, r, cmd, sudo, s.host != "" && !c.local)
+		}
 		var ee *runner.ExitError
 		if err == nil || attempt >= c.retries || ctx.Err() != nil || !errors.As(err, &ee) {
 			break
@@ -783,12 +776,6 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 		if !s.e.Quiet {
 			fmt.Fprintf(s.stderr, "gotask: task %q: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
 		}
-	}
-	if h, ok := cmd.Stdin.(*heldInput); ok {
-		h.stop()
-	}
-	for _, f := range c.after {
-		f()
 	}
 	if res != nil && s.e.Secrets != nil {
 		res.Stdout, res.Stderr = s.e.Secrets.Redact(res.Stdout), s.e.Secrets.Redact(res.Stderr)
@@ -871,34 +858,45 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 	return cmd, nil
 }
 
-// wrapSudo turns cmd into a sudo command whose password prompt is
-// answered. sudo resets the environment, so the command's variables are
-// set inside the sudo shell instead; the working directory carries over
-// as sudo keeps it.
-func (s *scope) wrapSudo(ctx context.Context, c *command, cmd *runner.Cmd) error {
+// runSudo runs cmd through sudo with r: a fresh SudoCommand for each
+// run answers sudo's prompt, keeps the exchange with sudo off the user's
+// screen and out of the Result, and holds the command's input back until
+// sudo is done asking, so that input (type-ahead on a terminal, a pipe)
+// cannot be taken for the password. sudo resets the environment, so the
+// command's variables are set inside the sudo shell instead; the working
+// directory carries over as sudo keeps it. Over SSH (remote), the login
+// shell runs the command line; the wrapper needs a POSIX one.
+func runSudo(ctx context.Context, r runner.Runner, cmd *runner.Cmd, sudo *responder.Sudo, remote bool) (*runner.Result, error) {
 	line := cmd.Command
 	if len(cmd.Env) > 0 {
 		line = "export " + shell.Join(cmd.Env) + "; " + line
-		cmd.Env = nil
 	}
-	sudo, err := s.e.sudoFor(ctx, s.host, c.sudo)
-	if err != nil {
-		return err
+	sc := sudo.Command(ctx, line)
+	run := *cmd
+	run.Command, run.Env = sc.Line, nil
+	if remote {
+		run.Command = "exec sh -c " + shell.Quote(sc.Line)
 	}
-	cmd.Command = sudo.Command(line)
-	// The exchange with sudo is gotask's business: keep its prompt off
-	// the user's screen.
-	out, errOut := sudo.HidePrompt(cmd.Stdout), sudo.HidePrompt(cmd.Stderr)
-	cmd.Stdout, cmd.Stderr = out, errOut
-	c.after = append(c.after, func() { out.Close(); errOut.Close() })
-	var w responder.Watcher
-	cmd.Stdin, w = holdSudoInput(cmd.Stdin, sudo.Watcher(ctx))
-	cmd.Watchers = append(cmd.Watchers, w)
-	return nil
+	if len(run.Command) > maxCommandLine {
+		// The rendered command fitted (render checks that), but sudo's
+		// wrapper quotes it again.
+		return nil, fmt.Errorf("the command is %d bytes once wrapped for sudo, more than the %d a command line can carry; pass large values in a file or on stdin", len(run.Command), maxCommandLine)
+	}
+	out, errOut := sc.Hide(cmd.Stdout), sc.Hide(cmd.Stderr)
+	run.Stdout, run.Stderr = out, errOut
+	run.Watchers = append(slices.Clip(cmd.Watchers), sc)
+	run.HoldInput = sc.Started()
+	res, err := r.Run(ctx, &run)
+	out.Close()
+	errOut.Close()
+	if res != nil {
+		res.Stdout, res.Stderr = sc.Clean(res.Stdout), sc.Clean(res.Stderr)
+	}
+	return res, err
 }
 
 // sudoFor returns the Sudo for host and user, making it on first use:
-// one nonce and one password lookup for all of the run's commands there.
+// one password lookup for all of the run's commands there.
 func (e *Executor) sudoFor(ctx context.Context, host, user string) (*responder.Sudo, error) {
 	e.sudoMu.Lock()
 	defer e.sudoMu.Unlock()

@@ -195,18 +195,12 @@ func parseSudoGetReport(stderr string) (size int64, sum string, ok bool) {
 // password handling as a sudo run step, without a pty (the bytes must
 // pass unchanged).
 func (s *scope) sudoRun(ctx context.Context, script, user string, stdin io.Reader, stdout, stderr io.Writer) error {
-	c := &command{sudo: user}
-	cmd := &runner.Cmd{Command: script, Stdin: stdin, Stdout: stdout, Stderr: stderr, Pty: runner.PtyOff, Capture: -1}
-	if err := s.wrapSudo(ctx, c, cmd); err != nil {
+	sudo, err := s.e.sudoFor(ctx, s.host, user)
+	if err != nil {
 		return err
 	}
-	_, err := s.run.Run(ctx, cmd)
-	if h, ok := cmd.Stdin.(*heldInput); ok {
-		h.stop()
-	}
-	for _, f := range c.after {
-		f()
-	}
+	cmd := &runner.Cmd{Command: script, Stdin: stdin, Stdout: stdout, Stderr: stderr, Pty: runner.PtyOff, Capture: -1}
+	_, err = runSudo(ctx, s.run, cmd, sudo, true)
 	return err
 }
 

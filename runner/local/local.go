@@ -274,7 +274,7 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	switch {
 	case len(p.cmd.Watchers) == 0 && p.cmd.Stdin == nil:
 		// exec gives the child /dev/null.
-	case len(p.cmd.Watchers) == 0 && isFile:
+	case len(p.cmd.Watchers) == 0 && p.cmd.HoldInput == nil && isFile:
 		p.exec.Stdin = stdinFile // the child reads it directly, as under a shell
 	default:
 		inR, w, err := os.Pipe()
@@ -355,9 +355,16 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 			src = in
 		}
 	}
-	done := make(chan struct{})
+	done, quit := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
+		if hold := p.cmd.HoldInput; hold != nil {
+			select {
+			case <-hold:
+			case <-quit:
+				return // the command ended first: its input stays unread
+			}
+		}
 		buf := p.r.buffer()
 		defer p.r.bufs.Put(buf)
 		_, _ = io.CopyBuffer(stdinWriter{p}, src, buf[:])
@@ -371,6 +378,7 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 		}
 	}()
 	return func() {
+		close(quit)
 		if in == nil {
 			// A plain io.Reader cannot be interrupted: give it a moment
 			// to finish (an in-memory reader will), then leave it.

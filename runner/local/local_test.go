@@ -427,3 +427,73 @@ func TestSelectReadyRefusesWhatSelectCannotTake(t *testing.T) {
 		}
 	}
 }
+
+// releaser answers "ready" with "answer\n", then lets the held input go.
+type releaser struct {
+	hold chan struct{}
+	done bool
+}
+
+func (r *releaser) Watch(_ responder.Stream, chunk []byte, stdin io.Writer) error {
+	if r.done || !bytes.Contains(chunk, []byte("ready")) {
+		return nil
+	}
+	r.done = true
+	_, err := io.WriteString(stdin, "answer\n")
+	close(r.hold)
+	return err
+}
+
+// TestHoldInput: input that is there from the start reaches the command
+// only after what a watcher writes before it lets the input go (sudo's
+// password before type-ahead), and not at all if it never does.
+func TestHoldInput(t *testing.T) {
+	inputs := map[string]func(t *testing.T) io.Reader{
+		"pipe":   pipeWith("early\n"),
+		"reader": func(*testing.T) io.Reader { return strings.NewReader("early\n") },
+	}
+	for name, in := range inputs {
+		for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+			t.Run(name+"/"+strconv.Itoa(int(mode)), func(t *testing.T) {
+				r := &releaser{hold: make(chan struct{})}
+				res, err := New().Run(t.Context(), &runner.Cmd{
+					Command:   `echo ready; IFS= read -r a; IFS= read -r b; echo "first=$a second=$b"`,
+					Stdin:     in(t),
+					Pty:       mode,
+					Watchers:  []responder.Watcher{r},
+					HoldInput: r.hold,
+					Timeout:   10 * time.Second,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Contains(res.Stdout, []byte("first=answer second=early")) {
+					t.Errorf("output %q, want the answer first, then the held input", res.Stdout)
+				}
+			})
+		}
+	}
+	for _, mode := range []runner.PtyMode{runner.PtyOff, runner.PtyOn} {
+		t.Run("never let go/"+strconv.Itoa(int(mode)), func(t *testing.T) {
+			in := pipeWith("early\n")(t)
+			res, err := New().Run(t.Context(), &runner.Cmd{
+				Command:   `echo done`,
+				Stdin:     in,
+				Pty:       mode,
+				Watchers:  []responder.Watcher{&answerer{}},
+				HoldInput: make(chan struct{}),
+				Timeout:   10 * time.Second,
+			})
+			if err != nil {
+				t.Fatalf("%v; output %q", err, res.Stdout)
+			}
+			// Hang guard: what is left is there at once.
+			_ = in.(*os.File).SetReadDeadline(time.Now().Add(5 * time.Second))
+			rest := make([]byte, 16)
+			n, err := in.Read(rest)
+			if string(rest[:n]) != "early\n" {
+				t.Errorf("left %q (%v) of the input, want all of it for whoever reads next", rest[:n], err)
+			}
+		})
+	}
+}

@@ -80,13 +80,22 @@ func (t *ptyIO) waiting() bool {
 // background child may keep the terminal open for ever. in is the
 // descriptor of the input to forward, or -1; it is read only while the
 // terminal can take what was read before, so that input the command
-// never reads stays for whoever reads next.
+// never reads stays for whoever reads next, and not at all while
+// Cmd.HoldInput holds it.
 func (t *ptyIO) run(in, exit int) {
 	buf := t.p.r.buffer()
 	defer t.p.r.bufs.Put(buf)
 	open := true // some process still has the terminal open
+	hold := t.p.cmd.HoldInput
 	fds := make([]unix.PollFd, 0, 3)
 	for {
+		if hold != nil {
+			select {
+			case <-hold:
+				hold = nil // a watcher let the input go
+			default:
+			}
+		}
 		fds = append(fds[:0], unix.PollFd{Fd: int32(exit), Events: unix.POLLIN})
 		if open {
 			events, waiting := int16(unix.POLLIN), t.waiting()
@@ -94,7 +103,7 @@ func (t *ptyIO) run(in, exit int) {
 				events |= unix.POLLOUT
 			}
 			fds = append(fds, unix.PollFd{Fd: int32(t.master), Events: events})
-			if in >= 0 && !waiting {
+			if in >= 0 && !waiting && hold == nil {
 				fds = append(fds, unix.PollFd{Fd: int32(in), Events: unix.POLLIN})
 			}
 		}

@@ -474,9 +474,19 @@ func (e *execution) forwardInput() (stop func()) {
 			fr, src = r, r
 		}
 	}
-	copied := make(chan struct{})
+	copied, quit := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(copied)
+		if hold := e.cmd.HoldInput; hold != nil {
+			select {
+			case <-hold:
+			case <-quit:
+				if fr != nil {
+					fr.release()
+				}
+				return // the command ended first: its input stays unread
+			}
+		}
 		_, _ = io.Copy(e.stdin, src)
 		if fr != nil {
 			fr.release()
@@ -486,9 +496,10 @@ func (e *execution) forwardInput() (stop func()) {
 	if fr == nil {
 		// An arbitrary reader cannot be interrupted: like os/exec, the
 		// copy ends at its next Read.
-		return func() {}
+		return func() { close(quit) }
 	}
 	return func() {
+		close(quit)
 		// The caller may close its file as soon as Run returns: wait
 		// until nothing touches it any more.
 		fr.stop()
