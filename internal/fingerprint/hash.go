@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/gotask/gotask/internal/ctxio"
 )
 
 // hashFiles fills in the sums of files[i] for each i in todo, reading
@@ -73,7 +75,7 @@ func hashFile(ctx context.Context, h hashWriter, buf []byte, name string, e *ent
 	}
 	defer f.Close()
 	h.Reset()
-	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, buf); err != nil {
+	if _, err := io.CopyBuffer(h, ctxio.Reader{Ctx: ctx, R: f}, buf); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -89,19 +91,4 @@ type hashWriter interface {
 	io.Writer
 	Reset()
 	Sum([]byte) []byte
-}
-
-// ctxReader reads r until ctx is done. It also hides *os.File's WriteTo,
-// so that io.CopyBuffer uses the given buffer instead of allocating one
-// per file.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkg/sftp"
 
+	"github.com/gotask/gotask/internal/ctxio"
 	"github.com/gotask/gotask/internal/shell"
 	"github.com/gotask/gotask/runner"
 )
@@ -175,33 +176,6 @@ func (c *Client) Get(ctx context.Context, src, dst string, opts *runner.CopyOpti
 		}
 	}
 	return res, nil
-}
-
-// ctxReader and ctxWriter end a transfer when ctx is done, leaving the
-// SFTP session open to remove the temporary file. (A host that stops
-// answering is caught by the keepalives, which close the connection.)
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
 
 // transfer is one Put or Get.
@@ -367,7 +341,7 @@ func (t *transfer) putFile(ctx context.Context, src, dst string, st fs.FileInfo)
 		}
 	}()
 	h := sha256.New()
-	n, err := w.ReadFromWithConcurrency(ctxReader{ctx, io.TeeReader(f, h)}, 0)
+	n, err := w.ReadFromWithConcurrency(ctxio.Reader{Ctx: ctx, R: io.TeeReader(f, h)}, 0)
 	if err != nil {
 		return t.writeError(tmp, dst, st.Size(), err)
 	}
@@ -485,7 +459,7 @@ func (t *transfer) getFile(ctx context.Context, src, dst string, rst fs.FileInfo
 		}
 	}()
 	h := sha256.New()
-	n, err := r.WriteTo(ctxWriter{ctx, io.MultiWriter(tmp, h)})
+	n, err := r.WriteTo(ctxio.Writer{Ctx: ctx, W: io.MultiWriter(tmp, h)}) // ends the transfer when ctx is done; the SFTP session stays open to remove the temporary file
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", src, err)
 	}
