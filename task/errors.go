@@ -73,20 +73,23 @@ func (t *Task) errorAt(p pos, msg string) error {
 // missing key, or a default).
 func locate(data []byte, errs []*LoadError) {
 	index := keyPositions(data)
+	lines := newLineIndex(data)
 	for _, e := range errs {
 		for n := len(e.path); n > 0 && e.Line == 0; n-- {
-			if p, ok := index[strings.Join(e.path[:n], ".")]; ok {
-				e.Line, e.Col = p.Line, p.Column
+			if off, ok := index[strings.Join(e.path[:n], ".")]; ok {
+				e.Line, e.Col = lines.position(off)
 			}
 		}
 	}
 }
 
 // keyPositions maps every key path in the document (dotted, array
-// elements as #N) to where it is written. It is only called on the error
-// path, so it may parse the document a second time.
-func keyPositions(data []byte) map[string]unstable.Position {
-	index := map[string]unstable.Position{}
+// elements as #N) to the byte offset where it is written. It is only
+// called on the error path, so it may parse the document a second time;
+// offsets become lines once, for the errors alone (a line count per key
+// would make a large file's error take minutes).
+func keyPositions(data []byte) map[string]int {
+	index := map[string]int{}
 	arrayTables := map[string]int{}
 	var p unstable.Parser
 	p.Reset(data)
@@ -102,7 +105,7 @@ func keyPositions(data []byte) map[string]unstable.Position {
 				arrayTables[name] = n + 1
 				table = append(table, "#"+strconv.Itoa(n))
 			}
-			index[strings.Join(table, ".")] = position(&p, e)
+			index[strings.Join(table, ".")] = position(e)
 		case unstable.KeyValue:
 			walkKeyValue(&p, e, table, index)
 		}
@@ -110,19 +113,19 @@ func keyPositions(data []byte) map[string]unstable.Position {
 	return index
 }
 
-func walkKeyValue(p *unstable.Parser, kv *unstable.Node, prefix []string, index map[string]unstable.Position) {
+func walkKeyValue(p *unstable.Parser, kv *unstable.Node, prefix []string, index map[string]int) {
 	path := append(prefix[:len(prefix):len(prefix)], keyParts(kv)...)
-	index[strings.Join(path, ".")] = position(p, kv)
+	index[strings.Join(path, ".")] = position(kv)
 	walkValue(p, kv.Value(), path, index)
 }
 
-func walkValue(p *unstable.Parser, v *unstable.Node, path []string, index map[string]unstable.Position) {
+func walkValue(p *unstable.Parser, v *unstable.Node, path []string, index map[string]int) {
 	switch v.Kind {
 	case unstable.Array:
 		i := 0
 		for it := v.Children(); it.Next(); i++ {
 			elem := append(path[:len(path):len(path)], "#"+strconv.Itoa(i))
-			index[strings.Join(elem, ".")] = position(p, it.Node())
+			index[strings.Join(elem, ".")] = position(it.Node())
 			walkValue(p, it.Node(), elem, index)
 		}
 	case unstable.InlineTable:
@@ -142,17 +145,14 @@ func keyParts(n *unstable.Node) []string {
 	return parts
 }
 
-// position is where node n starts: its first key for a key-value, else
-// its own bytes.
-func position(p *unstable.Parser, n *unstable.Node) unstable.Position {
+// position is the offset where node n starts: its first key for a
+// key-value, else its own bytes.
+func position(n *unstable.Node) int {
 	r := n.Raw
 	if n.Kind == unstable.KeyValue || n.Kind == unstable.Table || n.Kind == unstable.ArrayTable {
 		if it := n.Key(); it.Next() {
 			r = it.Node().Raw
 		}
 	}
-	if r.Length == 0 && r.Offset == 0 && n.Kind != unstable.KeyValue {
-		return unstable.Position{Line: 1, Column: 1}
-	}
-	return p.Shape(r).Start
+	return int(r.Offset)
 }
