@@ -16,7 +16,7 @@ import (
 
 // setRemote configures how the executor reaches hosts: one SSH pool for
 // the run, so every step and task on a host shares one connection.
-func setRemote(opts *RootOptions, e *task.Executor) error {
+func setRemote(opts *rootOptions, e *task.Executor) error {
 	var mode output.Mode
 	switch m := output.Mode(opts.Output); m {
 	case "prefixed":
@@ -44,6 +44,7 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 		ErrColor: opts.Streams.errColor(),
 		Progress: opts.Streams.progress(),
 		Redact:   e.Secrets.Redact,
+		Hint:     hint,
 	})
 	cfg := &remote.Config{
 		SSHConfig:     opts.SSHConfig,

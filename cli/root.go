@@ -70,7 +70,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	if cfg.registry == nil {
 		// Plain gotask: Go tasks in gotasks/ run in a binary of their own.
 		if handled, err := runGoTasks(ctx, args, streams, &cfg); handled {
-			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
+			fmt.Fprintf(streams.ErrOut, "%s %s\n", streams.errPaint(output.Red+output.Bold, "gotask:"), withHint(err))
 			return ExitCode(err)
 		}
 	} else {
@@ -84,7 +84,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 			return ExitOK
 		}
 	}
-	cmd := NewCmdRoot(streams, &cfg, nil)
+	cmd := newCmdRoot(streams, &cfg, nil)
 	if completionCalled(args) {
 		// Only then: with a subcommand, cobra would add its help command
 		// and offer both as if they were tasks.
@@ -97,13 +97,13 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	}
 	var quiet *exitStatus
 	if err != nil && !errors.As(err, &quiet) {
-		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
+		fmt.Fprintf(streams.ErrOut, "%s %s\n", streams.errPaint(output.Red+output.Bold, "gotask:"), withHint(err))
 	}
 	return ExitCode(err)
 }
 
-// RootOptions holds the global flags.
-type RootOptions struct {
+// rootOptions holds the global flags.
+type rootOptions struct {
 	Streams *Streams
 
 	File    string
@@ -144,11 +144,11 @@ type RootOptions struct {
 	global *pflag.FlagSet
 }
 
-// NewCmdRoot builds the root command. runF, when set, replaces the
+// newCmdRoot builds the root command. runF, when set, replaces the
 // default action, so that tests can check flag parsing apart from side
 // effects.
-func NewCmdRoot(streams *Streams, cfg *config, runF func(*RootOptions) error) *cobra.Command {
-	opts := &RootOptions{Streams: streams, cfg: cfg}
+func newCmdRoot(streams *Streams, cfg *config, runF func(*rootOptions) error) *cobra.Command {
+	opts := &rootOptions{Streams: streams, cfg: cfg}
 	cmd := &cobra.Command{
 		Use:   "gotask [flags] [TASK [--arg value]...]...",
 		Short: "Run the tasks of tasks.toml, here or over SSH",
@@ -264,7 +264,7 @@ Run "gotask -l" to list the tasks, "gotask TASK --help" for a task's arguments.
 Shell completion: source <(gotask completion bash); also zsh and fish.
 `
 
-func rootRun(ctx context.Context, opts *RootOptions) error {
+func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.Init {
 		return initFile(opts)
 	}
@@ -433,7 +433,7 @@ func versionString(bi *debug.BuildInfo, ok bool) string {
 
 // loadRegistry finds and loads tasks.toml into the configured registry.
 // With tasks from Go code, a missing tasks.toml is fine.
-func loadRegistry(opts *RootOptions) (*task.Registry, error) {
+func loadRegistry(opts *rootOptions) (*task.Registry, error) {
 	if opts.loaded != nil {
 		// A second Load would find every task of tasks.toml defined
 		// twice in a registry from Go code.
@@ -446,7 +446,7 @@ func loadRegistry(opts *RootOptions) (*task.Registry, error) {
 	return reg, err
 }
 
-func loadRegistryOnce(opts *RootOptions) (*task.Registry, error) {
+func loadRegistryOnce(opts *rootOptions) (*task.Registry, error) {
 	reg := opts.cfg.registry
 	path := opts.File
 	if path == "" {
@@ -662,7 +662,7 @@ func showStatus(ctx context.Context, s *Streams, e *task.Executor, calls []task.
 // a terminal gotask asks once before the first sudo command if nothing
 // else gave a password. Host groups with sudo_password_env come first for
 // their hosts (see task.Executor).
-func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry, e *task.Executor, env []string) error {
+func setSudoPassword(ctx context.Context, opts *rootOptions, reg *task.Registry, e *task.Executor, env []string) error {
 	for _, name := range local.SecretEnv {
 		if v := os.Getenv(name); v != "" {
 			if err := e.Secrets.Add(v); err != nil {
@@ -678,6 +678,8 @@ func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry,
 	if cmd != "" {
 		sources = append(sources, responder.FromCommand(cmd, env, opts.Streams.ErrOut))
 	}
+	// Last, a source that never has one: it says how to give one.
+	sources = append(sources, howToGiveSudoPassword)
 	e.SudoPassword = responder.Once(e.Secrets.Checked(responder.First(sources...)))
 	prompt := passwordPrompt(opts.Streams, "[gotask] sudo password: ")
 	if prompt != nil {
@@ -698,6 +700,12 @@ func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry,
 		e.SudoPrompt = responder.Once(prompt)
 	}
 	return nil
+}
+
+// howToGiveSudoPassword is the last sudo password source: it has none,
+// and its reason says how to give one.
+func howToGiveSudoPassword(context.Context) (string, error) {
+	return "", fmt.Errorf("%w: set GOTASK_SUDO_PASSWORD, pass --sudo-password-cmd CMD, or --prompt-for-sudo-password", responder.ErrNoPassword)
 }
 
 // passwordPrompt returns a PasswordFunc that asks on the terminal with

@@ -41,6 +41,10 @@ type Options struct {
 	// they are encoded: JSON's escapes would hide a secret from a mask
 	// applied to the encoded stream. Nil masks nothing.
 	Redact func([]byte) []byte
+	// Hint, if set, returns what a user can do about a host's error
+	// (a flag to pass, say), or "". The summary adds it to the row of
+	// a host that failed with Row.Err. Nil adds nothing.
+	Hint func(error) string
 }
 
 // Console is where the output of hosts and tasks running at once meets
@@ -216,6 +220,7 @@ type Row struct {
 	Host     string
 	Status   string // "ok", "failed", "unreachable" or "skipped"
 	Detail   string // why it failed or was skipped, in a few words
+	Err      error  // the error behind Detail, for Options.Hint; may be nil
 	Duration time.Duration
 }
 
@@ -254,9 +259,15 @@ func (c *Console) Summary(task string, rows []Row, dry bool) {
 		case "failed", "unreachable":
 			status = Paint(color, Red, status)
 		}
-		if r.Detail != "" {
+		detail := r.Detail
+		if r.Err != nil && c.opts.Hint != nil {
+			if h := c.opts.Hint(r.Err); h != "" {
+				detail += "; " + h
+			}
+		}
+		if detail != "" {
 			// The detail may hold what a host or its SSH server sent.
-			detail := strings.ReplaceAll(r.Detail, "\n", "; ")
+			detail = strings.ReplaceAll(detail, "\n", "; ")
 			status += " (" + string(Clean(nil, []byte(detail), false)) + ")"
 		}
 		dur := ""

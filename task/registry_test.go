@@ -76,12 +76,12 @@ func TestRegistryAdd(t *testing.T) {
 		{
 			name:    "--help is reserved",
 			add:     Task{Name: "a", Args: []Arg{{Name: "help"}}},
-			wantErr: "--help and -h are reserved",
+			wantErr: "the name help and the short h are reserved",
 		},
 		{
 			name:    "-h is reserved",
 			add:     Task{Name: "a", Args: []Arg{{Name: "host", Short: "h"}}},
-			wantErr: "--help and -h are reserved",
+			wantErr: "the name help and the short h are reserved",
 		},
 		{
 			name:    "unknown type",

@@ -181,7 +181,7 @@ func TestSSHConfigErrors(t *testing.T) {
 		{
 			name:    "bad Include names file and line",
 			content: "Host ok\n  User x\n\n  Include /nonexistent/[\n",
-			want:    []string{"config:4:", "--ssh-config"},
+			want:    []string{"config:4:", "(fix the file)"},
 		},
 		{
 			name:    "bad port",

@@ -28,27 +28,31 @@ const maxIncludeDepth = 16
 // Include paths are resolved against it.
 const systemConfigDir = "/etc/ssh"
 
-// A configError is a mistake in an ssh_config file, at a line.
-type configError struct {
-	file string
-	line int
-	msg  string
-	err  error // the cause, if any; its text follows msg
+// A ConfigFileError is a mistake in an ssh_config file, at a line: one
+// of Config.SSHConfig, ~/.ssh/config, /etc/ssh/ssh_config or a file one of
+// them includes. Find it with errors.As.
+type ConfigFileError struct {
+	File string // the file
+	Line int    // the line, from 1; 0 when the mistake is not on one line
+	Msg  string // what is wrong
+	Err  error  // the cause, if any; its text follows Msg
 }
 
-func (e *configError) Error() string {
-	where := e.file
-	if e.line > 0 {
-		where += ":" + strconv.Itoa(e.line)
+// Error returns "file:line: msg: cause (fix the file)".
+func (e *ConfigFileError) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where += ":" + strconv.Itoa(e.Line)
 	}
-	msg := e.msg
-	if e.err != nil {
-		msg += ": " + e.err.Error()
+	msg := e.Msg
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
 	}
-	return where + ": " + msg + " (fix the file, or pass another with --ssh-config)"
+	return where + ": " + msg + " (fix the file)"
 }
 
-func (e *configError) Unwrap() error { return e.err }
+// Unwrap returns the cause.
+func (e *ConfigFileError) Unwrap() error { return e.Err }
 
 // sshConfig holds parsed ssh_config files in precedence order: for a
 // single-valued keyword the first value obtained wins, as in OpenSSH.
@@ -174,7 +178,7 @@ func (l *configLoader) expandIncludes(f *configFile, userFile bool, depth int) e
 		}
 		for _, arg := range ln.args {
 			if arg[0] == '~' && !userFile {
-				return &configError{file: f.name, line: ln.line, msg: fmt.Sprintf("Include %s: ~ is only allowed in a user's ssh_config", arg)}
+				return &ConfigFileError{File: f.name, Line: ln.line, Msg: fmt.Sprintf("Include %s: ~ is only allowed in a user's ssh_config", arg)}
 			}
 			pattern := arg
 			if arg[0] == '~' {
@@ -187,22 +191,22 @@ func (l *configLoader) expandIncludes(f *configFile, userFile bool, depth int) e
 				pattern = filepath.Join(dir, arg)
 			}
 			if !filepath.IsAbs(pattern) {
-				return &configError{file: f.name, line: ln.line, msg: fmt.Sprintf("Include %s: no home directory to find it in; set $HOME", arg)}
+				return &ConfigFileError{File: f.name, Line: ln.line, Msg: fmt.Sprintf("Include %s: no home directory to find it in; set $HOME", arg)}
 			}
 			names, err := globFiles(pattern)
 			if err != nil {
-				return &configError{file: f.name, line: ln.line, msg: "Include", err: err}
+				return &ConfigFileError{File: f.name, Line: ln.line, Msg: "Include", Err: err}
 			}
 			for _, name := range names {
 				if depth+1 > maxIncludeDepth {
-					return &configError{file: f.name, line: ln.line, msg: fmt.Sprintf("Include %s nests more than %d files deep; does a file include itself?", arg, maxIncludeDepth)}
+					return &ConfigFileError{File: f.name, Line: ln.line, Msg: fmt.Sprintf("Include %s nests more than %d files deep; does a file include itself?", arg, maxIncludeDepth)}
 				}
 				data, err := readConfigFile(name, true)
 				if errors.Is(err, fs.ErrNotExist) || (err == nil && data == nil) {
 					continue // gone since the glob, or a directory: ssh skips both
 				}
 				if err != nil {
-					return &configError{file: f.name, line: ln.line, msg: "Include", err: err}
+					return &ConfigFileError{File: f.name, Line: ln.line, Msg: "Include", Err: err}
 				}
 				inc, err := parseConfig(name, data)
 				if err != nil {
@@ -322,7 +326,7 @@ func parseConfig(name string, data []byte) (*configFile, error) {
 			continue
 		}
 		errorf := func(format string, a ...any) error {
-			return &configError{file: name, line: n, msg: fmt.Sprintf(format, a...)}
+			return &ConfigFileError{File: name, Line: n, Msg: fmt.Sprintf(format, a...)}
 		}
 		args, ok := splitArgs(value)
 		if !ok {
@@ -785,9 +789,9 @@ func (h *hostConfig) getAll(key string) []string {
 // errorf returns an error about the value of key, naming the file and
 // line it came from.
 func (h *hostConfig) errorf(key string, err error, format string, a ...any) error {
-	e := &configError{file: "ssh config", msg: fmt.Sprintf(format, a...), err: err}
+	e := &ConfigFileError{File: "ssh config", Msg: fmt.Sprintf(format, a...), Err: err}
 	if lines := h.lines[strings.ToLower(key)]; len(lines) > 0 && lines[0].file != "" {
-		e.file, e.line = lines[0].file, lines[0].line
+		e.File, e.Line = lines[0].file, lines[0].line
 	}
 	return e
 }

@@ -82,7 +82,7 @@ func TestParseConfigLine(t *testing.T) {
 					t.Fatalf("no error; want %q", tt.err)
 				}
 				want := "config:1: " + tt.err
-				if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "(fix the file, or pass another with --ssh-config)") {
+				if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "(fix the file)") {
 					t.Fatalf("error %q, want it to start with %q and say how to fix it", err, want)
 				}
 				return
@@ -153,8 +153,8 @@ func TestParseConfigMatch(t *testing.T) {
 func TestParseConfigLineNumbers(t *testing.T) {
 	text := "# header\n\nHost a\r\n  User x\n\n\n  Port 22 2\n"
 	_, err := parseConfig("/etc/ssh/ssh_config", []byte(text))
-	var ce *configError
-	if !errors.As(err, &ce) || ce.file != "/etc/ssh/ssh_config" || ce.line != 7 {
+	var ce *ConfigFileError
+	if !errors.As(err, &ce) || ce.File != "/etc/ssh/ssh_config" || ce.Line != 7 {
 		t.Fatalf("error %v, want one at /etc/ssh/ssh_config:7", err)
 	}
 }
@@ -627,7 +627,7 @@ func TestInclude(t *testing.T) {
 			src.name = filepath.Join(root, src.name)
 			_, err := l.load(src)
 			want := filepath.Join(root, tt.want)
-			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "--ssh-config") {
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "(fix the file)") {
 				t.Fatalf("error %v, want %q...", err, want)
 			}
 		})
@@ -736,15 +736,15 @@ func FuzzSSHConfig(f *testing.F) {
 		const name = "fuzz_config"
 		cf, err := parseConfig(name, data)
 		if err != nil {
-			var ce *configError
+			var ce *ConfigFileError
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %q is not a configError", err)
+				t.Fatalf("error %q is not a *ConfigFileError", err)
 			}
 			lines := strings.Count(string(data), "\n") + 1
-			if ce.file != name || ce.line < 1 || ce.line > lines {
-				t.Fatalf("error %q at %s:%d, outside the file's %d lines", err, ce.file, ce.line, lines)
+			if ce.File != name || ce.Line < 1 || ce.Line > lines {
+				t.Fatalf("error %q at %s:%d, outside the file's %d lines", err, ce.File, ce.Line, lines)
 			}
-			if prefix := fmt.Sprintf("%s:%d: ", name, ce.line); !strings.HasPrefix(err.Error(), prefix) {
+			if prefix := fmt.Sprintf("%s:%d: ", name, ce.Line); !strings.HasPrefix(err.Error(), prefix) {
 				t.Fatalf("error %q does not start with %q", err, prefix)
 			}
 			return
