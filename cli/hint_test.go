@@ -17,7 +17,9 @@ import (
 // must check and fix known_hosts), and a multi-host count gets none (its
 // rows had theirs).
 func TestHint(t *testing.T) {
-	wrap := func(err error) error { return &task.TaskError{Task: "t", Host: "web1", Err: fmt.Errorf("connecting: %w", err)} }
+	wrap := func(err error) error {
+		return &task.TaskError{Task: "t", Host: "web1", Err: fmt.Errorf("connecting: %w", err)}
+	}
 	tests := []struct {
 		name string
 		err  error

@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
@@ -51,9 +48,9 @@ func setRemote(opts *rootOptions, e *task.Executor) error {
 		IdentityFiles: opts.Identities,
 		AcceptNew:     opts.AcceptNewHostKeys,
 	}
-	cfg.Passphrase = terminalPrompt(opts.Streams)
+	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {
-		if cfg.Password = terminalPrompt(opts.Streams); cfg.Password == nil {
+		if cfg.Password = askSecret(opts.Streams); cfg.Password == nil {
 			return &UsageError{Msg: "--prompt-for-login-password needs a terminal on stdin"}
 		}
 	}
@@ -63,18 +60,4 @@ func setRemote(opts *rootOptions, e *task.Executor) error {
 	}
 	e.CloseHosts = func() { _ = pool.Close() }
 	return nil
-}
-
-// terminalPrompt asks with echo off on the terminal; nil without one.
-func terminalPrompt(s *Streams) func(prompt string) (string, error) {
-	in, ok := s.In.(*os.File)
-	if !ok || !s.InTTY {
-		return nil
-	}
-	return func(prompt string) (string, error) {
-		fmt.Fprint(s.ErrOut, prompt)
-		pw, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(s.ErrOut)
-		return string(pw), err
-	}
 }
