@@ -193,7 +193,19 @@ func TestSSHConfigErrors(t *testing.T) {
 			name:    "bad ConnectTimeout",
 			content: "Host p\n  ConnectTimeout soon\n",
 			host:    "p",
-			want:    []string{"ConnectTimeout", "seconds"},
+			want:    []string{"config:2:", `ConnectTimeout "soon" for p is not a number of seconds`},
+		},
+		{
+			name:    "negative ServerAliveInterval",
+			content: "Host p\n  User x\n  ServerAliveInterval -3\n",
+			host:    "p",
+			want:    []string{"config:3:", `ServerAliveInterval "-3" for p is not a number of seconds`},
+		},
+		{
+			name:    "zero ServerAliveCountMax",
+			content: "Host p\n  ServerAliveCountMax 0\n",
+			host:    "p",
+			want:    []string{"config:2:", `ServerAliveCountMax "0" for p is not a positive number`},
 		},
 		{
 			name:    "bad ProxyJump",

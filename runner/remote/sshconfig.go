@@ -795,3 +795,18 @@ func (h *hostConfig) errorf(key string, err error, format string, a ...any) erro
 	}
 	return e
 }
+
+// number reads key as a whole number, 0 when it is not set. A value that
+// is not a number, or is below min, is an error naming the value, host
+// alias and what it should be, at the line it came from.
+func (h *hostConfig) number(key, alias string, min int, what string) (int, error) {
+	v := h.get(key)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return 0, h.errorf(key, nil, "%s %q for %s is not %s", key, v, alias, what)
+	}
+	return n, nil
+}
