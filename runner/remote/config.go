@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gotask/gotask/runner/remote/internal/sshconfig"
 )
 
 // Defaults used when neither Config nor ssh_config sets a value.
@@ -158,6 +159,64 @@ func (e *endpoint) addr() string {
 
 const maxJumpDepth = 8
 
+// sshConfig is the parsed ssh_config files a Pool or Dial resolves hosts
+// with.
+type sshConfig = sshconfig.Config
+
+// loadSSHConfig reads the ssh_config files cfg names: cfg.SSHConfig
+// alone (like ssh -F), or ~/.ssh/config and then /etc/ssh/ssh_config.
+func loadSSHConfig(cfg *Config) (*sshConfig, error) {
+	sc, err := sshconfig.Load(cfg.SSHConfig)
+	var e *sshconfig.Error
+	if errors.As(err, &e) {
+		return nil, (*ConfigFileError)(e)
+	}
+	return sc, err
+}
+
+// A ConfigFileError is a mistake in an ssh_config file, at a line: one
+// of Config.SSHConfig, ~/.ssh/config, /etc/ssh/ssh_config or a file one of
+// them includes. Find it with errors.As.
+type ConfigFileError struct {
+	File string // the file
+	Line int    // the line, from 1; 0 when the mistake is not on one line
+	Msg  string // what is wrong
+	Err  error  // the cause, if any; its text follows Msg
+}
+
+// Error returns "file:line: msg: cause (fix the file)".
+func (e *ConfigFileError) Error() string {
+	return (*sshconfig.Error)(e).Error() + " (fix the file)"
+}
+
+// Unwrap returns the cause.
+func (e *ConfigFileError) Unwrap() error { return e.Err }
+
+// configError returns a *ConfigFileError about the value of key, at the
+// file and line it came from.
+func configError(hc *sshconfig.Host, key string, err error, format string, a ...any) error {
+	e := &ConfigFileError{File: "ssh config", Msg: fmt.Sprintf(format, a...), Err: err}
+	if file, line := hc.Origin(key); file != "" {
+		e.File, e.Line = file, line
+	}
+	return e
+}
+
+// number reads key as a whole number, 0 when it is not set. A value that
+// is not a number, or is below min, is an error naming the value, host
+// alias and what it should be, at the line it came from.
+func number(hc *sshconfig.Host, key, alias string, min int, what string) (int, error) {
+	v := hc.Get(key)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return 0, configError(hc, key, nil, "%s %q for %s is not %s", key, v, alias, what)
+	}
+	return n, nil
+}
+
 // resolve turns a host string into an endpoint, consulting ssh_config and
 // cfg, and resolves its ProxyJump hops the same way.
 func resolve(sc *sshConfig, cfg *Config, host string) (*endpoint, error) {
@@ -181,10 +240,10 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 		return nil, err
 	}
 	alias := a.Host
-	hc := sc.lookup(alias, a.User, cfg.User)
+	hc := sc.Lookup(alias, a.User, cfg.User)
 	ep := &endpoint{name: host, alias: alias, hostName: alias}
-	if hn := hc.get("HostName"); hn != "" {
-		ep.hostName = expandHostName(hn, alias)
+	if hn := hc.Get("HostName"); hn != "" {
+		ep.hostName = sshconfig.ExpandHostName(hn, alias)
 	}
 	if ep.port, err = resolvePort(hc, a); err != nil {
 		return nil, err
@@ -210,41 +269,41 @@ func checkChain(sc *sshConfig, chain []string, host string) error {
 	for _, h := range chain {
 		if h == host {
 			return &jumpLoopError{fmt.Sprintf("ProxyJump loop %s -> %s; fix ProxyJump in %s",
-				strings.Join(chain, " -> "), host, sc.where())}
+				strings.Join(chain, " -> "), host, sc.Where())}
 		}
 	}
 	if len(chain) > maxJumpDepth {
 		return &jumpLoopError{fmt.Sprintf("ProxyJump chain %s nests more than %d deep; shorten it in %s",
-			strings.Join(chain, " -> "), maxJumpDepth, sc.where())}
+			strings.Join(chain, " -> "), maxJumpDepth, sc.Where())}
 	}
 	return nil
 }
 
 // resolvePort is the host string's port, else Port, else 22.
-func resolvePort(hc *hostConfig, a Addr) (int, error) {
+func resolvePort(hc *sshconfig.Host, a Addr) (int, error) {
 	if a.Port != 0 {
 		return a.Port, nil
 	}
-	p := hc.get("Port")
+	p := hc.Get("Port")
 	if p == "" {
 		return 22, nil
 	}
 	n, err := parsePort(p)
 	if err != nil {
-		return 0, hc.errorf("Port", err, "bad Port for %s", a.Host)
+		return 0, configError(hc, "Port", err, "bad Port for %s", a.Host)
 	}
 	return n, nil
 }
 
 // resolveUser is the host string's user, else User, else Config.User,
 // else this process's user.
-func resolveUser(hc *hostConfig, cfg *Config, a Addr, host string) (string, error) {
-	for _, u := range []string{a.User, hc.get("User"), cfg.User} {
+func resolveUser(hc *sshconfig.Host, cfg *Config, a Addr, host string) (string, error) {
+	for _, u := range []string{a.User, hc.Get("User"), cfg.User} {
 		if u != "" {
 			return u, nil
 		}
 	}
-	if u := localUser(); u != "" {
+	if u := sshconfig.LocalUser(); u != "" {
 		return u, nil
 	}
 	return "", fmt.Errorf("no user for %s: write user@%s, set User in ssh_config, or set $USER", host, a.Host)
@@ -253,7 +312,7 @@ func resolveUser(hc *hostConfig, cfg *Config, a Addr, host string) (string, erro
 // resolveIdentities lists the key files to offer: Config.IdentityFiles
 // (explicit), then IdentityFile lines, each once; OpenSSH's default
 // files when neither names any.
-func (ep *endpoint) resolveIdentities(hc *hostConfig, cfg *Config, tok tokens) {
+func (ep *endpoint) resolveIdentities(hc *sshconfig.Host, cfg *Config, tok tokens) {
 	ep.explicitKeys = map[string]bool{}
 	seen := map[string]bool{}
 	add := func(f string, explicit bool) {
@@ -269,7 +328,7 @@ func (ep *endpoint) resolveIdentities(hc *hostConfig, cfg *Config, tok tokens) {
 	for _, f := range cfg.IdentityFiles {
 		add(f, true)
 	}
-	fromConfig := hc.getAll("IdentityFile")
+	fromConfig := hc.GetAll("IdentityFile")
 	for _, f := range fromConfig {
 		add(f, false)
 	}
@@ -278,13 +337,13 @@ func (ep *endpoint) resolveIdentities(hc *hostConfig, cfg *Config, tok tokens) {
 			ep.identityFiles = append(ep.identityFiles, tok.expand("~/.ssh/"+f))
 		}
 	}
-	ep.identitiesOnly = isYes(hc.get("IdentitiesOnly"))
+	ep.identitiesOnly = isYes(hc.Get("IdentitiesOnly"))
 }
 
 // resolveHostKeys sets the known_hosts files and how unknown keys are
 // treated: Config first, then UserKnownHostsFile, GlobalKnownHostsFile,
 // StrictHostKeyChecking and HashKnownHosts.
-func (ep *endpoint) resolveHostKeys(hc *hostConfig, cfg *Config, tok tokens) {
+func (ep *endpoint) resolveHostKeys(hc *sshconfig.Host, cfg *Config, tok tokens) {
 	files := func(list []string) []string {
 		var out []string
 		for _, f := range list {
@@ -294,7 +353,7 @@ func (ep *endpoint) resolveHostKeys(hc *hostConfig, cfg *Config, tok tokens) {
 		}
 		return out
 	}
-	switch user := hc.args("UserKnownHostsFile"); {
+	switch user := hc.Args("UserKnownHostsFile"); {
 	case len(cfg.KnownHostsFiles) > 0:
 		ep.knownHosts = files(cfg.KnownHostsFiles)
 	case len(user) > 0:
@@ -302,22 +361,22 @@ func (ep *endpoint) resolveHostKeys(hc *hostConfig, cfg *Config, tok tokens) {
 	default:
 		ep.knownHosts = []string{tok.expand("~/.ssh/known_hosts")}
 	}
-	if global := hc.args("GlobalKnownHostsFile"); len(global) > 0 {
+	if global := hc.Args("GlobalKnownHostsFile"); len(global) > 0 {
 		ep.globalKnownHosts = files(global)
 	} else {
 		ep.globalKnownHosts = []string{"/etc/ssh/ssh_known_hosts"}
 	}
-	strict := strings.ToLower(hc.get("StrictHostKeyChecking"))
+	strict := strings.ToLower(hc.Get("StrictHostKeyChecking"))
 	ep.acceptNew = cfg.AcceptNew || strict == "accept-new" || strict == "no" || strict == "off" || strict == "false"
-	ep.hashKnownHosts = isYes(hc.get("HashKnownHosts"))
+	ep.hashKnownHosts = isYes(hc.Get("HashKnownHosts"))
 }
 
 // resolveTimers sets the connect timeout and keepalives: Config's when
 // set, else ConnectTimeout, ServerAliveInterval and ServerAliveCountMax,
 // else the defaults. An ssh_config value of 0 seconds keeps the default.
-func (ep *endpoint) resolveTimers(hc *hostConfig, cfg *Config) error {
+func (ep *endpoint) resolveTimers(hc *sshconfig.Host, cfg *Config) error {
 	seconds := func(key string, fallback time.Duration) (time.Duration, error) {
-		n, err := hc.number(key, ep.alias, 0, "a number of seconds")
+		n, err := number(hc, key, ep.alias, 0, "a number of seconds")
 		if err != nil || n <= 0 {
 			return fallback, err
 		}
@@ -335,7 +394,7 @@ func (ep *endpoint) resolveTimers(hc *hostConfig, cfg *Config) error {
 		}
 	}
 	if ep.keepaliveMax = cfg.KeepaliveMax; ep.keepaliveMax <= 0 {
-		n, err := hc.number("ServerAliveCountMax", ep.alias, 1, "a positive number")
+		n, err := number(hc, "ServerAliveCountMax", ep.alias, 1, "a positive number")
 		if err != nil {
 			return err
 		}
@@ -347,14 +406,14 @@ func (ep *endpoint) resolveTimers(hc *hostConfig, cfg *Config) error {
 // resolveJumps resolves the hops of ProxyJump, like OpenSSH's
 // "ssh -J j1 -W host j2" chain: the first hop is reached through its own
 // ProxyJump, if any; the later hops through the ones before them.
-func (ep *endpoint) resolveJumps(sc *sshConfig, hc *hostConfig, cfg *Config, chain []string) error {
-	pj := hc.get("ProxyJump")
+func (ep *endpoint) resolveJumps(sc *sshConfig, hc *sshconfig.Host, cfg *Config, chain []string) error {
+	pj := hc.Get("ProxyJump")
 	if pj == "" || pj == "none" {
 		return nil
 	}
 	hops, err := ParseJump(pj)
 	if err != nil {
-		return hc.errorf("ProxyJump", err, "for host %s", ep.alias)
+		return configError(hc, "ProxyJump", err, "for host %s", ep.alias)
 	}
 	for i, h := range hops {
 		hep, err := resolveChain(sc, cfg, h.String(), append(chain[:len(chain):len(chain)], ep.alias), i == 0)
@@ -372,16 +431,6 @@ func (ep *endpoint) resolveJumps(sc *sshConfig, hc *hostConfig, cfg *Config, cha
 		ep.jumps = append(ep.jumps, hep)
 	}
 	return nil
-}
-
-func localUser() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return ""
 }
 
 // isYes reads an ssh_config flag: "yes" or "true", in any case.
@@ -428,7 +477,7 @@ func (t tokens) expand(s string) string {
 		case 'r':
 			b.WriteString(t.user)
 		case 'u':
-			b.WriteString(localUser())
+			b.WriteString(sshconfig.LocalUser())
 		case 'l':
 			h, _ := os.Hostname()
 			b.WriteString(h)
