@@ -70,8 +70,11 @@ func hint(err error) string {
 		hostKey *remote.HostKeyError
 		sshCfg  *remote.ConfigFileError
 		auth    *responder.AuthError
+		unknown *task.UnknownTaskError
 	)
 	switch {
+	case errors.As(err, &unknown) && unknown.Suggestion == "":
+		return "run gotask -l to list the tasks"
 	case errors.As(err, &hostKey) && hostKey.Unknown():
 		return "check that fingerprint with the host's administrator, then rerun with --accept-new-host-keys to trust it and record it"
 	case errors.As(err, &sshCfg):

@@ -32,6 +32,8 @@ func TestHint(t *testing.T) {
 		{"wrong sudo password", wrap(&responder.AuthError{Task: "t"}), "; check GOTASK_SUDO_PASSWORD or --sudo-password-cmd"},
 		{"no one to confirm", fmt.Errorf("task t: asks %q and %w", "sure?", task.ErrNoAnswer), "; pass --yes to run it anyway"},
 		{"no hosts left", &task.ArgError{Task: "t", Err: fmt.Errorf("%w: none", task.ErrNoHostsLeft)}, "; check --only and --exclude"},
+		{"unknown task", &task.UnknownTaskError{Name: "zz"}, `unknown task "zz"; run gotask -l to list the tasks`},
+		{"unknown task with a suggestion", &task.UnknownTaskError{Name: "buld", Suggestion: "build"}, ""},
 		{"other", wrap(errors.New("boom")), ""},
 		{"count of several hosts", &task.HostsError{Task: "t"}, ""},
 	}

@@ -14,8 +14,8 @@ import (
 )
 
 // TestLowerLayersNameNoFlag: the packages below cli speak in their own
-// API terms; only cli knows gotask's flags and adds them to messages as
-// hints (see hint). A string literal in runner/, responder/, task/ or
+// API terms; only cli knows gotask's flags and command lines, and adds
+// them to messages as hints (see hint). A string literal in runner/, responder/, task/ or
 // output/ naming one of gotask's flags would tell a library user to pass
 // a flag they do not have, and would go stale when cli renames it.
 func TestLowerLayersNameNoFlag(t *testing.T) {
@@ -52,6 +52,10 @@ func TestLowerLayersNameNoFlag(t *testing.T) {
 				s, err := strconv.Unquote(lit.Value)
 				if err != nil {
 					return true
+				}
+				if strings.Contains(s, "gotask -") {
+					t.Errorf("%s: string %s tells how to run gotask; return a typed error and let cli's hint say it",
+						fset.Position(lit.Pos()), lit.Value)
 				}
 				for _, flag := range flags {
 					if containsFlag(s, flag) {

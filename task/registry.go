@@ -148,7 +148,7 @@ func (e *UnknownTaskError) Error() string {
 	if e.Suggestion != "" {
 		return fmt.Sprintf("unknown task %q; did you mean %q?", e.Name, e.Suggestion)
 	}
-	return fmt.Sprintf("unknown task %q; run gotask -l to list the tasks", e.Name)
+	return fmt.Sprintf("unknown task %q", e.Name)
 }
 
 // Resolve is Lookup with an *UnknownTaskError, suggesting the closest
