@@ -169,6 +169,7 @@ type End struct {
 	ExitCode int    // of the failing command, when there was one
 	Step     string // the failing step, when known
 	Error    string // why it failed, when it did
+	Err      error  // the error behind Error, for Options.Hint; may be nil
 	Duration time.Duration
 }
 
@@ -191,7 +192,7 @@ func (c *Console) Host(task, host string, width int, alone bool) (stdout, stderr
 			out.Flush()
 			errOut.Flush()
 			c.emit(event{Type: "host", Task: task, Host: host, Status: r.Status, ExitCode: r.ExitCode,
-				Step: r.Step, Error: r.Error, DurationMS: r.Duration.Milliseconds()})
+				Step: r.Step, Error: c.withHint(r.Error, r.Err), DurationMS: r.Duration.Milliseconds()})
 		}
 	case alone:
 		return c.out, c.err, func(End) {}
@@ -259,12 +260,7 @@ func (c *Console) Summary(task string, rows []Row, dry bool) {
 		case "failed", "unreachable":
 			status = Paint(color, Red, status)
 		}
-		detail := r.Detail
-		if r.Err != nil && c.opts.Hint != nil {
-			if h := c.opts.Hint(r.Err); h != "" {
-				detail += "; " + h
-			}
-		}
+		detail := c.withHint(r.Detail, r.Err)
 		if detail != "" {
 			// The detail may hold what a host or its SSH server sent.
 			detail = strings.ReplaceAll(detail, "\n", "; ")
@@ -310,4 +306,14 @@ func (c *Console) events(base event, stream string) *LineWriter {
 		e.Stream, e.Line = stream, strings.TrimRight(string(line), "\r\n")
 		c.emit(e)
 	}}
+}
+
+// withHint is msg followed by Options.Hint's hint for err, if any.
+func (c *Console) withHint(msg string, err error) string {
+	if err != nil && c.opts.Hint != nil {
+		if h := c.opts.Hint(err); h != "" {
+			return msg + "; " + h
+		}
+	}
+	return msg
 }

@@ -247,7 +247,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 		res.Duration = time.Since(start)
 		end := output.End{Status: res.Status, ExitCode: res.ExitCode, Step: res.Step, Duration: res.Duration}
 		if res.Err != nil {
-			end.Error = rootCause(res.Err)
+			end.Error, end.Err = rootCause(res.Err), res.Err
 		}
 		done(end)
 	}()
