@@ -103,6 +103,9 @@ func TestPromptsEchoOff(t *testing.T) {
 			if _, err := ptmx.Write([]byte("sentinel\n")); err != nil {
 				t.Fatal(err)
 			}
+			if err := ptmx.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil { // a hang guard only
+				t.Logf("no read deadline on the pty (%v): a lost echo hangs until go test's timeout", err)
+			}
 			shown := readUntil(t, ptmx, "sentinel")
 			if strings.Contains(shown, "hunter2") {
 				t.Errorf("the terminal showed the password: %q", shown)
