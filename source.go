@@ -11,7 +11,7 @@ import (
 // them.
 //
 //go:embed go.mod go.sum *.go
-//go:embed cli/*.go task/*.go output/*.go runner/*.go runner/local/*.go runner/remote/*.go responder/*.go
+//go:embed cli/*.go task/*.go output/*.go runner/*.go runner/local/*.go runner/remote/*.go runner/remote/internal/sshconfig/*.go responder/*.go
 //go:embed internal/gobuild/*.go internal/shell/*.go internal/fingerprint/*.go internal/ctxio/*.go
 var source embed.FS
 

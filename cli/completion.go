@@ -90,7 +90,7 @@ func completionCalled(args []string) bool {
 
 // completeHosts completes -H: after the last comma, the @names of the
 // host groups of tasks.toml.
-func completeHosts(opts *RootOptions, toComplete string) ([]string, cobra.ShellCompDirective) {
+func completeHosts(opts *rootOptions, toComplete string) ([]string, cobra.ShellCompDirective) {
 	reg, err := loadRegistry(opts)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
@@ -109,7 +109,7 @@ func completeHosts(opts *RootOptions, toComplete string) ([]string, cobra.ShellC
 }
 
 // completeTasks completes task names, and after a task name its flags.
-func completeTasks(opts *RootOptions, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+func completeTasks(opts *rootOptions, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	reg, err := loadRegistry(opts)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
+	"github.com/gotask/gotask/runner/remote"
 	"github.com/gotask/gotask/task"
 )
 
@@ -35,7 +36,7 @@ func ExitCode(err error) int {
 		unknown *task.UnknownTaskError
 		badArg  *task.ArgError
 		exit    *runner.ExitError
-		auth    *responder.AuthFailure
+		auth    *responder.AuthError
 		status  *exitStatus
 	)
 	switch {
@@ -56,4 +57,48 @@ func ExitCode(err error) int {
 		}
 	}
 	return ExitFailure
+}
+
+// hint returns what the user can do about err in gotask's terms (the
+// flag to pass, the file to fix), or "" when there is nothing to add.
+// The packages below cli return typed errors in their own API terms;
+// this is the one place that names gotask's flags for them. Main adds
+// the hint to the error it prints, and the summary of a run on several
+// hosts to the row of a host that failed.
+func hint(err error) string {
+	var (
+		hostKey *remote.HostKeyError
+		sshCfg  *remote.ConfigFileError
+		auth    *responder.AuthError
+		unknown *task.UnknownTaskError
+	)
+	switch {
+	case errors.As(err, &unknown) && unknown.Suggestion == "":
+		return "run gotask -l to list the tasks"
+	case errors.As(err, &hostKey) && hostKey.Unknown():
+		return "check that fingerprint with the host's administrator, then rerun with --accept-new-host-keys to trust it and record it"
+	case errors.As(err, &sshCfg):
+		return "or pass another with --ssh-config FILE, or --ssh-config none for none"
+	case errors.As(err, &auth):
+		return "check GOTASK_SUDO_PASSWORD or --sudo-password-cmd"
+	case errors.Is(err, task.ErrNoAnswer):
+		return "pass --yes to run it anyway"
+	case errors.Is(err, task.ErrNoHostsLeft):
+		return "check --only and --exclude"
+	}
+	return ""
+}
+
+// withHint is err's message followed by its hint, if it has one. A run
+// on several hosts ends with a count of the failures; the summary above
+// it gave each host's row its own hint.
+func withHint(err error) string {
+	var hosts *task.HostsError
+	if errors.As(err, &hosts) {
+		return err.Error()
+	}
+	if h := hint(err); h != "" {
+		return err.Error() + "; " + h
+	}
+	return err.Error()
 }

@@ -87,6 +87,11 @@ func gotaskSource(t *testing.T) string {
 		}
 		name := d.Name()
 		switch {
+		case name == ".git" && !d.IsDir():
+			// A git worktree's .git is a file naming the repository:
+			// a copy of it would make the scripts' git commands commit
+			// to this worktree's branch.
+			return nil
 		case d.IsDir() && (name == ".git" || name == "testdata"):
 			return filepath.SkipDir
 		case !d.Type().IsRegular(), strings.HasSuffix(name, "_test.go"), strings.HasSuffix(name, ".test"):

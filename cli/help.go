@@ -9,7 +9,7 @@ import (
 )
 
 // showTaskHelp prints a task's usage, help, arguments and what it runs.
-func showTaskHelp(ctx context.Context, opts *RootOptions, name string) error {
+func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 	reg, err := loadRegistry(opts)
 	if err != nil {
 		return err

@@ -438,7 +438,7 @@ run = "touch '`+dir+`'/$GOTASK_HOST"
 	}
 
 	o = s.run(t, file, "--only", "db*", "-H", all, "mark")
-	if o.code != 2 || !strings.Contains(o.stderr, "no hosts left to run on after --only/--exclude") {
+	if o.code != 2 || !strings.Contains(o.stderr, "no hosts left to run on: the only and exclude patterns leave none of ") || !strings.Contains(o.stderr, "; check --only and --exclude\n") {
 		t.Errorf("--only matching nothing: exit %d, stderr %q; want a usage error", o.code, o.stderr)
 	}
 }

@@ -64,7 +64,7 @@ run  = "echo all done"
 
 // initFile writes the starter tasks.toml to opts.File, or to tasks.toml in
 // the working directory, and never over an existing file.
-func initFile(opts *RootOptions) error {
+func initFile(opts *rootOptions) error {
 	path := opts.File
 	if path == "" {
 		path = task.FileName

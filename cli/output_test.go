@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -91,5 +92,41 @@ func TestFailingPasswordCommandSaysWhyOnce(t *testing.T) {
 	}
 	if n := strings.Count(r.stderr, "vault is locked"); n != 1 {
 		t.Errorf("the password command's error output shows %d times, want once:\n%s", n, r)
+	}
+}
+
+// TestJSONHostEventKeepsWhatToDo: in JSON mode the host event carries
+// the same whole reason, hint included, as a summary row would.
+func TestJSONHostEventKeepsWhatToDo(t *testing.T) {
+	t.Parallel()
+	empty := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newSSH(t, sshtest.SSHDOptions{}, func(d *sshtest.SSHD) string {
+		return fmt.Sprintf("Host stranger\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  UserKnownHostsFile %s\n", d.Port, d.User, empty)
+	}, "known")
+	file := writeTasks(t, "[tasks.t]\nrun = 'true'\n")
+	o := s.run(t, file, "--output", "json", "-H", "known,stranger", "t")
+	if o.code == 0 {
+		t.Fatalf("exit 0, want a failure for the unknown host")
+	}
+	var found bool
+	for _, line := range strings.Split(strings.TrimSpace(o.stdout), "\n") {
+		var ev struct{ Type, Host, Status, Error string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		if ev.Type != "host" || ev.Host != "stranger" {
+			continue
+		}
+		found = true
+		if ev.Status != "unreachable" || !strings.Contains(ev.Error, "is not known") ||
+			!strings.HasSuffix(ev.Error, "rerun with --accept-new-host-keys to trust it and record it") {
+			t.Errorf("host event for stranger: %+v; want unreachable, saying what to do", ev)
+		}
+	}
+	if !found {
+		t.Fatalf("no host event for stranger in:\n%s", o.stdout)
 	}
 }

@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
@@ -16,7 +13,7 @@ import (
 
 // setRemote configures how the executor reaches hosts: one SSH pool for
 // the run, so every step and task on a host shares one connection.
-func setRemote(opts *RootOptions, e *task.Executor) error {
+func setRemote(opts *rootOptions, e *task.Executor) error {
 	var mode output.Mode
 	switch m := output.Mode(opts.Output); m {
 	case "prefixed":
@@ -44,15 +41,16 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 		ErrColor: opts.Streams.errColor(),
 		Progress: opts.Streams.progress(),
 		Redact:   e.Secrets.Redact,
+		Hint:     hint,
 	})
 	cfg := &remote.Config{
 		SSHConfig:     opts.SSHConfig,
 		IdentityFiles: opts.Identities,
 		AcceptNew:     opts.AcceptNewHostKeys,
 	}
-	cfg.Passphrase = terminalPrompt(opts.Streams)
+	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {
-		if cfg.Password = terminalPrompt(opts.Streams); cfg.Password == nil {
+		if cfg.Password = askSecret(opts.Streams); cfg.Password == nil {
 			return &UsageError{Msg: "--prompt-for-login-password needs a terminal on stdin"}
 		}
 	}
@@ -62,18 +60,4 @@ func setRemote(opts *RootOptions, e *task.Executor) error {
 	}
 	e.CloseHosts = func() { _ = pool.Close() }
 	return nil
-}
-
-// terminalPrompt asks with echo off on the terminal; nil without one.
-func terminalPrompt(s *Streams) func(prompt string) (string, error) {
-	in, ok := s.In.(*os.File)
-	if !ok || !s.InTTY {
-		return nil
-	}
-	return func(prompt string) (string, error) {
-		fmt.Fprint(s.ErrOut, prompt)
-		pw, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(s.ErrOut)
-		return string(pw), err
-	}
 }

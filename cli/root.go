@@ -1,18 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
@@ -70,7 +66,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	if cfg.registry == nil {
 		// Plain gotask: Go tasks in gotasks/ run in a binary of their own.
 		if handled, err := runGoTasks(ctx, args, streams, &cfg); handled {
-			fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
+			fmt.Fprintf(streams.ErrOut, "%s %s\n", streams.errPaint(output.Red+output.Bold, "gotask:"), withHint(err))
 			return ExitCode(err)
 		}
 	} else {
@@ -84,7 +80,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 			return ExitOK
 		}
 	}
-	cmd := NewCmdRoot(streams, &cfg, nil)
+	cmd := newCmdRoot(streams, &cfg, nil)
 	if completionCalled(args) {
 		// Only then: with a subcommand, cobra would add its help command
 		// and offer both as if they were tasks.
@@ -97,13 +93,16 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	}
 	var quiet *exitStatus
 	if err != nil && !errors.As(err, &quiet) {
-		fmt.Fprintf(streams.ErrOut, "%s %v\n", streams.errPaint(output.Red+output.Bold, "gotask:"), err)
+		fmt.Fprintf(streams.ErrOut, "%s %s\n", streams.errPaint(output.Red+output.Bold, "gotask:"), withHint(err))
 	}
 	return ExitCode(err)
 }
 
-// RootOptions holds the global flags.
-type RootOptions struct {
+// rootOptions is what the root command's flags and arguments ask for:
+// newCmdRoot fills it by parsing them, and rootRun does the work (the
+// shape of cli/cli's XOptions, NewCmdX and xRun). It is unexported, as is
+// the command tree: Main is the package's API.
+type rootOptions struct {
 	Streams *Streams
 
 	File    string
@@ -144,11 +143,12 @@ type RootOptions struct {
 	global *pflag.FlagSet
 }
 
-// NewCmdRoot builds the root command. runF, when set, replaces the
-// default action, so that tests can check flag parsing apart from side
-// effects.
-func NewCmdRoot(streams *Streams, cfg *config, runF func(*RootOptions) error) *cobra.Command {
-	opts := &RootOptions{Streams: streams, cfg: cfg}
+// newCmdRoot builds the root command, with gotask's flags bound to a
+// rootOptions. runF, when set, is called with the parsed options in place
+// of rootRun, so that tests check flag parsing apart from side effects
+// (TestNewCmdRoot); Main passes nil. cfg is what Main's Options set.
+func newCmdRoot(streams *Streams, cfg *config, runF func(*rootOptions) error) *cobra.Command {
+	opts := &rootOptions{Streams: streams, cfg: cfg}
 	cmd := &cobra.Command{
 		Use:   "gotask [flags] [TASK [--arg value]...]...",
 		Short: "Run the tasks of tasks.toml, here or over SSH",
@@ -235,22 +235,6 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	return cmd
 }
 
-// firstTask returns the first argument that is not a flag or a flag's
-// value, skipping the one global flag that takes a value.
-func firstTask(args []string) string {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-f" || a == "--file":
-			i++
-		case strings.HasPrefix(a, "-"):
-		default:
-			return a
-		}
-	}
-	return ""
-}
-
 const usageTemplate = `Usage:
   {{.UseLine}}
 
@@ -264,7 +248,7 @@ Run "gotask -l" to list the tasks, "gotask TASK --help" for a task's arguments.
 Shell completion: source <(gotask completion bash); also zsh and fish.
 `
 
-func rootRun(ctx context.Context, opts *RootOptions) error {
+func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.Init {
 		return initFile(opts)
 	}
@@ -370,201 +354,6 @@ func rootRun(ctx context.Context, opts *RootOptions) error {
 	return secrets.Error(e.Run(ctx, calls...))
 }
 
-func version(cfg *config) string {
-	if cfg != nil && cfg.version != "" {
-		return cfg.version
-	}
-	return versionString(debug.ReadBuildInfo())
-}
-
-// versionString says which gotask bi, the build information of this
-// binary (ok false for none), was built from: the module version Go
-// recorded (a release, or the pseudo-version go build makes from a
-// commit, "+dirty" with local changes); else, for a development build,
-// the commit, whether the tree was modified and when it was committed;
-// else what is known. In a binary of Go tasks, it is the gotask module
-// they were built against.
-func versionString(bi *debug.BuildInfo, ok bool) string {
-	if !ok || bi == nil {
-		return "devel (no build information)"
-	}
-	m := &bi.Main
-	if m.Path != modulePath {
-		m = nil
-		for _, dep := range bi.Deps {
-			if dep.Path == modulePath {
-				m = dep
-			}
-		}
-	}
-	if m != nil && m.Replace != nil {
-		return fmt.Sprintf("devel, built from the source at %s (%s)", m.Replace.Path, bi.GoVersion)
-	}
-	if m != nil && m.Version != "" && m.Version != "(devel)" {
-		return m.Version
-	}
-	var rev, when string
-	var modified bool
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			when = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
-	if rev == "" || m != &bi.Main {
-		return fmt.Sprintf("devel, no VCS information (built by go run, or with -buildvcs=false) (%s)", bi.GoVersion)
-	}
-	var b strings.Builder
-	b.WriteString("devel ")
-	b.WriteString(rev[:min(12, len(rev))])
-	if modified {
-		b.WriteString(", modified")
-	}
-	if when != "" {
-		b.WriteString(", committed " + when)
-	}
-	fmt.Fprintf(&b, " (%s)", bi.GoVersion)
-	return b.String()
-}
-
-// loadRegistry finds and loads tasks.toml into the configured registry.
-// With tasks from Go code, a missing tasks.toml is fine.
-func loadRegistry(opts *RootOptions) (*task.Registry, error) {
-	if opts.loaded != nil {
-		// A second Load would find every task of tasks.toml defined
-		// twice in a registry from Go code.
-		return opts.loaded, nil
-	}
-	reg, err := loadRegistryOnce(opts)
-	if err == nil {
-		opts.loaded = reg
-	}
-	return reg, err
-}
-
-func loadRegistryOnce(opts *RootOptions) (*task.Registry, error) {
-	reg := opts.cfg.registry
-	path := opts.File
-	if path == "" {
-		root, found, err := findProject(".")
-		if found == "" {
-			if reg != nil {
-				// Tasks from Go code alone: commands run beside the
-				// gotasks/ package, as they would beside tasks.toml.
-				if reg.Dir == "" {
-					reg.Dir = root
-				}
-				return reg, reg.Validate()
-			}
-			if err == nil {
-				err = fmt.Errorf("no %s in %s, only Go tasks, which were left out (see above); fix them, or create a %s with `gotask --init`", task.FileName, root, task.FileName)
-			}
-			return nil, &UsageError{Msg: err.Error()}
-		}
-		path = relative(found)
-	}
-	if reg == nil {
-		reg = task.NewRegistry()
-		reg.Partial = opts.cfg.goTasksLeftOut // tasks.toml may name them
-	}
-	if err := reg.Load(path); err != nil {
-		return nil, err
-	}
-	return reg, nil
-}
-
-// relative shortens an absolute path below the working directory, so
-// errors say tasks.toml:3:1 rather than /home/.../tasks.toml:3:1.
-func relative(path string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return path
-	}
-	if rest, ok := strings.CutPrefix(path, wd+string(os.PathSeparator)); ok {
-		return rest
-	}
-	return path
-}
-
-// splitCalls splits the arguments into tasks, each with its own flags,
-// Invoke style: gotask build --os linux test --short. A flag of global
-// that the task has no flag of that name for is taken as gotask's own
-// (gotask build -n), except those that must come first.
-func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]task.Call, error) {
-	var calls []task.Call
-	for len(args) > 0 {
-		name := args[0]
-		if strings.HasPrefix(name, "-") {
-			return nil, &UsageError{Msg: fmt.Sprintf("unexpected flag %s: gotask's own flags go before the first task name, a task's flags after it", name)}
-		}
-		t, err := reg.Resolve(name)
-		if err != nil {
-			return nil, err
-		}
-		fs, values, help := taskFlags(t)
-		addGlobalFlags(fs, global)
-		if err := fs.Parse(args[1:]); err != nil {
-			// An unknown --flag: let the task say so, with "did you mean".
-			var unknown *pflag.NotExistError
-			if errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() == "" {
-				if _, err := t.ParseArgs(map[string]string{unknown.GetSpecifiedName(): ""}); err != nil {
-					return nil, err
-				}
-			}
-			return nil, &task.ArgError{Task: t.Name, Err: err}
-		}
-		call := task.Call{Name: t.Name, Args: map[string]string{}}
-		fs.Visit(func(f *pflag.Flag) {
-			if value, ok := values[f.Name]; ok {
-				call.Args[strings.TrimPrefix(f.Name, "no-")] = value()
-			}
-		})
-		if *help {
-			call.Args = map[string]string{helpMarker: ""}
-		}
-		calls = append(calls, call)
-		args = fs.Args()
-	}
-	return calls, nil
-}
-
-func hasArg(t *task.Task, name string) bool {
-	for _, a := range t.Args {
-		if a.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// mustComeFirst are global flags that decide how the arguments are read
-// or that end the run before any task: after a task name they would come
-// too late.
-var mustComeFirst = map[string]bool{"file": true, "help": true, "version": true, "init": true}
-
-// addGlobalFlags adds to a task's flags each flag of global whose name the
-// task does not use, dropping a shorthand the task uses. The flags share
-// their values with global, so parsing sets gotask's options.
-func addGlobalFlags(fs, global *pflag.FlagSet) {
-	if global == nil {
-		return
-	}
-	global.VisitAll(func(g *pflag.Flag) {
-		if mustComeFirst[g.Name] || fs.Lookup(g.Name) != nil {
-			return
-		}
-		f := *g
-		if f.Shorthand != "" && fs.ShorthandLookup(f.Shorthand) != nil {
-			f.Shorthand = ""
-		}
-		fs.AddFlag(&f)
-	})
-}
-
 // flagError makes a mistake in gotask's own flags a usage error (exit 2)
 // with the nearest flag name when there is one.
 func flagError(c *cobra.Command, err error) error {
@@ -581,157 +370,4 @@ func flagError(c *cobra.Command, err error) error {
 		}
 	}
 	return &UsageError{Msg: msg + " (see gotask --help)"}
-}
-
-// helpMarker in a Call's Args means "show this task's help".
-const helpMarker = "\x00help"
-
-func helpCall(calls []task.Call) string {
-	for _, c := range calls {
-		if _, ok := c.Args[helpMarker]; ok {
-			return c.Name
-		}
-	}
-	return ""
-}
-
-// taskFlags builds the flag set of a task's arguments. Every value is
-// taken as a string and typed by task.ParseArgs, which names the task and
-// argument in its errors.
-func taskFlags(t *task.Task) (*pflag.FlagSet, map[string]func() string, *bool) {
-	fs := pflag.NewFlagSet(t.Name, pflag.ContinueOnError)
-	fs.SetInterspersed(false) // the next task name ends this task's flags
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	values := map[string]func() string{}
-	for _, a := range t.Args {
-		if a.Type == task.Bool {
-			v := fs.BoolP(a.Name, a.Short, false, a.Help)
-			values[a.Name] = func() string { return fmt.Sprint(*v) }
-			no := "no-" + a.Name
-			if !hasArg(t, no) {
-				// --no-x turns off a bool whose default is true.
-				off := fs.Bool(no, false, "")
-				fs.Lookup(no).Hidden = true
-				values[no] = func() string { return fmt.Sprint(!*off) }
-			}
-			continue
-		}
-		v := fs.StringP(a.Name, a.Short, "", a.Help)
-		values[a.Name] = func() string { return *v }
-	}
-	help := fs.BoolP("help", "h", false, "show this task's help")
-	return fs, values, help
-}
-
-// errNotUpToDate is --status's answer for a task that would run.
-var errNotUpToDate = &exitStatus{code: ExitFailure}
-
-// exitStatus ends the run with a code and no further message.
-type exitStatus struct{ code int }
-
-func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-// showStatus answers --status: whether each named task is up to date.
-func showStatus(ctx context.Context, s *Streams, e *task.Executor, calls []task.Call) error {
-	var stale bool
-	for _, c := range calls {
-		u, err := e.Status(ctx, c)
-		if err != nil {
-			return err
-		}
-		if u.UpToDate {
-			fmt.Fprintf(s.Out, "task %s is up to date\n", c.Name)
-			continue
-		}
-		stale = true
-		fmt.Fprintf(s.Out, "task %s is not up to date:\n", c.Name)
-		for _, r := range u.Reasons {
-			fmt.Fprintf(s.Out, "  %s\n", r)
-		}
-	}
-	if stale {
-		return errNotUpToDate
-	}
-	return nil
-}
-
-// setSudoPassword sets where sudo passwords come from, in order:
-// GOTASK_SUDO_PASSWORD, then --sudo-password-cmd or tasks.toml's
-// sudo_password_cmd; --prompt-for-sudo-password asks once up front, and on
-// a terminal gotask asks once before the first sudo command if nothing
-// else gave a password. Host groups with sudo_password_env come first for
-// their hosts (see task.Executor).
-func setSudoPassword(ctx context.Context, opts *RootOptions, reg *task.Registry, e *task.Executor, env []string) error {
-	for _, name := range local.SecretEnv {
-		if v := os.Getenv(name); v != "" {
-			if err := e.Secrets.Add(v); err != nil {
-				return fmt.Errorf("$%s: %w", name, err)
-			}
-		}
-	}
-	sources := []responder.PasswordFunc{responder.FromEnv("GOTASK_SUDO_PASSWORD")}
-	cmd := opts.SudoPasswordCmd
-	if cmd == "" {
-		cmd = reg.SudoPasswordCmd
-	}
-	if cmd != "" {
-		sources = append(sources, responder.FromCommand(cmd, env, opts.Streams.ErrOut))
-	}
-	e.SudoPassword = responder.Once(e.Secrets.Checked(responder.First(sources...)))
-	prompt := passwordPrompt(opts.Streams, "[gotask] sudo password: ")
-	if prompt != nil {
-		prompt = e.Secrets.Checked(prompt)
-	}
-	if opts.PromptForSudoPassword {
-		if prompt == nil {
-			return &UsageError{Msg: "--prompt-for-sudo-password needs a terminal on stdin; use GOTASK_SUDO_PASSWORD or --sudo-password-cmd instead"}
-		}
-		pw, err := prompt(ctx)
-		if err != nil {
-			return err
-		}
-		e.SudoPassword = func(context.Context) (string, error) { return pw, nil }
-		return nil
-	}
-	if prompt != nil {
-		e.SudoPrompt = responder.Once(prompt)
-	}
-	return nil
-}
-
-// passwordPrompt returns a PasswordFunc that asks on the terminal with
-// echo off, or nil when stdin is not a terminal.
-func passwordPrompt(s *Streams, question string) responder.PasswordFunc {
-	in, ok := s.In.(*os.File)
-	if !ok || !s.InTTY {
-		return nil
-	}
-	return func(context.Context) (string, error) {
-		// Echo off before the question shows: an answer typed as soon
-		// as it shows must not be echoed either.
-		if restore, err := echoOff(int(in.Fd())); err == nil {
-			defer restore()
-		}
-		fmt.Fprint(s.ErrOut, question)
-		pw, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(s.ErrOut)
-		if err != nil {
-			return "", fmt.Errorf("read password: %w", err)
-		}
-		return string(pw), nil
-	}
-}
-
-// confirmer asks yes/no questions on the terminal.
-func confirmer(s *Streams) func(string) (bool, error) {
-	return func(q string) (bool, error) {
-		fmt.Fprintf(s.ErrOut, "%s [y/N] ", q)
-		line, err := bufio.NewReader(s.In).ReadString('\n')
-		if err != nil && line == "" {
-			return false, fmt.Errorf("no answer to %q", q)
-		}
-		answer := strings.ToLower(strings.TrimSpace(line))
-		return answer == "y" || answer == "yes", nil
-	}
 }

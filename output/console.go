@@ -41,6 +41,10 @@ type Options struct {
 	// they are encoded: JSON's escapes would hide a secret from a mask
 	// applied to the encoded stream. Nil masks nothing.
 	Redact func([]byte) []byte
+	// Hint, if set, returns what a user can do about a host's error
+	// (a flag to pass, say), or "". The summary adds it to the row of
+	// a host that failed with Row.Err. Nil adds nothing.
+	Hint func(error) string
 }
 
 // Console is where the output of hosts and tasks running at once meets
@@ -165,6 +169,7 @@ type End struct {
 	ExitCode int    // of the failing command, when there was one
 	Step     string // the failing step, when known
 	Error    string // why it failed, when it did
+	Err      error  // the error behind Error, for Options.Hint; may be nil
 	Duration time.Duration
 }
 
@@ -187,7 +192,7 @@ func (c *Console) Host(task, host string, width int, alone bool) (stdout, stderr
 			out.Flush()
 			errOut.Flush()
 			c.emit(event{Type: "host", Task: task, Host: host, Status: r.Status, ExitCode: r.ExitCode,
-				Step: r.Step, Error: r.Error, DurationMS: r.Duration.Milliseconds()})
+				Step: r.Step, Error: c.withHint(r.Error, r.Err), DurationMS: r.Duration.Milliseconds()})
 		}
 	case alone:
 		return c.out, c.err, func(End) {}
@@ -216,6 +221,7 @@ type Row struct {
 	Host     string
 	Status   string // "ok", "failed", "unreachable" or "skipped"
 	Detail   string // why it failed or was skipped, in a few words
+	Err      error  // the error behind Detail, for Options.Hint; may be nil
 	Duration time.Duration
 }
 
@@ -254,9 +260,10 @@ func (c *Console) Summary(task string, rows []Row, dry bool) {
 		case "failed", "unreachable":
 			status = Paint(color, Red, status)
 		}
-		if r.Detail != "" {
+		detail := c.withHint(r.Detail, r.Err)
+		if detail != "" {
 			// The detail may hold what a host or its SSH server sent.
-			detail := strings.ReplaceAll(r.Detail, "\n", "; ")
+			detail = strings.ReplaceAll(detail, "\n", "; ")
 			status += " (" + string(Clean(nil, []byte(detail), false)) + ")"
 		}
 		dur := ""
@@ -299,4 +306,14 @@ func (c *Console) events(base event, stream string) *LineWriter {
 		e.Stream, e.Line = stream, strings.TrimRight(string(line), "\r\n")
 		c.emit(e)
 	}}
+}
+
+// withHint is msg followed by Options.Hint's hint for err, if any.
+func (c *Console) withHint(msg string, err error) string {
+	if err != nil && c.opts.Hint != nil {
+		if h := c.opts.Hint(err); h != "" {
+			return msg + "; " + h
+		}
+	}
+	return msg
 }

@@ -13,7 +13,7 @@
 // until the wrapper's start marker shows that the command runs, with a
 // password got from a PasswordFunc (FromEnv, FromCommand, a terminal
 // prompt, combined with First and Once). A wrong password fails the
-// command at once with an *AuthFailure.
+// command at once with an *AuthError.
 //
 // Secrets masks passwords, as "****", in output that is shown or kept,
 // even when a password arrives split across writes.

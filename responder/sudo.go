@@ -27,7 +27,7 @@ import (
 //     that stream is answered, whatever it shows: the command's output
 //     can neither obtain the password nor pass for a second prompt.
 //   - a second prompt before the marker means sudo refused the password
-//     (in any language): the command fails with an *AuthFailure.
+//     (in any language): the command fails with an *AuthError.
 //
 // The password never goes into argv or the environment of a process. Use
 // one Sudo for one host; its fields must not change after the first call
@@ -166,9 +166,9 @@ func describe(host, task string) string {
 	return b.String()
 }
 
-// AuthFailure reports that sudo refused the password it was given. Find
+// AuthError reports that sudo refused the password it was given. Find
 // it with errors.As.
-type AuthFailure struct {
+type AuthError struct {
 	Host string // where the command ran; "" when local or unknown
 	Task string // the task that ran it; may be ""
 	User string // the user the command was to run as; "" for sudo's default
@@ -176,14 +176,13 @@ type AuthFailure struct {
 
 // Error returns a message such as
 //
-//	sudo: wrong password for user "root" on host web1 in task "renice"; check GOTASK_SUDO_PASSWORD or --sudo-password-cmd
+//	sudo: wrong password for user "root" on host web1 in task "renice"
 //
 // leaving out the parts that are empty.
-func (e *AuthFailure) Error() string {
+func (e *AuthError) Error() string {
 	user := ""
 	if e.User != "" {
 		user = fmt.Sprintf(" for user %q", e.User)
 	}
-	return "sudo: wrong password" + user + describe(e.Host, e.Task) +
-		"; check GOTASK_SUDO_PASSWORD or --sudo-password-cmd"
+	return "sudo: wrong password" + user + describe(e.Host, e.Task)
 }

@@ -212,14 +212,14 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 		before   string // run before sudo, in the same shell
 		cmd      string
 		wantOut  string
-		wantErr  error // errors.Is target; ErrAuthFailure means *AuthFailure
+		wantErr  error // errors.Is target; errAuthError means *AuthError
 		tries    int   // lines the fake sudo read
 		asked    int32 // calls to Password
 	}{
 		{name: "right password", sudoPW: right, given: right,
 			cmd: `cd / && pwd && printf '%s\n' "it's"`, wantOut: "/\nit's\n", tries: 1, asked: 1},
 		{name: "wrong password fails at the second prompt", sudoPW: right, given: "wr0ng-Zq9",
-			cmd: "echo ran", wantErr: errAuthFailure, tries: 1, asked: 1},
+			cmd: "echo ran", wantErr: errAuthError, tries: 1, asked: 1},
 		{name: "no prompt, no password asked", cmd: "echo ran", wantOut: "ran\n", tries: 0, asked: 0},
 		{name: "password source fails", sudoPW: right, givenErr: errKeyring,
 			cmd: "echo ran", wantErr: errKeyring, tries: 0, asked: 1},
@@ -251,13 +251,13 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 			res.stdout, res.stderr = string(c.Clean([]byte(res.stdout))), string(c.Clean([]byte(res.stderr)))
 
 			switch {
-			case tc.wantErr == errAuthFailure:
-				var af *AuthFailure
+			case tc.wantErr == errAuthError:
+				var af *AuthError
 				if !errors.As(res.err, &af) {
-					t.Fatalf("error %v, want an *AuthFailure", res.err)
+					t.Fatalf("error %v, want an *AuthError", res.err)
 				}
-				if *af != (AuthFailure{Host: "web1", Task: "renice", User: "root"}) {
-					t.Errorf("AuthFailure %+v does not name host, task and user", *af)
+				if *af != (AuthError{Host: "web1", Task: "renice", User: "root"}) {
+					t.Errorf("AuthError %+v does not name host, task and user", *af)
 				}
 			case tc.wantErr != nil:
 				if !errors.Is(res.err, tc.wantErr) {
@@ -297,8 +297,8 @@ func TestSudoAnswersThroughSh(t *testing.T) {
 	}
 }
 
-// errAuthFailure marks test cases that want an *AuthFailure.
-var errAuthFailure = errors.New("want *AuthFailure")
+// errAuthError marks test cases that want an *AuthError.
+var errAuthError = errors.New("want *AuthError")
 
 func TestSudoAsksOncePerSudo(t *testing.T) {
 	box := newSudoBox(t, "pw123")
@@ -334,23 +334,22 @@ func TestSudoRejectsPasswordWithLineBreak(t *testing.T) {
 	}
 }
 
-func TestAuthFailureError(t *testing.T) {
-	const hint = "; check GOTASK_SUDO_PASSWORD or --sudo-password-cmd"
+func TestAuthErrorMessage(t *testing.T) {
 	tests := []struct {
-		err  AuthFailure
+		err  AuthError
 		want string
 	}{
-		{AuthFailure{Host: "web1", Task: "renice", User: "root"}, `sudo: wrong password for user "root" on host web1 in task "renice"` + hint},
-		{AuthFailure{Task: "renice"}, `sudo: wrong password in task "renice"` + hint},
-		{AuthFailure{Host: "web1"}, `sudo: wrong password on host web1` + hint},
-		{AuthFailure{}, `sudo: wrong password` + hint},
+		{AuthError{Host: "web1", Task: "renice", User: "root"}, `sudo: wrong password for user "root" on host web1 in task "renice"`},
+		{AuthError{Task: "renice"}, `sudo: wrong password in task "renice"`},
+		{AuthError{Host: "web1"}, `sudo: wrong password on host web1`},
+		{AuthError{}, `sudo: wrong password`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
 			if got := tc.err.Error(); got != tc.want {
 				t.Errorf("Error() = %q, want %q", got, tc.want)
 			}
-			var af *AuthFailure
+			var af *AuthError
 			if !errors.As(errors.Join(errors.New("run"), &tc.err), &af) {
 				t.Error("errors.As does not find it")
 			}

@@ -58,7 +58,7 @@ func (c *SudoCommand) Started() <-chan struct{} { return c.started }
 //   - the wrapper's request for the nonce is answered with the nonce,
 //     once;
 //   - sudo's prompt, which carries the nonce, is answered with the
-//     password; a second one fails with an *AuthFailure;
+//     password; a second one fails with an *AuthError;
 //   - after the start marker on a stream, nothing on that stream is
 //     looked at any more, and after the first marker nothing at all is
 //     answered.
@@ -94,7 +94,7 @@ func (c *SudoCommand) Watch(stream Stream, chunk []byte, stdin io.Writer) error 
 				continue // the other stream's marker went by: sudo is done
 			}
 			if c.answered || answer {
-				c.err = &AuthFailure{Host: c.s.Host, Task: c.s.Task, User: c.s.User}
+				c.err = &AuthError{Host: c.s.Host, Task: c.s.Task, User: c.s.User}
 				c.mu.Unlock()
 				return c.err
 			}

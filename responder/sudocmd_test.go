@@ -18,7 +18,7 @@ func TestSudoCommandWatch(t *testing.T) {
 		name      string
 		steps     []step
 		wantStdin string // NONCE stands for the nonce
-		wantAuth  bool   // an *AuthFailure
+		wantAuth  bool   // an *AuthError
 		started   bool
 	}{
 		{name: "nonce, password, start", steps: []step{{Stderr, "READY"}, {Stderr, "PROMPT"}, {Stderr, "MARK"}, {Stdout, "MARK"}},
@@ -52,9 +52,9 @@ func TestSudoCommandWatch(t *testing.T) {
 					break
 				}
 			}
-			var af *AuthFailure
+			var af *AuthError
 			if got := errors.As(err, &af); got != tc.wantAuth || (err != nil && !tc.wantAuth) {
-				t.Errorf("error %v, want an *AuthFailure: %v", err, tc.wantAuth)
+				t.Errorf("error %v, want an *AuthError: %v", err, tc.wantAuth)
 			}
 			if want := r.Replace(tc.wantStdin); stdin.String() != want {
 				t.Errorf("wrote %q to stdin, want %q", stdin.String(), want)

@@ -414,12 +414,20 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targe
 	return nil
 }
 
+// ErrNoAnswer is wrapped by the error of a task whose confirm question
+// no one can answer: Executor.Confirm is nil and AssumeYes is false.
+var ErrNoAnswer = errors.New("there is no terminal to answer")
+
+// ErrNoHostsLeft is wrapped by the error of a task whose hosts are all
+// left out by Executor.Only and Executor.Exclude.
+var ErrNoHostsLeft = errors.New("no hosts left to run on")
+
 func (e *Executor) confirm(t *Task) (bool, error) {
 	if e.AssumeYes {
 		return true, nil
 	}
 	if e.Confirm == nil {
-		return false, fmt.Errorf("asks %q and there is no terminal to answer; pass --yes to run it anyway", t.Confirm)
+		return false, fmt.Errorf("asks %q and %w", t.Confirm, ErrNoAnswer)
 	}
 	return e.Confirm(t.Confirm)
 }
@@ -905,9 +913,6 @@ func (e *Executor) sudoFor(ctx context.Context, host, user string) (*responder.S
 		return s, nil
 	}
 	source := e.SudoPassword
-	if source != nil {
-		source = responder.First(source, noSudoPassword) // say how to give one
-	}
 	if g := e.Registry.groupOf(host); g != nil && g.SudoPasswordEnv != "" {
 		source = responder.FromEnv(g.SudoPasswordEnv)
 	}
@@ -942,7 +947,7 @@ func (e *Executor) sudoFor(ctx context.Context, host, user string) (*responder.S
 }
 
 func noSudoPassword(context.Context) (string, error) {
-	return "", fmt.Errorf("%w: set GOTASK_SUDO_PASSWORD, pass --sudo-password-cmd CMD, or --prompt-for-sudo-password", responder.ErrNoPassword)
+	return "", fmt.Errorf("%w: no sudo password source is set (Executor.SudoPassword)", responder.ErrNoPassword)
 }
 
 // newResponder builds the watcher for a tasks.toml responder. A

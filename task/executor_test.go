@@ -301,7 +301,7 @@ func TestExecutorConfirm(t *testing.T) {
 		wantRan bool
 		wantErr string
 	}{
-		{name: "no way to ask", setup: func(*Executor) {}, wantErr: "pass --yes"},
+		{name: "no way to ask", setup: func(*Executor) {}, wantErr: "there is no terminal to answer"},
 		{name: "assume yes", setup: func(e *Executor) { e.AssumeYes = true }, wantRan: true},
 		{name: "answered yes", setup: func(e *Executor) { e.Confirm = func(string) (bool, error) { return true, nil } }, wantRan: true},
 		{name: "answered no", setup: func(e *Executor) { e.Confirm = func(string) (bool, error) { return false, nil } }, wantErr: "not confirmed; nothing was run"},
@@ -323,6 +323,9 @@ func TestExecutorConfirm(t *testing.T) {
 			}
 			if tt.wantErr == "" && x.err != nil || tt.wantErr != "" && (x.err == nil || !strings.Contains(x.err.Error(), tt.wantErr)) {
 				t.Errorf("Run error = %v, want %q", x.err, tt.wantErr)
+			}
+			if noWay := tt.name == "no way to ask"; errors.Is(x.err, ErrNoAnswer) != noWay {
+				t.Errorf("Run error %v: errors.Is ErrNoAnswer = %v, want %v", x.err, !noWay, noWay)
 			}
 			if len(asked) > 0 && asked[0] != "Drop the database?" {
 				t.Errorf("asked %q", asked)

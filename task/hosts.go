@@ -63,7 +63,7 @@ func (e *Executor) targets(t *Task, override []string) ([]target, error) {
 		}
 	}
 	if len(kept) == 0 {
-		return nil, &ArgError{Task: t.Name, Err: fmt.Errorf("no hosts left to run on after --only/--exclude (from %s)", strings.Join(list, ", "))}
+		return nil, &ArgError{Task: t.Name, Err: fmt.Errorf("%w: the only and exclude patterns leave none of %s", ErrNoHostsLeft, strings.Join(list, ", "))}
 	}
 	return kept, nil
 }
@@ -247,7 +247,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 		res.Duration = time.Since(start)
 		end := output.End{Status: res.Status, ExitCode: res.ExitCode, Step: res.Step, Duration: res.Duration}
 		if res.Err != nil {
-			end.Error = rootCause(res.Err)
+			end.Error, end.Err = rootCause(res.Err), res.Err
 		}
 		done(end)
 	}()
@@ -283,7 +283,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 func (e *Executor) summary(t *Task, results []HostResult) {
 	rows := make([]output.Row, len(results))
 	for i, r := range results {
-		row := output.Row{Host: r.Host, Status: r.Status, Duration: r.Duration}
+		row := output.Row{Host: r.Host, Status: r.Status, Err: r.Err, Duration: r.Duration}
 		switch r.Status {
 		case "failed":
 			var ee *runner.ExitError

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func Find(dir string) (string, error) {
 			break
 		}
 	}
-	return "", fmt.Errorf("no %s in %s or any parent directory; create one with `gotask --init`, or name one with -f FILE", FileName, abs)
+	return "", fmt.Errorf("no %s in %s or any parent directory: %w", FileName, abs, fs.ErrNotExist)
 }
 
 // Load reads a tasks.toml into a new registry.

@@ -148,7 +148,7 @@ func (e *UnknownTaskError) Error() string {
 	if e.Suggestion != "" {
 		return fmt.Sprintf("unknown task %q; did you mean %q?", e.Name, e.Suggestion)
 	}
-	return fmt.Sprintf("unknown task %q; run gotask -l to list the tasks", e.Name)
+	return fmt.Sprintf("unknown task %q", e.Name)
 }
 
 // Resolve is Lookup with an *UnknownTaskError, suggesting the closest
@@ -332,7 +332,7 @@ func (t *Task) check() error {
 		case a.Short != "" && len(a.Short) != 1:
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: short must be one letter, not %q", t.Name, a.Name, a.Short))
 		case a.Name == "help" || a.Short == "h":
-			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: --help and -h are reserved for help", t.Name, a.Name))
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: the name help and the short h are reserved for help", t.Name, a.Name))
 		}
 		seen[a.Name] = true
 		if a.Short != "" {

@@ -33,9 +33,10 @@ type Runner struct {
 	// that hold gotask's own secrets (see SecretEnv).
 	Env []string
 
-	// Grace is how long an interrupted command may take to exit before
-	// its whole process group is killed. Zero means 3 seconds.
-	Grace time.Duration
+	// StopGrace is how long an interrupted command may take to exit
+	// before its whole process group is killed. Zero means 3 seconds.
+	// (remote.Config.StopGrace is the same setting for SSH.)
+	StopGrace time.Duration
 
 	sharedOnce sync.Once
 	shared     *shared   // what commands share while they follow one another; see sharedState
@@ -102,7 +103,7 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	}
 	c.Env = append(c.Env[:len(c.Env):len(c.Env)], cmd.Env...)
 
-	p := &process{r: r, shared: r.sharedState(), cmd: cmd, exec: c, grace: r.Grace}
+	p := &process{r: r, shared: r.sharedState(), cmd: cmd, exec: c, grace: r.StopGrace}
 	if p.grace == 0 {
 		p.grace = 3 * time.Second
 	}

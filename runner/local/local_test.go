@@ -122,7 +122,7 @@ func TestTimeoutKillsTheProcessTree(t *testing.T) {
 			// The child ignores SIGTERM so only the kill after the grace
 			// period can end it; its grandchild must die with it.
 			cmd := `sleep 300 & echo $! > grandchild; echo $$ > child; trap '' TERM; while :; do sleep 1; done`
-			r := &Runner{Grace: 200 * time.Millisecond}
+			r := &Runner{StopGrace: 200 * time.Millisecond}
 			// The command never ends by itself: only the timeout can end
 			// Run with a timed-out error, long before the hang guard
 			// cancels it (which would be no timeout).
@@ -385,7 +385,7 @@ func TestPtyPortable(t *testing.T) {
 			// end the one that times out.
 			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
 			defer cancel()
-			res, err := (&Runner{portable: true, Grace: 100 * time.Millisecond}).Run(ctx, cmd)
+			res, err := (&Runner{portable: true, StopGrace: 100 * time.Millisecond}).Run(ctx, cmd)
 			if ctx.Err() != nil {
 				t.Errorf("Run still waiting after %v", hangGuard)
 			}

@@ -1,16 +1,18 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gotask/gotask/runner/remote/internal/sshconfig"
 )
 
 // Defaults used when neither Config nor ssh_config sets a value.
@@ -157,6 +159,64 @@ func (e *endpoint) addr() string {
 
 const maxJumpDepth = 8
 
+// sshConfig is the parsed ssh_config files a Pool or Dial resolves hosts
+// with.
+type sshConfig = sshconfig.Config
+
+// loadSSHConfig reads the ssh_config files cfg names: cfg.SSHConfig
+// alone (like ssh -F), or ~/.ssh/config and then /etc/ssh/ssh_config.
+func loadSSHConfig(cfg *Config) (*sshConfig, error) {
+	sc, err := sshconfig.Load(cfg.SSHConfig)
+	var e *sshconfig.Error
+	if errors.As(err, &e) {
+		return nil, (*ConfigFileError)(e)
+	}
+	return sc, err
+}
+
+// A ConfigFileError is a mistake in an ssh_config file, at a line: one
+// of Config.SSHConfig, ~/.ssh/config, /etc/ssh/ssh_config or a file one of
+// them includes. Find it with errors.As.
+type ConfigFileError struct {
+	File string // the file
+	Line int    // the line, from 1; 0 when the mistake is not on one line
+	Msg  string // what is wrong
+	Err  error  // the cause, if any; its text follows Msg
+}
+
+// Error returns "file:line: msg: cause (fix the file)".
+func (e *ConfigFileError) Error() string {
+	return (*sshconfig.Error)(e).Error() + " (fix the file)"
+}
+
+// Unwrap returns the cause.
+func (e *ConfigFileError) Unwrap() error { return e.Err }
+
+// configError returns a *ConfigFileError about the value of key, at the
+// file and line it came from.
+func configError(hc *sshconfig.Host, key string, err error, format string, a ...any) error {
+	e := &ConfigFileError{File: "ssh config", Msg: fmt.Sprintf(format, a...), Err: err}
+	if file, line := hc.Origin(key); file != "" {
+		e.File, e.Line = file, line
+	}
+	return e
+}
+
+// number reads key as a whole number, 0 when it is not set. A value that
+// is not a number, or is below min, is an error naming the value, host
+// alias and what it should be, at the line it came from.
+func number(hc *sshconfig.Host, key, alias string, min int, what string) (int, error) {
+	v := hc.Get(key)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return 0, configError(hc, key, nil, "%s %q for %s is not %s", key, v, alias, what)
+	}
+	return n, nil
+}
+
 // resolve turns a host string into an endpoint, consulting ssh_config and
 // cfg, and resolves its ProxyJump hops the same way.
 func resolve(sc *sshConfig, cfg *Config, host string) (*endpoint, error) {
@@ -169,173 +229,200 @@ type jumpLoopError struct{ msg string }
 func (e *jumpLoopError) Error() string { return e.msg }
 
 // resolveChain resolves host; chain lists the hosts whose ProxyJump led
-// here, to catch loops.
+// here, to catch loops. withJumps false leaves the host's own ProxyJump
+// out (a later hop is reached through the hops before it).
 func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJumps bool) (*endpoint, error) {
 	a, err := ParseHost(host)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkChain(sc, chain, a.Host); err != nil {
+		return nil, err
+	}
+	alias := a.Host
+	hc := sc.Lookup(alias, a.User, cfg.User)
+	ep := &endpoint{name: host, alias: alias, hostName: alias}
+	if hn := hc.Get("HostName"); hn != "" {
+		ep.hostName = sshconfig.ExpandHostName(hn, alias)
+	}
+	if ep.port, err = resolvePort(hc, a); err != nil {
+		return nil, err
+	}
+	if ep.user, err = resolveUser(hc, cfg, a, host); err != nil {
+		return nil, err
+	}
+	tok := tokens{alias: alias, host: ep.hostName, port: ep.port, user: ep.user}
+	ep.resolveIdentities(hc, cfg, tok)
+	ep.resolveHostKeys(hc, cfg, tok)
+	if err := ep.resolveTimers(hc, cfg); err != nil {
+		return nil, err
+	}
+	if !withJumps {
+		return ep, nil
+	}
+	return ep, ep.resolveJumps(sc, hc, cfg, chain)
+}
+
+// checkChain refuses a ProxyJump chain that comes back to host, or that
+// nests too deep.
+func checkChain(sc *sshConfig, chain []string, host string) error {
 	for _, h := range chain {
-		if h == a.Host {
-			return nil, &jumpLoopError{fmt.Sprintf("ProxyJump loop %s -> %s; fix ProxyJump in %s",
-				strings.Join(chain, " -> "), a.Host, sc.where())}
+		if h == host {
+			return &jumpLoopError{fmt.Sprintf("ProxyJump loop %s -> %s; fix ProxyJump in %s",
+				strings.Join(chain, " -> "), host, sc.Where())}
 		}
 	}
 	if len(chain) > maxJumpDepth {
-		return nil, &jumpLoopError{fmt.Sprintf("ProxyJump chain %s nests more than %d deep; shorten it in %s",
-			strings.Join(chain, " -> "), maxJumpDepth, sc.where())}
+		return &jumpLoopError{fmt.Sprintf("ProxyJump chain %s nests more than %d deep; shorten it in %s",
+			strings.Join(chain, " -> "), maxJumpDepth, sc.Where())}
 	}
-	ep := &endpoint{name: host, alias: a.Host}
-	alias := a.Host
-	hc := sc.lookup(alias, a.User, cfg.User)
+	return nil
+}
 
-	ep.hostName = alias
-	if hn := hc.get("HostName"); hn != "" {
-		ep.hostName = expandHostName(hn, alias)
+// resolvePort is the host string's port, else Port, else 22.
+func resolvePort(hc *sshconfig.Host, a Addr) (int, error) {
+	if a.Port != 0 {
+		return a.Port, nil
 	}
+	p := hc.Get("Port")
+	if p == "" {
+		return 22, nil
+	}
+	n, err := parsePort(p)
+	if err != nil {
+		return 0, configError(hc, "Port", err, "bad Port for %s", a.Host)
+	}
+	return n, nil
+}
 
-	ep.port = a.Port
-	if ep.port == 0 {
-		if p := hc.get("Port"); p != "" {
-			n, err := parsePort(p)
-			if err != nil {
-				return nil, hc.errorf("Port", err, "bad Port for %s", alias)
-			}
-			ep.port = n
-		} else {
-			ep.port = 22
+// resolveUser is the host string's user, else User, else Config.User,
+// else this process's user.
+func resolveUser(hc *sshconfig.Host, cfg *Config, a Addr, host string) (string, error) {
+	for _, u := range []string{a.User, hc.Get("User"), cfg.User} {
+		if u != "" {
+			return u, nil
 		}
 	}
+	if u := sshconfig.LocalUser(); u != "" {
+		return u, nil
+	}
+	return "", fmt.Errorf("no user for %s: write user@%s, set User in ssh_config, or set $USER", host, a.Host)
+}
 
-	ep.user = a.User
-	if ep.user == "" {
-		ep.user = hc.get("User")
-	}
-	if ep.user == "" {
-		ep.user = cfg.User
-	}
-	if ep.user == "" {
-		ep.user = localUser()
-	}
-	if ep.user == "" {
-		return nil, fmt.Errorf("no user for %s: write user@%s, set User in ssh_config, or set $USER", host, alias)
-	}
-
-	tok := tokens{alias: alias, host: ep.hostName, port: ep.port, user: ep.user}
-
+// resolveIdentities lists the key files to offer: Config.IdentityFiles
+// (explicit), then IdentityFile lines, each once; OpenSSH's default
+// files when neither names any.
+func (ep *endpoint) resolveIdentities(hc *sshconfig.Host, cfg *Config, tok tokens) {
 	ep.explicitKeys = map[string]bool{}
 	seen := map[string]bool{}
-	for _, f := range cfg.IdentityFiles {
+	add := func(f string, explicit bool) {
 		p := tok.expand(f)
 		if !seen[p] {
 			seen[p] = true
-			ep.explicitKeys[p] = true
+			if explicit {
+				ep.explicitKeys[p] = true
+			}
 			ep.identityFiles = append(ep.identityFiles, p)
 		}
 	}
-	fromConfig := hc.getAll("IdentityFile")
+	for _, f := range cfg.IdentityFiles {
+		add(f, true)
+	}
+	fromConfig := hc.GetAll("IdentityFile")
 	for _, f := range fromConfig {
-		p := tok.expand(f)
-		if !seen[p] {
-			seen[p] = true
-			ep.identityFiles = append(ep.identityFiles, p)
-		}
+		add(f, false)
 	}
 	if len(cfg.IdentityFiles) == 0 && len(fromConfig) == 0 {
 		for _, f := range []string{"id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk"} {
 			ep.identityFiles = append(ep.identityFiles, tok.expand("~/.ssh/"+f))
 		}
 	}
-	ep.identitiesOnly = isYes(hc.get("IdentitiesOnly"))
+	ep.identitiesOnly = isYes(hc.Get("IdentitiesOnly"))
+}
 
-	if len(cfg.KnownHostsFiles) > 0 {
-		for _, f := range cfg.KnownHostsFiles {
-			ep.knownHosts = append(ep.knownHosts, tok.expand(f))
-		}
-	} else if files := hc.args("UserKnownHostsFile"); len(files) > 0 {
-		for _, f := range files {
+// resolveHostKeys sets the known_hosts files and how unknown keys are
+// treated: Config first, then UserKnownHostsFile, GlobalKnownHostsFile,
+// StrictHostKeyChecking and HashKnownHosts.
+func (ep *endpoint) resolveHostKeys(hc *sshconfig.Host, cfg *Config, tok tokens) {
+	files := func(list []string) []string {
+		var out []string
+		for _, f := range list {
 			if f != "none" {
-				ep.knownHosts = append(ep.knownHosts, tok.expand(f))
+				out = append(out, tok.expand(f))
 			}
 		}
-	} else {
+		return out
+	}
+	switch user := hc.Args("UserKnownHostsFile"); {
+	case len(cfg.KnownHostsFiles) > 0:
+		ep.knownHosts = files(cfg.KnownHostsFiles)
+	case len(user) > 0:
+		ep.knownHosts = files(user)
+	default:
 		ep.knownHosts = []string{tok.expand("~/.ssh/known_hosts")}
 	}
-	if files := hc.args("GlobalKnownHostsFile"); len(files) > 0 {
-		for _, f := range files {
-			if f != "none" {
-				ep.globalKnownHosts = append(ep.globalKnownHosts, tok.expand(f))
-			}
-		}
+	if global := hc.Args("GlobalKnownHostsFile"); len(global) > 0 {
+		ep.globalKnownHosts = files(global)
 	} else {
 		ep.globalKnownHosts = []string{"/etc/ssh/ssh_known_hosts"}
 	}
-
-	strict := strings.ToLower(hc.get("StrictHostKeyChecking"))
+	strict := strings.ToLower(hc.Get("StrictHostKeyChecking"))
 	ep.acceptNew = cfg.AcceptNew || strict == "accept-new" || strict == "no" || strict == "off" || strict == "false"
-	ep.hashKnownHosts = isYes(hc.get("HashKnownHosts"))
+	ep.hashKnownHosts = isYes(hc.Get("HashKnownHosts"))
+}
 
-	ep.connectTimeout = cfg.ConnectTimeout
-	if ep.connectTimeout <= 0 {
-		ep.connectTimeout = DefaultConnectTimeout
-		if v := hc.get("ConnectTimeout"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, hc.errorf("ConnectTimeout", nil, "ConnectTimeout %q for %s is not a number of seconds", v, alias)
-			}
-			if n > 0 {
-				ep.connectTimeout = time.Duration(n) * time.Second
-			}
+// resolveTimers sets the connect timeout and keepalives: Config's when
+// set, else ConnectTimeout, ServerAliveInterval and ServerAliveCountMax,
+// else the defaults. An ssh_config value of 0 seconds keeps the default.
+func (ep *endpoint) resolveTimers(hc *sshconfig.Host, cfg *Config) error {
+	seconds := func(key string, fallback time.Duration) (time.Duration, error) {
+		n, err := number(hc, key, ep.alias, 0, "a number of seconds")
+		if err != nil || n <= 0 {
+			return fallback, err
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	var err error
+	if ep.connectTimeout = cfg.ConnectTimeout; ep.connectTimeout <= 0 {
+		if ep.connectTimeout, err = seconds("ConnectTimeout", DefaultConnectTimeout); err != nil {
+			return err
 		}
 	}
-
-	ep.keepalive = cfg.KeepaliveInterval
-	if ep.keepalive == 0 {
-		ep.keepalive = DefaultKeepaliveInterval
-		if v := hc.get("ServerAliveInterval"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return nil, hc.errorf("ServerAliveInterval", nil, "ServerAliveInterval %q for %s is not a number of seconds", v, alias)
-			}
-			if n > 0 {
-				ep.keepalive = time.Duration(n) * time.Second
-			}
+	if ep.keepalive = cfg.KeepaliveInterval; ep.keepalive == 0 {
+		if ep.keepalive, err = seconds("ServerAliveInterval", DefaultKeepaliveInterval); err != nil {
+			return err
 		}
 	}
-	ep.keepaliveMax = cfg.KeepaliveMax
-	if ep.keepaliveMax <= 0 {
-		ep.keepaliveMax = DefaultKeepaliveMax
-		if v := hc.get("ServerAliveCountMax"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return nil, hc.errorf("ServerAliveCountMax", nil, "ServerAliveCountMax %q for %s is not a positive number", v, alias)
-			}
-			ep.keepaliveMax = n
+	if ep.keepaliveMax = cfg.KeepaliveMax; ep.keepaliveMax <= 0 {
+		n, err := number(hc, "ServerAliveCountMax", ep.alias, 1, "a positive number")
+		if err != nil {
+			return err
 		}
+		ep.keepaliveMax = cmp.Or(n, DefaultKeepaliveMax)
 	}
+	return nil
+}
 
-	if !withJumps {
-		return ep, nil
-	}
-	pj := hc.get("ProxyJump")
+// resolveJumps resolves the hops of ProxyJump, like OpenSSH's
+// "ssh -J j1 -W host j2" chain: the first hop is reached through its own
+// ProxyJump, if any; the later hops through the ones before them.
+func (ep *endpoint) resolveJumps(sc *sshConfig, hc *sshconfig.Host, cfg *Config, chain []string) error {
+	pj := hc.Get("ProxyJump")
 	if pj == "" || pj == "none" {
-		return ep, nil
+		return nil
 	}
 	hops, err := ParseJump(pj)
 	if err != nil {
-		return nil, hc.errorf("ProxyJump", err, "for host %s", alias)
+		return configError(hc, "ProxyJump", err, "for host %s", ep.alias)
 	}
-	// Like OpenSSH's "ssh -J j1 -W host j2" chain: the first hop is
-	// reached through its own ProxyJump, if any; the later hops are
-	// reached through the ones before them.
 	for i, h := range hops {
-		hep, err := resolveChain(sc, cfg, h.String(), append(chain[:len(chain):len(chain)], alias), i == 0)
+		hep, err := resolveChain(sc, cfg, h.String(), append(chain[:len(chain):len(chain)], ep.alias), i == 0)
 		var loop *jumpLoopError
 		if errors.As(err, &loop) {
-			return nil, err
+			return err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ProxyJump hop %s for %s: %w", h, alias, err)
+			return fmt.Errorf("ProxyJump hop %s for %s: %w", h, ep.alias, err)
 		}
 		if i == 0 {
 			ep.jumps = append(ep.jumps, hep.jumps...)
@@ -343,17 +430,7 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 		}
 		ep.jumps = append(ep.jumps, hep)
 	}
-	return ep, nil
-}
-
-func localUser() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return ""
+	return nil
 }
 
 // isYes reads an ssh_config flag: "yes" or "true", in any case.
@@ -400,7 +477,7 @@ func (t tokens) expand(s string) string {
 		case 'r':
 			b.WriteString(t.user)
 		case 'u':
-			b.WriteString(localUser())
+			b.WriteString(sshconfig.LocalUser())
 		case 'l':
 			h, _ := os.Hostname()
 			b.WriteString(h)

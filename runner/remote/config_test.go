@@ -181,7 +181,7 @@ func TestSSHConfigErrors(t *testing.T) {
 		{
 			name:    "bad Include names file and line",
 			content: "Host ok\n  User x\n\n  Include /nonexistent/[\n",
-			want:    []string{"config:4:", "--ssh-config"},
+			want:    []string{"config:4:", "(fix the file)"},
 		},
 		{
 			name:    "bad port",
@@ -193,7 +193,19 @@ func TestSSHConfigErrors(t *testing.T) {
 			name:    "bad ConnectTimeout",
 			content: "Host p\n  ConnectTimeout soon\n",
 			host:    "p",
-			want:    []string{"ConnectTimeout", "seconds"},
+			want:    []string{"config:2:", `ConnectTimeout "soon" for p is not a number of seconds`},
+		},
+		{
+			name:    "negative ServerAliveInterval",
+			content: "Host p\n  User x\n  ServerAliveInterval -3\n",
+			host:    "p",
+			want:    []string{"config:3:", `ServerAliveInterval "-3" for p is not a number of seconds`},
+		},
+		{
+			name:    "zero ServerAliveCountMax",
+			content: "Host p\n  ServerAliveCountMax 0\n",
+			host:    "p",
+			want:    []string{"config:2:", `ServerAliveCountMax "0" for p is not a positive number`},
 		},
 		{
 			name:    "bad ProxyJump",
@@ -234,7 +246,7 @@ func TestSSHConfigErrors(t *testing.T) {
 	})
 	t.Run("none reads nothing", func(t *testing.T) {
 		sc, err := loadSSHConfig(&Config{SSHConfig: "none"})
-		if err != nil || len(sc.files) != 0 {
+		if err != nil || sc.Where() != "ssh config" {
 			t.Fatalf("%v %v", sc, err)
 		}
 	})

@@ -43,7 +43,7 @@ func ExamplePool() {
 	ctx := context.Background()
 	pool := remote.NewPool(&remote.Config{
 		// Ask for the passphrase of an encrypted key, and trust hosts
-		// seen for the first time (--accept-new-host-keys).
+		// seen for the first time (gotask --accept-new-host-keys).
 		Passphrase: func(prompt string) (string, error) { return "", fmt.Errorf("no terminal to ask %q", prompt) },
 		AcceptNew:  true,
 	})

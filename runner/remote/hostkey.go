@@ -17,6 +17,8 @@ import (
 // HostKeyError reports a host key that known_hosts does not vouch for:
 // an unknown host, a changed key or a revoked one. Connecting is refused
 // in every case (unknown hosts are accepted only with Config.AcceptNew).
+// For an unknown host (Unknown reports true) the message says what the
+// host presents; a caller adds how its user can accept the key.
 type HostKeyError struct {
 	// Host is the host:port whose key was checked.
 	Host string
@@ -35,7 +37,14 @@ type HostKeyError struct {
 	Files []string
 }
 
-// Error says what is wrong with the key and what to do about it.
+// Unknown reports whether the host is simply not in known_hosts: no
+// other key is recorded for it, nor is its key revoked. Such a key can be
+// trusted on first use with Config.AcceptNew, once its fingerprint is
+// checked.
+func (e *HostKeyError) Unknown() bool { return !e.Changed && !e.Revoked }
+
+// Error says what is wrong with the key; for a changed key, also what
+// to do about it.
 func (e *HostKeyError) Error() string {
 	switch {
 	case e.Revoked:
@@ -52,9 +61,8 @@ func (e *HostKeyError) Error() string {
 	if len(e.Files) > 0 {
 		files = strings.Join(e.Files, ", ")
 	}
-	return fmt.Sprintf("host %s is not known (not in %s); it presents %s key %s. "+
-		"Check that fingerprint with the host's administrator, then rerun with --accept-new-host-keys "+
-		"to trust it and record it", e.Host, files, e.KeyType, e.Fingerprint)
+	return fmt.Sprintf("host %s is not known (not in %s); it presents %s key %s",
+		e.Host, files, e.KeyType, e.Fingerprint)
 }
 
 // hostKeys checks server keys against known_hosts for one endpoint.

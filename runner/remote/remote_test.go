@@ -585,7 +585,7 @@ func TestHostKeys(t *testing.T) {
 		{
 			name:       "unknown host refused with fingerprint",
 			knownHosts: "# nothing yet\n",
-			wantErr:    []string{"not known", "SHA256:", "--accept-new-host-keys"},
+			wantErr:    []string{"not known", "SHA256:"},
 		},
 		{
 			name:        "changed key refused naming file and line",
@@ -638,6 +638,9 @@ func TestHostKeys(t *testing.T) {
 			}
 			if herr.Changed != tt.wantChanged || (tt.wantChanged && (herr.File != kh || herr.Line != tt.wantLine)) {
 				t.Errorf("HostKeyError %+v, want changed=%v at %s:%d", herr, tt.wantChanged, kh, tt.wantLine)
+			}
+			if herr.Unknown() != strings.HasPrefix(tt.name, "unknown host") {
+				t.Errorf("HostKeyError.Unknown() = %v for %+v", herr.Unknown(), herr)
 			}
 			if !tt.wantChanged && !herr.Revoked && !strings.Contains(err.Error(), herr.Fingerprint) {
 				t.Errorf("error does not give the fingerprint %s", herr.Fingerprint)

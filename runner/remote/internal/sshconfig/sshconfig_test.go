@@ -1,4 +1,4 @@
-package remote
+package sshconfig
 
 import (
 	"errors"
@@ -82,8 +82,8 @@ func TestParseConfigLine(t *testing.T) {
 					t.Fatalf("no error; want %q", tt.err)
 				}
 				want := "config:1: " + tt.err
-				if !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "(fix the file, or pass another with --ssh-config)") {
-					t.Fatalf("error %q, want it to start with %q and say how to fix it", err, want)
+				if !strings.HasPrefix(err.Error(), want) || !errors.As(err, new(*Error)) {
+					t.Fatalf("error %q, want an *Error starting with %q", err, want)
 				}
 				return
 			}
@@ -153,8 +153,8 @@ func TestParseConfigMatch(t *testing.T) {
 func TestParseConfigLineNumbers(t *testing.T) {
 	text := "# header\n\nHost a\r\n  User x\n\n\n  Port 22 2\n"
 	_, err := parseConfig("/etc/ssh/ssh_config", []byte(text))
-	var ce *configError
-	if !errors.As(err, &ce) || ce.file != "/etc/ssh/ssh_config" || ce.line != 7 {
+	var ce *Error
+	if !errors.As(err, &ce) || ce.File != "/etc/ssh/ssh_config" || ce.Line != 7 {
 		t.Fatalf("error %v, want one at /etc/ssh/ssh_config:7", err)
 	}
 }
@@ -220,18 +220,18 @@ func TestMatchList(t *testing.T) {
 
 // lookupIn parses text as the only ssh_config file and looks host up,
 // as user@host when user is set.
-func lookupIn(t *testing.T, text, alias, user string) *hostConfig {
+func lookupIn(t *testing.T, text, alias, user string) *Host {
 	t.Helper()
 	f, err := parseConfig("config", []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := &sshConfig{names: []string{"config"}, files: []*configFile{f}, final: f.final}
-	return sc.lookup(alias, user, "defaultuser")
+	sc := &Config{names: []string{"config"}, files: []*configFile{f}, final: f.final}
+	return sc.Lookup(alias, user, "defaultuser")
 }
 
 func TestLookup(t *testing.T) {
-	me := localUser()
+	me := LocalUser()
 	tests := []struct {
 		name   string
 		config string
@@ -453,12 +453,12 @@ func TestLookup(t *testing.T) {
 			}
 			hc := lookupIn(t, tt.config, alias, user)
 			for k, want := range tt.want {
-				if got := hc.get(k); got != want {
+				if got := hc.Get(k); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
 			for k, want := range tt.all {
-				if got := hc.getAll(k); !slices.Equal(got, want) {
+				if got := hc.GetAll(k); !slices.Equal(got, want) {
 					t.Errorf("%s = %q, want %q", k, got, want)
 				}
 			}
@@ -492,12 +492,12 @@ func TestInclude(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := sc.lookup("a", "", "")
-		if a.get("User") != "user-a" || a.get("Port") != "2" {
-			t.Errorf("a: User %q Port %q, want user-a and 2", a.get("User"), a.get("Port"))
+		a := sc.Lookup("a", "", "")
+		if a.Get("User") != "user-a" || a.Get("Port") != "2" {
+			t.Errorf("a: User %q Port %q, want user-a and 2", a.Get("User"), a.Get("Port"))
 		}
-		if b := sc.lookup("b", "", ""); b.get("User") != "sys" {
-			t.Errorf("b: User %q, want sys", b.get("User"))
+		if b := sc.Lookup("b", "", ""); b.Get("User") != "sys" {
+			t.Errorf("b: User %q, want sys", b.Get("User"))
 		}
 	})
 
@@ -511,8 +511,8 @@ func TestInclude(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hc := sc.lookup("a", "", ""); hc.get("User") != "tilde" || hc.get("Port") != "3" {
-			t.Errorf("User %q Port %q, want tilde and 3", hc.get("User"), hc.get("Port"))
+		if hc := sc.Lookup("a", "", ""); hc.Get("User") != "tilde" || hc.Get("Port") != "3" {
+			t.Errorf("User %q Port %q, want tilde and 3", hc.Get("User"), hc.Get("Port"))
 		}
 	})
 
@@ -530,7 +530,7 @@ func TestInclude(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := sc.lookup("h", "", "").getAll("IdentityFile")
+		got := sc.Lookup("h", "", "").GetAll("IdentityFile")
 		if want := []string{"/10", "/20", "/e-a"}; !slices.Equal(got, want) {
 			t.Errorf("IdentityFile %q, want %q (sorted; the directory d/sub, .hidden and e/x left out)", got, want)
 		}
@@ -545,19 +545,19 @@ func TestInclude(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		web := sc.lookup("web", "", "")
-		if web.get("User") != "from-inc" || web.get("Port") != "4444" {
-			t.Errorf("web: User %q Port %q, want from-inc and 4444", web.get("User"), web.get("Port"))
+		web := sc.Lookup("web", "", "")
+		if web.Get("User") != "from-inc" || web.Get("Port") != "4444" {
+			t.Errorf("web: User %q Port %q, want from-inc and 4444", web.Get("User"), web.Get("Port"))
 		}
 		// The included file's Match all does not leak out of it.
-		if got, want := web.getAll("IdentityFile"), []string{"/inc-all", "/after-include"}; !slices.Equal(got, want) {
+		if got, want := web.GetAll("IdentityFile"), []string{"/inc-all", "/after-include"}; !slices.Equal(got, want) {
 			t.Errorf("web: IdentityFile %q, want %q", got, want)
 		}
 		// other is named in the included file, but only in a block
 		// that does not apply to it.
-		other := sc.lookup("other", "", "")
-		if other.get("User") != "" || other.get("Port") != "4444" || other.getAll("IdentityFile") != nil {
-			t.Errorf("other: User %q Port %q IdentityFile %q, want none of inc", other.get("User"), other.get("Port"), other.getAll("IdentityFile"))
+		other := sc.Lookup("other", "", "")
+		if other.Get("User") != "" || other.Get("Port") != "4444" || other.GetAll("IdentityFile") != nil {
+			t.Errorf("other: User %q Port %q IdentityFile %q, want none of inc", other.Get("User"), other.Get("Port"), other.GetAll("IdentityFile"))
 		}
 	})
 
@@ -572,7 +572,7 @@ func TestInclude(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sc.lookup("x", "", "").get("User"); got != "deep" {
+		if got := sc.Lookup("x", "", "").Get("User"); got != "deep" {
 			t.Errorf("User %q, want deep", got)
 		}
 		writeFile(t, filepath.Join(root, "home/.ssh/f16"), "Include f17\n")
@@ -627,7 +627,7 @@ func TestInclude(t *testing.T) {
 			src.name = filepath.Join(root, src.name)
 			_, err := l.load(src)
 			want := filepath.Join(root, tt.want)
-			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "--ssh-config") {
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.As(err, new(*Error)) {
 				t.Fatalf("error %v, want %q...", err, want)
 			}
 		})
@@ -652,7 +652,7 @@ func TestInclude(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sc.lookup("x", "", "").get("User"); got != "after" {
+		if got := sc.Lookup("x", "", "").Get("User"); got != "after" {
 			t.Errorf("User %q, want after", got)
 		}
 	})
@@ -692,21 +692,21 @@ func TestLoadSSHConfigUserFile(t *testing.T) {
 	cfg := writeFile(t, filepath.Join(home, ".ssh", "config"), "Include conf.d/*\n")
 	writeFile(t, filepath.Join(home, ".ssh", "conf.d", "a"), "Host gotask-test-alias\n User from-home\n")
 
-	sc, err := loadSSHConfig(&Config{})
+	sc, err := Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(sc.names) == 0 || sc.names[0] != cfg {
 		t.Fatalf("read %q, want %s first", sc.names, cfg)
 	}
-	if got := sc.lookup("gotask-test-alias", "", "").get("User"); got != "from-home" {
+	if got := sc.Lookup("gotask-test-alias", "", "").Get("User"); got != "from-home" {
 		t.Errorf("User %q, want from-home", got)
 	}
 
 	if err := os.Chmod(cfg, 0o620); err != nil {
 		t.Fatal(err)
 	}
-	_, err = loadSSHConfig(&Config{})
+	_, err = Load("")
 	if safeConfigPerm(mustStat(t, cfg)) {
 		t.Skip("this system does not check ownership")
 	}
@@ -714,7 +714,7 @@ func TestLoadSSHConfigUserFile(t *testing.T) {
 		t.Errorf("error %v, want bad owner or permissions", err)
 	}
 	// ssh -F does not check the file it is given.
-	if _, err := loadSSHConfig(&Config{SSHConfig: cfg}); err != nil {
+	if _, err := Load(cfg); err != nil {
 		t.Errorf("-F: %v", err)
 	}
 }
@@ -736,24 +736,35 @@ func FuzzSSHConfig(f *testing.F) {
 		const name = "fuzz_config"
 		cf, err := parseConfig(name, data)
 		if err != nil {
-			var ce *configError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %q is not a configError", err)
+				t.Fatalf("error %q is not a *Error", err)
 			}
 			lines := strings.Count(string(data), "\n") + 1
-			if ce.file != name || ce.line < 1 || ce.line > lines {
-				t.Fatalf("error %q at %s:%d, outside the file's %d lines", err, ce.file, ce.line, lines)
+			if ce.File != name || ce.Line < 1 || ce.Line > lines {
+				t.Fatalf("error %q at %s:%d, outside the file's %d lines", err, ce.File, ce.Line, lines)
 			}
-			if prefix := fmt.Sprintf("%s:%d: ", name, ce.line); !strings.HasPrefix(err.Error(), prefix) {
+			if prefix := fmt.Sprintf("%s:%d: ", name, ce.Line); !strings.HasPrefix(err.Error(), prefix) {
 				t.Fatalf("error %q does not start with %q", err, prefix)
 			}
 			return
 		}
-		sc := &sshConfig{names: []string{name}, files: []*configFile{cf}, final: cf.final}
+		sc := &Config{names: []string{name}, files: []*configFile{cf}, final: cf.final}
 		for _, alias := range []string{"web", "WEB", "a.b.example", ""} {
-			hc := sc.lookup(alias, "", "u")
-			_ = hc.getAll("IdentityFile")
-			_ = hc.args("UserKnownHostsFile")
+			hc := sc.Lookup(alias, "", "u")
+			_ = hc.GetAll("IdentityFile")
+			_ = hc.Args("UserKnownHostsFile")
 		}
 	})
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

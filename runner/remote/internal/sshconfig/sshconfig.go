@@ -1,12 +1,4 @@
-package remote
-
-// This file reads ssh_config files the way OpenSSH's ssh does; see
-// ssh_config(5), and OpenSSH's readconf.c for the behaviour in the
-// corners. Files are read and parsed once (loadSSHConfig), Include lines
-// and all; each host is then evaluated against the parsed files
-// (sshConfig.lookup), so that Host and Match blocks see the host's own
-// alias, user and HostName as ssh does. Nothing here runs at package
-// init, and no regexp is used.
+package sshconfig
 
 import (
 	"errors"
@@ -28,31 +20,34 @@ const maxIncludeDepth = 16
 // Include paths are resolved against it.
 const systemConfigDir = "/etc/ssh"
 
-// A configError is a mistake in an ssh_config file, at a line.
-type configError struct {
-	file string
-	line int
-	msg  string
-	err  error // the cause, if any; its text follows msg
+// An Error is a mistake in an ssh_config file, at a line. Package
+// remote turns it into its own ConfigFileError, which has the same fields.
+type Error struct {
+	File string // the file
+	Line int    // the line, from 1; 0 when the mistake is not on one line
+	Msg  string // what is wrong
+	Err  error  // the cause, if any; its text follows Msg
 }
 
-func (e *configError) Error() string {
-	where := e.file
-	if e.line > 0 {
-		where += ":" + strconv.Itoa(e.line)
+// Error returns "file:line: msg: cause".
+func (e *Error) Error() string {
+	where := e.File
+	if e.Line > 0 {
+		where += ":" + strconv.Itoa(e.Line)
 	}
-	msg := e.msg
-	if e.err != nil {
-		msg += ": " + e.err.Error()
+	msg := e.Msg
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
 	}
-	return where + ": " + msg + " (fix the file, or pass another with --ssh-config)"
+	return where + ": " + msg
 }
 
-func (e *configError) Unwrap() error { return e.err }
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
-// sshConfig holds parsed ssh_config files in precedence order: for a
+// Config holds parsed ssh_config files in precedence order: for a
 // single-valued keyword the first value obtained wins, as in OpenSSH.
-type sshConfig struct {
+type Config struct {
 	names []string      // the files read, for errors
 	files []*configFile // their contents, Include lines expanded
 	final bool          // some Match line asks for a final pass
@@ -84,10 +79,11 @@ type matchCriterion struct {
 	arg    string
 }
 
-// loadSSHConfig reads the files cfg names: cfg.SSHConfig alone (like
-// ssh -F), or ~/.ssh/config and then /etc/ssh/ssh_config. A missing
-// default file is skipped; a missing explicit one is an error.
-func loadSSHConfig(cfg *Config) (*sshConfig, error) {
+// Load reads the files path names: path alone (like ssh -F FILE), no
+// file for "none", or ~/.ssh/config and then /etc/ssh/ssh_config for "".
+// A missing default file is skipped; a missing explicit one is an error.
+// Errors in a file are *Error.
+func Load(path string) (*Config, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		if u, err := user.Current(); err == nil {
@@ -95,9 +91,9 @@ func loadSSHConfig(cfg *Config) (*sshConfig, error) {
 		}
 	}
 	l := &configLoader{home: home, sysDir: systemConfigDir}
-	switch cfg.SSHConfig {
+	switch path {
 	case "none":
-		return &sshConfig{}, nil
+		return &Config{}, nil
 	case "":
 		var sources []configSource
 		if home != "" {
@@ -107,7 +103,7 @@ func loadSSHConfig(cfg *Config) (*sshConfig, error) {
 		sources = append(sources, configSource{name: filepath.Join(systemConfigDir, "ssh_config")})
 		return l.load(sources...)
 	default:
-		return l.load(configSource{name: l.expandTilde(cfg.SSHConfig), user: true, explicit: true})
+		return l.load(configSource{name: l.expandTilde(path), user: true, explicit: true})
 	}
 }
 
@@ -125,8 +121,8 @@ type configLoader struct {
 	sysDir string // where relative Include paths of the system-wide file point
 }
 
-func (l *configLoader) load(sources ...configSource) (*sshConfig, error) {
-	sc := &sshConfig{}
+func (l *configLoader) load(sources ...configSource) (*Config, error) {
+	sc := &Config{}
 	for _, src := range sources {
 		f, err := l.readTop(src)
 		if err != nil {
@@ -174,7 +170,7 @@ func (l *configLoader) expandIncludes(f *configFile, userFile bool, depth int) e
 		}
 		for _, arg := range ln.args {
 			if arg[0] == '~' && !userFile {
-				return &configError{file: f.name, line: ln.line, msg: fmt.Sprintf("Include %s: ~ is only allowed in a user's ssh_config", arg)}
+				return &Error{File: f.name, Line: ln.line, Msg: fmt.Sprintf("Include %s: ~ is only allowed in a user's ssh_config", arg)}
 			}
 			pattern := arg
 			if arg[0] == '~' {
@@ -187,22 +183,22 @@ func (l *configLoader) expandIncludes(f *configFile, userFile bool, depth int) e
 				pattern = filepath.Join(dir, arg)
 			}
 			if !filepath.IsAbs(pattern) {
-				return &configError{file: f.name, line: ln.line, msg: fmt.Sprintf("Include %s: no home directory to find it in; set $HOME", arg)}
+				return &Error{File: f.name, Line: ln.line, Msg: fmt.Sprintf("Include %s: no home directory to find it in; set $HOME", arg)}
 			}
 			names, err := globFiles(pattern)
 			if err != nil {
-				return &configError{file: f.name, line: ln.line, msg: "Include", err: err}
+				return &Error{File: f.name, Line: ln.line, Msg: "Include", Err: err}
 			}
 			for _, name := range names {
 				if depth+1 > maxIncludeDepth {
-					return &configError{file: f.name, line: ln.line, msg: fmt.Sprintf("Include %s nests more than %d files deep; does a file include itself?", arg, maxIncludeDepth)}
+					return &Error{File: f.name, Line: ln.line, Msg: fmt.Sprintf("Include %s nests more than %d files deep; does a file include itself?", arg, maxIncludeDepth)}
 				}
 				data, err := readConfigFile(name, true)
 				if errors.Is(err, fs.ErrNotExist) || (err == nil && data == nil) {
 					continue // gone since the glob, or a directory: ssh skips both
 				}
 				if err != nil {
-					return &configError{file: f.name, line: ln.line, msg: "Include", err: err}
+					return &Error{File: f.name, Line: ln.line, Msg: "Include", Err: err}
 				}
 				inc, err := parseConfig(name, data)
 				if err != nil {
@@ -322,7 +318,7 @@ func parseConfig(name string, data []byte) (*configFile, error) {
 			continue
 		}
 		errorf := func(format string, a ...any) error {
-			return &configError{file: name, line: n, msg: fmt.Sprintf(format, a...)}
+			return &Error{File: name, Line: n, Msg: fmt.Sprintf(format, a...)}
 		}
 		args, ok := splitArgs(value)
 		if !ok {
@@ -513,15 +509,15 @@ func (f *configFile) hasFinal() bool {
 	return false
 }
 
-// where names the files a setting may have come from, for errors.
-func (sc *sshConfig) where() string {
+// Where names the files a setting may have come from, for errors.
+func (sc *Config) Where() string {
 	if len(sc.names) == 0 {
 		return "ssh config"
 	}
 	return strings.Join(sc.names, " or ")
 }
 
-// lookup evaluates the files for one host as ssh does. alias is the host
+// Lookup evaluates the files for one host as ssh does. alias is the host
 // as given (without user and port), user the user the host string gives
 // ("" if none) and defaultUser the user to assume when neither it nor a
 // User line names one ("" for the local user); Match user sees the first
@@ -535,21 +531,21 @@ func (sc *sshConfig) where() string {
 // CanonicalizeHostname is on), the files are evaluated a second time,
 // as ssh does, with the host's HostName in place of the alias and
 // "final" and "canonical" true; values already obtained are kept.
-func (sc *sshConfig) lookup(alias, user, defaultUser string) *hostConfig {
-	ev := &evaluation{alias: alias, host: alias, user: user, defaultUser: defaultUser, hc: &hostConfig{}}
+func (sc *Config) Lookup(alias, user, defaultUser string) *Host {
+	ev := &evaluation{alias: alias, host: alias, user: user, defaultUser: defaultUser, hc: &Host{}}
 	for _, f := range sc.files {
 		ev.apply(f, true, false)
 	}
 	finalPass := sc.final
-	switch strings.ToLower(ev.hc.get("CanonicalizeHostname")) {
+	switch strings.ToLower(ev.hc.Get("CanonicalizeHostname")) {
 	case "yes", "true", "always":
 		finalPass = true
 	}
 	if !finalPass {
 		return ev.hc
 	}
-	if hn := ev.hc.get("HostName"); hn != "" {
-		ev.host = expandHostName(hn, alias)
+	if hn := ev.hc.Get("HostName"); hn != "" {
+		ev.host = ExpandHostName(hn, alias)
 	} else {
 		// ssh fixes the HostName before the final pass.
 		ev.hc.add(&configLine{key: "hostname", args: []string{strings.ReplaceAll(alias, "%", "%%")}})
@@ -569,7 +565,7 @@ type evaluation struct {
 	user        string // from the host string
 	defaultUser string
 	final       bool // the final pass
-	hc          *hostConfig
+	hc          *Host
 }
 
 // apply applies the lines of f that hold for the host. active says
@@ -626,8 +622,8 @@ func (ev *evaluation) matchAll(crit []matchCriterion) bool {
 			ok = ev.final
 		case "host":
 			host := ev.host
-			if hn := ev.hc.get("HostName"); hn != "" && !ev.final {
-				host = expandHostName(hn, ev.alias)
+			if hn := ev.hc.Get("HostName"); hn != "" && !ev.final {
+				host = ExpandHostName(hn, ev.alias)
 			}
 			ok = matchList(strings.ToLower(host), strings.ToLower(c.arg))
 		case "originalhost":
@@ -635,7 +631,7 @@ func (ev *evaluation) matchAll(crit []matchCriterion) bool {
 		case "user":
 			ok = matchList(ev.remoteUser(), c.arg)
 		case "localuser":
-			ok = matchList(localUser(), c.arg)
+			ok = matchList(LocalUser(), c.arg)
 		default:
 			return false
 		}
@@ -651,17 +647,17 @@ func (ev *evaluation) remoteUser() string {
 	switch {
 	case ev.user != "":
 		return ev.user
-	case ev.hc.get("User") != "":
-		return ev.hc.get("User")
+	case ev.hc.Get("User") != "":
+		return ev.hc.Get("User")
 	case ev.defaultUser != "":
 		return ev.defaultUser
 	}
-	return localUser()
+	return LocalUser()
 }
 
-// expandHostName expands the %h (the alias) and %% of a HostName value;
+// ExpandHostName expands the %h (the alias) and %% of a HostName value;
 // other tokens are left as they are.
-func expandHostName(v, alias string) string {
+func ExpandHostName(v, alias string) string {
 	if !strings.Contains(v, "%") {
 		return v
 	}
@@ -729,14 +725,14 @@ func matchList(s, list string) bool {
 	return ok
 }
 
-// hostConfig is what ssh_config says about one host: for each keyword
+// Host is what ssh_config says about one host: for each keyword
 // the lines that apply, in order; one line for a single-valued keyword
 // (the first obtained), every distinct one for a multi-valued keyword.
-type hostConfig struct {
+type Host struct {
 	lines map[string][]*configLine // by lower-case keyword
 }
 
-func (h *hostConfig) add(ln *configLine) {
+func (h *Host) add(ln *configLine) {
 	if len(ln.args) == 0 {
 		return // a keyword with only a comment sets nothing
 	}
@@ -755,26 +751,26 @@ func (h *hostConfig) add(ln *configLine) {
 	h.lines[ln.key] = append(have, ln)
 }
 
-// get returns the first value of key, or "".
-func (h *hostConfig) get(key string) string {
-	if args := h.args(key); len(args) > 0 {
+// Get returns the first value of key, or "".
+func (h *Host) Get(key string) string {
+	if args := h.Args(key); len(args) > 0 {
 		return args[0]
 	}
 	return ""
 }
 
-// args returns all values of key's line (UserKnownHostsFile takes
+// Args returns all values of key's line (UserKnownHostsFile takes
 // several), or nil.
-func (h *hostConfig) args(key string) []string {
+func (h *Host) Args(key string) []string {
 	if lines := h.lines[strings.ToLower(key)]; len(lines) > 0 {
 		return lines[0].args
 	}
 	return nil
 }
 
-// getAll returns the first value of every line of a multi-valued key
+// GetAll returns the first value of every line of a multi-valued key
 // (IdentityFile), in order.
-func (h *hostConfig) getAll(key string) []string {
+func (h *Host) GetAll(key string) []string {
 	var all []string
 	for _, ln := range h.lines[strings.ToLower(key)] {
 		all = append(all, ln.args[0])
@@ -782,12 +778,24 @@ func (h *hostConfig) getAll(key string) []string {
 	return all
 }
 
-// errorf returns an error about the value of key, naming the file and
-// line it came from.
-func (h *hostConfig) errorf(key string, err error, format string, a ...any) error {
-	e := &configError{file: "ssh config", msg: fmt.Sprintf(format, a...), err: err}
-	if lines := h.lines[strings.ToLower(key)]; len(lines) > 0 && lines[0].file != "" {
-		e.file, e.line = lines[0].file, lines[0].line
+// Origin returns the file and line key's value came from; "" and 0 when
+// key is not set.
+func (h *Host) Origin(key string) (file string, line int) {
+	if lines := h.lines[strings.ToLower(key)]; len(lines) > 0 {
+		return lines[0].file, lines[0].line
 	}
-	return e
+	return "", 0
+}
+
+// LocalUser is the user this process runs as: $USER, else the user
+// database's name for it; "" when neither says. It is what Match localuser
+// and %u see, and ssh's login user when nothing else names one.
+func LocalUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gotask/gotask/task"
+)
+
+// TestNewCmdRoot: the root command's flags fill rootOptions as the help
+// text says, apart from any side effect: runF stands in for rootRun.
+// Everything after the first task name is left, untouched, for the
+// tasks (splitCalls reads it), and a mistake in gotask's own flags is a
+// usage error that suggests the nearest flag.
+func TestNewCmdRoot(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(*rootOptions) bool
+		wantErr string // a *UsageError containing it
+	}{
+		{name: "defaults", args: []string{}, check: func(o *rootOptions) bool {
+			return o.File == "" && !o.List && o.Parallel == task.DefaultParallel && o.Output == "prefixed" && len(o.Args) == 0
+		}},
+		{name: "file and list", args: []string{"-f", "x.toml", "-l", "--json"}, check: func(o *rootOptions) bool {
+			return o.File == "x.toml" && o.List && o.JSON
+		}},
+		{name: "run modes", args: []string{"-n", "-e", "-w", "-q", "-y", "--no-pty", "--force-all"}, check: func(o *rootOptions) bool {
+			return o.Dry && o.Echo && o.Warn && o.Quiet && o.Yes && o.NoPty && o.ForceAll && !o.Force
+		}},
+		{name: "hosts", args: []string{"-H", "a,b", "-H", "@web", "-P", "3", "--only", "a*", "--exclude", "b", "--output", "grouped"}, check: func(o *rootOptions) bool {
+			return slices.Equal(o.Hosts, []string{"a", "b", "@web"}) && o.Parallel == 3 &&
+				slices.Equal(o.Only, []string{"a*"}) && slices.Equal(o.Exclude, []string{"b"}) && o.Output == "grouped"
+		}},
+		{name: "ssh", args: []string{"-F", "none", "-i", "k1", "-i", "k,2", "--accept-new-host-keys", "--prompt-for-login-password"}, check: func(o *rootOptions) bool {
+			return o.SSHConfig == "none" && slices.Equal(o.Identities, []string{"k1", "k,2"}) && o.AcceptNewHostKeys && o.PromptForLoginPassword
+		}},
+		{name: "sudo", args: []string{"--sudo-password-cmd", "pass show sudo", "--prompt-for-sudo-password"}, check: func(o *rootOptions) bool {
+			return o.SudoPasswordCmd == "pass show sudo" && o.PromptForSudoPassword
+		}},
+		{name: "flags after a task are the task's", args: []string{"-n", "build", "--os", "linux", "-n", "test"}, check: func(o *rootOptions) bool {
+			return o.Dry && slices.Equal(o.Args, []string{"build", "--os", "linux", "-n", "test"})
+		}},
+		{name: "init and version", args: []string{"--init", "--version"}, check: func(o *rootOptions) bool { return o.Init && o.Version }},
+		{name: "unknown flag suggests the nearest", args: []string{"--hots", "a"}, wantErr: "unknown flag: --hots; did you mean --hosts?"},
+		{name: "bad number", args: []string{"-P", "many"}, wantErr: `invalid argument "many" for "-P, --parallel"`},
+		{name: "missing value", args: []string{"-f"}, wantErr: "flag needs an argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *rootOptions
+			cmd := newCmdRoot(&Streams{Out: io.Discard, ErrOut: io.Discard}, &config{}, func(o *rootOptions) error {
+				got = o
+				return nil
+			})
+			cmd.SetArgs(tt.args)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				var usage *UsageError
+				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want a usage error saying %q", err, tt.wantErr)
+				}
+				if got != nil {
+					t.Error("runF ran after a flag error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Fatal("runF did not run")
+			}
+			if !tt.check(got) {
+				t.Errorf("options %+v do not match %v", *got, tt.args)
+			}
+		})
+	}
+}
