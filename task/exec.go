@@ -108,13 +108,31 @@ type Executor struct {
 	// of each of the registry's secret variables that is set (see
 	// Registry.SecretEnv). Nil means nothing is masked.
 	Secrets *responder.Secrets
+}
 
-	once    sync.Map // task name -> *onceResult, for deps and post tasks
-	sudoMu  sync.Mutex
-	sudos   map[string]*responder.Sudo // per host and user: one password
-	conOnce sync.Once
-	con     *output.Console // Output's default
-	failed  errorsSeen
+// execution is one call of Executor.Run (or Status): what a run
+// remembers lives here, not in the Executor, so that an Executor can run
+// again and start afresh.
+type execution struct {
+	*Executor
+	once   sync.Map                   // task name -> *onceResult, for deps and post tasks
+	sudoMu sync.Mutex                 // guards sudos
+	sudos  map[string]*responder.Sudo // per host and user: one password
+	con    *output.Console            // Output, or its default for this run
+	failed errorsSeen                 // failures that -w let the run carry on past
+}
+
+// newExecution starts a run of e.
+func (e *Executor) newExecution() *execution {
+	x := &execution{Executor: e, con: e.Output}
+	if x.con == nil {
+		var opts output.Options
+		if e.Secrets != nil {
+			opts.Redact = e.Secrets.Redact
+		}
+		x.con = output.New(e.Stdout, e.Stderr, opts)
+	}
+	return x
 }
 
 // errorsSeen remembers failures that warn let the run carry on past.
@@ -202,12 +220,13 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 			return err
 		}
 	}
+	x := e.newExecution()
 	for _, p := range plan {
-		if err := e.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
+		if err := x.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err
 		}
 	}
-	return e.failed.first()
+	return x.failed.first()
 }
 
 // ParseArgs turns command-line strings into typed values, filling in
@@ -262,12 +281,12 @@ func (t *Task) arg(name string) *Arg {
 }
 
 // runTask runs t's deps, t itself and its post tasks.
-func (e *Executor) runTask(ctx context.Context, t *Task, args map[string]any) error {
+func (e *execution) runTask(ctx context.Context, t *Task, args map[string]any) error {
 	return e.runTaskOn(ctx, t, args, nil)
 }
 
 // runTaskOn is runTask with the task's hosts replaced by hosts, if any.
-func (e *Executor) runTaskOn(ctx context.Context, t *Task, args map[string]any, hosts []string) error {
+func (e *execution) runTaskOn(ctx context.Context, t *Task, args map[string]any, hosts []string) error {
 	targets, err := e.targets(t, hosts)
 	if err != nil {
 		return err
@@ -284,7 +303,7 @@ func (e *Executor) runTaskOn(ctx context.Context, t *Task, args map[string]any, 
 // runOnce runs the named tasks, with their default arguments, each at
 // most once per Executor; several of them run at the same time, bounded
 // by Jobs.
-func (e *Executor) runOnce(ctx context.Context, names []string) error {
+func (e *execution) runOnce(ctx context.Context, names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -316,7 +335,7 @@ func (e *Executor) runOnce(ctx context.Context, names []string) error {
 	return nil
 }
 
-func (e *Executor) runDep(ctx context.Context, name string, concurrent bool) error {
+func (e *execution) runDep(ctx context.Context, name string, concurrent bool) error {
 	t, err := e.Registry.Resolve(name)
 	if err != nil {
 		return err
@@ -360,7 +379,7 @@ func isConcurrent(ctx context.Context) bool {
 }
 
 // body runs the task's own steps or Go function.
-func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targets []target) error {
+func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targets []target) error {
 	if t.Confirm != "" && !e.Dry {
 		ok, err := e.confirm(t)
 		if err != nil {
@@ -414,7 +433,7 @@ func (e *Executor) body(ctx context.Context, t *Task, args map[string]any, targe
 	return nil
 }
 
-func (e *Executor) confirm(t *Task) (bool, error) {
+func (e *execution) confirm(t *Task) (bool, error) {
 	if e.AssumeYes {
 		return true, nil
 	}
@@ -427,7 +446,7 @@ func (e *Executor) confirm(t *Task) (bool, error) {
 // scope is one task running in one place (this machine or a host), with
 // its arguments resolved.
 type scope struct {
-	e       *Executor
+	e       *execution
 	t       *Task
 	args    map[string]any
 	host    string
@@ -441,7 +460,7 @@ type scope struct {
 	current string // the step running now, for the summary
 }
 
-func (e *Executor) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
+func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
 	s := &scope{e: e, t: t, args: args, host: host, run: r, stdin: e.Stdin,
 		stdout: orDiscard(e.Stdout), stderr: orDiscard(e.Stderr)}
 	if isConcurrent(ctx) {
@@ -897,7 +916,7 @@ func runSudo(ctx context.Context, r runner.Runner, cmd *runner.Cmd, sudo *respon
 
 // sudoFor returns the Sudo for host and user, making it on first use:
 // one password lookup for all of the run's commands there.
-func (e *Executor) sudoFor(ctx context.Context, host, user string) (*responder.Sudo, error) {
+func (e *execution) sudoFor(ctx context.Context, host, user string) (*responder.Sudo, error) {
 	e.sudoMu.Lock()
 	defer e.sudoMu.Unlock()
 	key := host + "\x00" + user

@@ -26,7 +26,7 @@ type target struct {
 
 // targets resolves the hosts a task runs on: override (the CLI's -H) or
 // the task's own hosts, with groups expanded and --only/--exclude applied.
-func (e *Executor) targets(t *Task, override []string) ([]target, error) {
+func (e *execution) targets(t *Task, override []string) ([]target, error) {
 	list := t.Hosts
 	if len(override) > 0 {
 		list = override
@@ -142,7 +142,7 @@ func (e *HostsError) Unwrap() error { return e.first }
 
 // fanOut runs the task on every target: in rolling batches of t.Serial
 // hosts, or all at once, never more than Parallel at a time.
-func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {
+func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {
 	parallel := e.Parallel
 	if parallel <= 0 {
 		parallel = DefaultParallel
@@ -222,7 +222,7 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 // tooManyFailures applies max_fail: a count ("2") or a share ("25%") of
 // the hosts. Without it, a rolling task stops at its first failure and
 // an all-at-once task has nothing left to stop.
-func (e *Executor) tooManyFailures(t *Task, failures, total int) bool {
+func (e *execution) tooManyFailures(t *Task, failures, total int) bool {
 	switch {
 	case t.MaxFail == "":
 		return true
@@ -235,7 +235,7 @@ func (e *Executor) tooManyFailures(t *Task, failures, total int) bool {
 }
 
 // runHost runs the task on one host and says how it went.
-func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg target, index int, multi bool, width int) (res HostResult) {
+func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, tg target, index int, multi bool, width int) (res HostResult) {
 	start := time.Now()
 	res.Host = tg.name
 	if e.Connect == nil {
@@ -280,7 +280,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 
 // summary prints one row per host: ok, failed (exit code, step),
 // unreachable (reason) or skipped, and how long it took.
-func (e *Executor) summary(t *Task, results []HostResult) {
+func (e *execution) summary(t *Task, results []HostResult) {
 	rows := make([]output.Row, len(results))
 	for i, r := range results {
 		row := output.Row{Host: r.Host, Status: r.Status, Duration: r.Duration}
@@ -320,18 +320,5 @@ func rootCause(err error) string {
 	return err.Error() // whole: its end often says what to do
 }
 
-// console returns where concurrent output meets: Output, or one without
-// colour made from Stdout and Stderr.
-func (e *Executor) console() *output.Console {
-	if e.Output != nil {
-		return e.Output
-	}
-	e.conOnce.Do(func() {
-		var opts output.Options
-		if e.Secrets != nil {
-			opts.Redact = e.Secrets.Redact
-		}
-		e.con = output.New(e.Stdout, e.Stderr, opts)
-	})
-	return e.con
-}
+// console returns where concurrent output meets.
+func (e *execution) console() *output.Console { return e.con }

@@ -891,7 +891,7 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 					return "0", true // not known yet; safe in every context
 				}
 			}
-			s := &scope{e: e, t: t, args: args}
+			s := &scope{e: &execution{Executor: e}, t: t, args: args}
 			return s.lookup(name)
 		}
 		check := func(at pos, line string) error {
