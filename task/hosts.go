@@ -106,40 +106,6 @@ func matchAny(patterns []string, name string, def bool) bool {
 	return false
 }
 
-// HostResult is how a task ended on one host.
-type HostResult struct {
-	Host     string
-	Status   string // "ok", "failed", "unreachable" or "skipped"
-	ExitCode int    // of the failing command, when there was one
-	Step     string // the failing step, when known
-	Err      error
-	Duration time.Duration
-}
-
-// HostsError reports a task that failed on some of its hosts. It unwraps
-// to the first failure, so errors.As finds its *runner.ExitError.
-type HostsError struct {
-	Task    string
-	Results []HostResult
-	first   error
-}
-
-func (e *HostsError) Error() string {
-	counts := map[string]int{}
-	for _, r := range e.Results {
-		counts[r.Status]++
-	}
-	var parts []string
-	for _, s := range []string{"failed", "unreachable", "skipped"} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	return fmt.Sprintf("task %q: %s of %d hosts", e.Task, strings.Join(parts, ", "), len(e.Results))
-}
-
-func (e *HostsError) Unwrap() error { return e.first }
-
 // fanOut runs the task on every target: in rolling batches of t.Serial
 // hosts, or all at once, never more than Parallel at a time.
 func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {

@@ -138,19 +138,6 @@ func (r *Registry) Tasks() []*Task {
 	return list
 }
 
-// UnknownTaskError reports a task name that matches no task or alias.
-type UnknownTaskError struct {
-	Name       string
-	Suggestion string // the closest known name, if one is close
-}
-
-func (e *UnknownTaskError) Error() string {
-	if e.Suggestion != "" {
-		return fmt.Sprintf("unknown task %q; did you mean %q?", e.Name, e.Suggestion)
-	}
-	return fmt.Sprintf("unknown task %q; run gotask -l to list the tasks", e.Name)
-}
-
 // Resolve is Lookup with an *UnknownTaskError, suggesting the closest
 // visible name, when nothing matches.
 func (r *Registry) Resolve(name string) (*Task, error) {

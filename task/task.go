@@ -2,9 +2,6 @@ package task
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gotask/gotask/runner"
@@ -120,9 +117,6 @@ type Responder struct {
 	ResponseEnv string
 }
 
-// ArgType is the type of a task argument.
-type ArgType string
-
 // The argument types.
 const (
 	String   ArgType = "string"
@@ -130,106 +124,6 @@ const (
 	Bool     ArgType = "bool"
 	Duration ArgType = "duration"
 )
-
-// Arg declares one argument of a task.
-type Arg struct {
-	Name string // --name on the command line
-	// Type is the argument's type; empty means String.
-	Type ArgType
-	// Default is used when the argument is not given: a value of the
-	// type's Go type (string, int, bool, time.Duration) or a string that
-	// parses as one. Nil means the zero value (or required).
-	Default any
-	// Required arguments must be given.
-	Required bool
-	Help     string
-	// Short is a one-letter alias, given as -x.
-	Short string
-}
-
-func (a *Arg) kind() ArgType {
-	if a.Type == "" {
-		return String
-	}
-	return a.Type
-}
-
-// Parse turns a command-line string into the argument's Go value.
-func (a *Arg) Parse(s string) (any, error) {
-	switch a.kind() {
-	case String:
-		return s, nil
-	case Int:
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", s)
-		}
-		return n, nil
-	case Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not true or false", s)
-		}
-		return b, nil
-	case Duration:
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a duration like 30s, 5m or 1h30m", s)
-		}
-		return d, nil
-	}
-	return nil, fmt.Errorf("unknown type %q (use string, int, bool or duration)", a.Type)
-}
-
-// defaultValue returns the typed default, checking it fits the type.
-func (a *Arg) defaultValue() (any, error) {
-	if a.Default == nil {
-		switch a.kind() {
-		case Int:
-			return 0, nil
-		case Bool:
-			return false, nil
-		case Duration:
-			return time.Duration(0), nil
-		}
-		return "", nil
-	}
-	switch v := a.Default.(type) {
-	case string:
-		if a.kind() == String {
-			return v, nil
-		}
-		return a.Parse(v)
-	case int:
-		if a.kind() == Int {
-			return v, nil
-		}
-	case int64:
-		if a.kind() == Int {
-			return int(v), nil
-		}
-	case bool:
-		if a.kind() == Bool {
-			return v, nil
-		}
-	case time.Duration:
-		if a.kind() == Duration {
-			return v, nil
-		}
-	}
-	return nil, fmt.Errorf("default %v (%T) does not fit type %s", a.Default, a.Default, a.kind())
-}
-
-// formatValue renders an argument value the way it is substituted.
-func formatValue(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case time.Duration:
-		return v.String()
-	}
-	return fmt.Sprint(v)
-}
 
 // ptyMode maps a *bool pty setting to the runner's mode.
 func ptyMode(p *bool) runner.PtyMode {
