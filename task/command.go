@@ -31,7 +31,7 @@ type command struct {
 	retries int
 	hide    bool
 	stdin   io.Reader
-	watch   []Responder
+	watch   []Answer
 	extra   []responder.Watcher
 }
 
@@ -49,7 +49,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 		return nil, err
 	}
 	c := &command{line: expanded, pty: t.Pty, warn: t.Warn, sudo: t.Sudo, retries: t.Retries,
-		stdin: s.stdin, watch: t.Responders}
+		stdin: s.stdin, watch: t.Answers}
 	c.timeout = t.Timeout
 	c.env = maps.Clone(t.Env)
 	if c.dir, err = expand(t.Dir, s.lookup); err != nil {
@@ -87,7 +87,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	case st.Sudo != "":
 		c.sudo = st.Sudo
 	}
-	c.watch = append(slices.Clip(c.watch), st.Responders...)
+	c.watch = append(slices.Clip(c.watch), st.Answers...)
 	return c, s.expandEnv(c)
 }
 
@@ -229,7 +229,7 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 // newResponder builds the watcher for a tasks.toml responder. A
 // response_env variable is read now, when the command runs, so that a
 // missing secret fails this command rather than the whole load.
-func newResponder(r Responder, secrets *responder.Secrets) (responder.Watcher, error) {
+func newResponder(r Answer, secrets *responder.Secrets) (responder.Watcher, error) {
 	re, err := regexp.Compile(r.Pattern)
 	if err != nil {
 		return nil, fmt.Errorf("responder pattern %q: %w", r.Pattern, err)

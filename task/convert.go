@@ -152,7 +152,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.Env = c.env(at.child("env", -1), name, raw.Env)
 	t.Timeout = c.duration(at.child("timeout", -1), name, raw.Timeout)
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
-	t.Responders = c.responders(at, name, raw.Responders)
+	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
 			Required: a.Required, Help: a.Help, Short: a.Short})
@@ -281,7 +281,7 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Sudo = c.sudo(at.child("sudo", -1), task, raw.Sudo)
 	s.Env = c.env(at.child("env", -1), task, raw.Env)
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
-	s.Responders = c.responders(at, task, raw.Responders)
+	s.Answers = c.responders(at, task, raw.Responders)
 	return s, true
 }
 
@@ -330,8 +330,8 @@ func (c *converter) sudo(at pos, task string, v any) string {
 	return ""
 }
 
-func (c *converter) responders(at pos, task string, raw []rawResponder) []Responder {
-	var out []Responder
+func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer {
+	var out []Answer
 	for i, r := range raw {
 		p := at.child("responders", i)
 		if err := checkPattern(r.Pattern); err != nil {
@@ -340,7 +340,7 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Respon
 		if (r.Response == "") == (r.ResponseEnv == "") {
 			c.fail(p, "task %q: a responder needs exactly one of response or response_env", task)
 		}
-		out = append(out, Responder(r))
+		out = append(out, Answer(r))
 	}
 	return out
 }

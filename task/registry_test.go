@@ -49,7 +49,7 @@ func TestRegistryAdd(t *testing.T) {
 		},
 		{
 			name:    "Go code and commands",
-			add:     Task{Name: "both", Steps: noop, Func: func(context.Context, *Context) error { return nil }},
+			add:     Task{Name: "both", Steps: noop, Func: func(context.Context, *Job) error { return nil }},
 			wantErr: `task "both" has both Go code and commands`,
 		},
 		{name: "negative retries", add: Task{Name: "r", Retries: -1}, wantErr: "must not be negative"},

@@ -18,7 +18,7 @@ func (s *scope) runBody(ctx context.Context) error {
 			s.note("# %s: Go task; would run its function\n", s.t.Name)
 			return nil
 		}
-		if err := s.t.Func(ctx, &Context{s: s}); err != nil {
+		if err := s.t.Func(ctx, &Job{s: s}); err != nil {
 			var te *TaskError
 			if errors.As(err, &te) {
 				return err

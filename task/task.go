@@ -31,7 +31,7 @@ type Task struct {
 	Steps []Step
 	// Func is the body of a task written in Go. A task has Steps or Func,
 	// not both.
-	Func func(ctx context.Context, c *Context) error
+	Func func(ctx context.Context, c *Job) error
 
 	// Dir is the working directory of the task's commands, relative to
 	// the tasks.toml directory. Empty means that directory.
@@ -50,8 +50,9 @@ type Task struct {
 	// Sudo runs the task's commands through sudo as this user ("root"
 	// for sudo = true). Empty means no sudo.
 	Sudo string
-	// Responders answer prompts in the task's output.
-	Responders []Responder
+	// Answers answer prompts in the task's output (tasks.toml's
+	// responders).
+	Answers []Answer
 	// Hosts runs the task on these hosts (host strings or "@group")
 	// over SSH instead of locally.
 	Hosts []string
@@ -93,25 +94,27 @@ type Step struct {
 	To    string
 	Mode  string // permission bits for Put/Get, like "0755"
 
-	Sudo       string // as Task.Sudo; overrides it when set
-	NoSudo     bool   // sudo = false on a step of a sudo task
-	Warn       bool
-	Dir        string
-	Env        map[string]string
-	Pty        *bool
-	Timeout    time.Duration
-	Retries    *int // as Task.Retries; overrides it when set
-	Once       bool // on a multi-host task: run on the first host only
-	Responders []Responder
+	Sudo    string // as Task.Sudo; overrides it when set
+	NoSudo  bool   // sudo = false on a step of a sudo task
+	Warn    bool
+	Dir     string
+	Env     map[string]string
+	Pty     *bool
+	Timeout time.Duration
+	Retries *int     // as Task.Retries; overrides it when set
+	Once    bool     // on a multi-host task: run on the first host only
+	Answers []Answer // as Task.Answers; added to them
 
 	pos pos
 }
 
-// Responder answers a prompt: when Pattern (a regular expression)
-// appears in the output, Response is written to the command's stdin.
-// ResponseEnv names an environment variable holding the response instead,
-// for secrets that must not sit in tasks.toml.
-type Responder struct {
+// Answer is a task's reply to a prompt (a `responders` entry in
+// tasks.toml): when Pattern (a regular expression) appears in the
+// output, Response is written to the command's stdin. ResponseEnv names
+// an environment variable holding the response instead, for secrets that
+// must not sit in tasks.toml. The executor turns each Answer into a
+// *responder.Responder, the watcher that does the answering.
+type Answer struct {
 	Pattern     string
 	Response    string
 	ResponseEnv string
