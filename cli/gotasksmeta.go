@@ -28,7 +28,7 @@ import (
 // whenever what the CLI prints from a registry changes in a way that a
 // binary built with the older code would print differently: between
 // development builds it is all that tells two versions of gotask apart.
-const descriptionFormat = 2 // 2: Task.Answers and Step.Answers, once Responders
+const descriptionFormat = 2 // 2: Task.Answers and Step.Answers, once Responders; Step.Mode a number
 
 // describeEnv, set in the environment of a program that calls Main with
 // WithRegistry, makes Main write a description of the registry to the

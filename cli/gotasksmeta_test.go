@@ -63,7 +63,7 @@ func TestDescriptionRoundTrip(t *testing.T) {
 		Steps: []task.Step{
 			{Run: "make", Env: map[string]string{"CC": "cc"}, Pty: &yes, Retries: &three, Timeout: time.Minute},
 			{Task: "greet", With: map[string]string{"to": "x"}},
-			{Put: "a", To: "b", Mode: "0755", Once: true, Answers: []task.Answer{{Pattern: "ok", Response: "y\n"}}},
+			{Put: "a", To: "b", Mode: 0o755, Once: true, Answers: []task.Answer{{Pattern: "ok", Response: "y\n"}}},
 		},
 		Dir: "sub", Env: map[string]string{}, Pty: &yes, Warn: true, Timeout: time.Hour, Retries: 1, Sudo: "root",
 		Answers: []task.Answer{{Pattern: "pw", ResponseEnv: "PW"}},

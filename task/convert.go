@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,7 +236,7 @@ func isNumber(s string) bool {
 func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s := Step{
 		Run: raw.Run, Local: raw.Local, Task: raw.Task, Put: raw.Put, Get: raw.Get, To: raw.To,
-		Mode: raw.Mode, Warn: raw.Warn, Dir: raw.Dir, Pty: raw.Pty, Once: raw.Once, pos: at,
+		Warn: raw.Warn, Dir: raw.Dir, Pty: raw.Pty, Once: raw.Once, pos: at,
 		Retries: raw.Retries,
 	}
 	if raw.Retries != nil && *raw.Retries < 0 {
@@ -255,9 +256,11 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 		c.fail(at, "task %q: put and get steps need to = \"destination\" (and only they take it)", task)
 	}
 	if raw.Mode != "" {
-		if _, err := strconv.ParseUint(raw.Mode, 8, 32); err != nil || raw.Put == "" && raw.Get == "" {
-			c.fail(at.child("mode", -1), "task %q: mode must be octal permission bits like \"0755\", on a put or get step", task)
+		m, err := strconv.ParseUint(raw.Mode, 8, 32)
+		if err != nil || m > uint64(fs.ModePerm) || raw.Put == "" && raw.Get == "" {
+			c.fail(at.child("mode", -1), "task %q: mode must be octal permission bits from \"0000\" to \"0777\", like \"0755\", on a put or get step", task)
 		}
+		s.Mode = fs.FileMode(m) & fs.ModePerm
 	}
 	if raw.Args != nil && raw.Task == "" {
 		c.fail(at.child("args", -1), "task %q: args belong to a task step", task)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/gotask/gotask/internal/shell"
@@ -99,12 +100,12 @@ func (j *Job) exec(ctx context.Context, line string, local bool, opts []Option) 
 
 // Put uploads the local path src to dst on the task's host. mode sets the
 // permission bits; zero keeps the source's.
-func (j *Job) Put(ctx context.Context, src, dst string, mode uint32) (*runner.CopyResult, error) {
+func (j *Job) Put(ctx context.Context, src, dst string, mode fs.FileMode) (*runner.CopyResult, error) {
 	return j.s.copy(ctx, true, src, dst, mode, "")
 }
 
 // Get downloads src from the task's host to the local path dst.
-func (j *Job) Get(ctx context.Context, src, dst string, mode uint32) (*runner.CopyResult, error) {
+func (j *Job) Get(ctx context.Context, src, dst string, mode fs.FileMode) (*runner.CopyResult, error) {
 	return j.s.copy(ctx, false, src, dst, mode, "")
 }
 

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"slices"
 	"strconv"
@@ -294,6 +295,9 @@ func (t *Task) check() error {
 		}
 		if err := checkEnv(t, at.child("env", -1), s.Env); err != nil {
 			return err
+		}
+		if s.Mode&^fs.ModePerm != 0 {
+			return t.errorAt(at.child("mode", -1), fmt.Sprintf("task %q: step %d: mode %O has bits beyond the permission bits (0777), which put and get do not carry", t.Name, i+1, uint32(s.Mode)))
 		}
 	}
 	for i, h := range t.Hosts {

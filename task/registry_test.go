@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,8 @@ func TestRegistryAdd(t *testing.T) {
 			wantErr: `task "both" has both Go code and commands`,
 		},
 		{name: "negative retries", add: Task{Name: "r", Retries: -1}, wantErr: "must not be negative"},
+		{name: "put mode with the setuid bit", add: Task{Name: "p", Steps: []Step{{Put: "a", To: "b", Mode: 0o755 | fs.ModeSetuid}}}, wantErr: `task "p": step 1: mode 0o40000755 has bits beyond the permission bits`},
+		{name: "put mode of permission bits", add: Task{Name: "p", Steps: []Step{{Put: "a", To: "b", Mode: 0o755}}}},
 		{
 			name:    "bad argument name",
 			add:     Task{Name: "a", Args: []Arg{{Name: "--pid"}}},

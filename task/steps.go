@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/gotask/gotask/runner"
@@ -85,10 +84,6 @@ func (s *scope) callTask(ctx context.Context, st *Step) error {
 }
 
 func (s *scope) transfer(ctx context.Context, st *Step) error {
-	var mode uint64
-	if st.Mode != "" {
-		mode, _ = strconv.ParseUint(st.Mode, 8, 32) // checked at load time
-	}
 	src, dst := st.Put, st.To
 	if st.Get != "" {
 		src = st.Get
@@ -109,12 +104,12 @@ func (s *scope) transfer(ctx context.Context, st *Step) error {
 	if st.Sudo != "" || st.NoSudo {
 		sudo = st.Sudo
 	}
-	_, err = s.copy(ctx, st.Put != "", src, dst, uint32(mode), sudo)
+	_, err = s.copy(ctx, st.Put != "", src, dst, st.Mode, sudo)
 	return err
 }
 
 // copy uploads (put) or downloads through the scope's runner.
-func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode uint32, sudo string) (*runner.CopyResult, error) {
+func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode fs.FileMode, sudo string) (*runner.CopyResult, error) {
 	verb := "get"
 	if put {
 		verb = "put"
@@ -136,7 +131,7 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode uint32
 	if sudo != "" {
 		return s.sudoCopy(ctx, put, src, dst, mode, sudo)
 	}
-	opts := &runner.CopyOptions{Mode: fs.FileMode(mode)}
+	opts := &runner.CopyOptions{Mode: mode}
 	var res *runner.CopyResult
 	var err error
 	if put {

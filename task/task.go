@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"io/fs"
 	"time"
 
 	"github.com/gotask/gotask/runner"
@@ -92,7 +93,7 @@ type Step struct {
 	Put   string            // a local path to upload to To
 	Get   string            // a remote path to download to To
 	To    string
-	Mode  string // permission bits for Put/Get, like "0755"
+	Mode  fs.FileMode // permission bits for Put/Get (0o755); 0 keeps the source's
 
 	Sudo    string // as Task.Sudo; overrides it when set
 	NoSudo  bool   // sudo = false on a step of a sudo task
