@@ -78,7 +78,8 @@ type Arg struct {
 	Short string
 }
 
-func (a *Arg) kind() ArgType {
+// Kind is the argument's type: Type, or String when Type is empty.
+func (a *Arg) Kind() ArgType {
 	if a.Type == "" {
 		return String
 	}
@@ -87,7 +88,7 @@ func (a *Arg) kind() ArgType {
 
 // Parse turns a command-line string into the argument's Go value.
 func (a *Arg) Parse(s string) (any, error) {
-	switch a.kind() {
+	switch a.Kind() {
 	case String:
 		return s, nil
 	case Int:
@@ -115,7 +116,7 @@ func (a *Arg) Parse(s string) (any, error) {
 // defaultValue returns the typed default, checking it fits the type.
 func (a *Arg) defaultValue() (any, error) {
 	if a.Default == nil {
-		switch a.kind() {
+		switch a.Kind() {
 		case Int:
 			return 0, nil
 		case Bool:
@@ -127,28 +128,28 @@ func (a *Arg) defaultValue() (any, error) {
 	}
 	switch v := a.Default.(type) {
 	case string:
-		if a.kind() == String {
+		if a.Kind() == String {
 			return v, nil
 		}
 		return a.Parse(v)
 	case int:
-		if a.kind() == Int {
+		if a.Kind() == Int {
 			return v, nil
 		}
 	case int64:
-		if a.kind() == Int {
+		if a.Kind() == Int {
 			return int(v), nil
 		}
 	case bool:
-		if a.kind() == Bool {
+		if a.Kind() == Bool {
 			return v, nil
 		}
 	case time.Duration:
-		if a.kind() == Duration {
+		if a.Kind() == Duration {
 			return v, nil
 		}
 	}
-	return nil, fmt.Errorf("default %v (%T) does not fit type %s", a.Default, a.Default, a.kind())
+	return nil, fmt.Errorf("default %v (%T) does not fit type %s", a.Default, a.Default, a.Kind())
 }
 
 // formatValue renders an argument value the way it is substituted.

@@ -329,7 +329,7 @@ func (t *Task) check() error {
 		if a.Short != "" {
 			seen["-"+a.Short] = true
 		}
-		switch a.kind() {
+		switch a.Kind() {
 		case String, Int, Bool, Duration:
 		default:
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q has unknown type %q; use string, int, bool or duration", t.Name, a.Name, a.Type))

@@ -41,7 +41,7 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 	if st.Once && s.index > 0 {
 		return nil
 	}
-	s.current = describeStep(st)
+	s.current = firstLine(s.t.DescribeStep(st))
 	switch {
 	case st.Task != "":
 		return s.callTask(ctx, st)
@@ -145,19 +145,27 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode fs.Fil
 	return res, nil
 }
 
-// describeStep names a step for the multi-host summary.
-func describeStep(st *Step) string {
+// DescribeStep says what st, one of t's steps, does, for people: "task
+// NAME", "put SRC -> DST", "get SRC -> DST", "local: CMD" or the command,
+// prefixed "sudo " when it runs through sudo. A command keeps its lines,
+// with its placeholders as written. gotask --help TASK lists these, and
+// the multi-host summary names a failing step by the first line of one.
+func (t *Task) DescribeStep(st *Step) string {
+	sudo := ""
+	if st.Sudo != "" || t.Sudo != "" && !st.NoSudo {
+		sudo = "sudo "
+	}
 	switch {
 	case st.Task != "":
 		return "task " + st.Task
 	case st.Put != "":
-		return "put " + st.Put
+		return "put " + st.Put + " -> " + st.To
 	case st.Get != "":
-		return "get " + st.Get
+		return "get " + st.Get + " -> " + st.To
 	case st.Local != "":
-		return "local " + firstLine(st.Local)
+		return "local: " + sudo + strings.TrimRight(st.Local, "\n")
 	}
-	return firstLine(st.Run)
+	return sudo + strings.TrimRight(st.Run, "\n")
 }
 
 func firstLine(s string) string {
