@@ -55,14 +55,11 @@ type Executor struct {
 	// AssumeYes answers yes to every confirm question.
 	AssumeYes bool
 
-	// Connect returns the runner for a host string such as
-	// "deploy@web1:22" or an ssh_config alias; for put and get steps it
-	// must also be a runner.Copier. The CLI connects through a pool that
-	// keeps one connection per host. Nil makes tasks with hosts an error.
-	Connect func(ctx context.Context, host string) (runner.Runner, error)
-	// CloseHosts, when set, is called by the CLI at the end of the run to
-	// close the connections Connect opened.
-	CloseHosts func()
+	// Remote reaches the hosts of tasks with hosts; nil makes such tasks
+	// an error. The Executor only connects: whoever makes Remote closes
+	// its connections when the runs that use it are done (the CLI's
+	// keeps one connection per host until the command ends).
+	Remote Connector
 	// Hosts, when set, replaces the hosts of the tasks named in Run (the
 	// CLI's -H); their deps keep their own.
 	Hosts []string

@@ -18,6 +18,24 @@ import (
 // zero.
 const DefaultParallel = 32
 
+// Connector reaches hosts for an Executor. It does not close what it
+// opened: that is for whoever made it, once no run needs the connections
+// (a connection is shared by every step and task on its host).
+type Connector interface {
+	// Connect returns the runner for a host string such as
+	// "deploy@web1:22" or an ssh_config alias; for put and get steps the
+	// runner must also be a runner.Copier.
+	Connect(ctx context.Context, host string) (runner.Runner, error)
+}
+
+// ConnectFunc is a function used as a Connector.
+type ConnectFunc func(ctx context.Context, host string) (runner.Runner, error)
+
+// Connect calls f.
+func (f ConnectFunc) Connect(ctx context.Context, host string) (runner.Runner, error) {
+	return f(ctx, host)
+}
+
 // target is one host a task runs on.
 type target struct {
 	name string // as given: the alias or host string, for {{.host}} and output
@@ -204,7 +222,7 @@ func (e *execution) tooManyFailures(t *Task, failures, total int) bool {
 func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, tg target, index int, multi bool, width int) (res HostResult) {
 	start := time.Now()
 	res.Host = tg.name
-	if e.Connect == nil {
+	if e.Remote == nil {
 		res.Status, res.Err = "unreachable", errors.New("this gotask has no SSH runner")
 		return res
 	}
@@ -220,7 +238,7 @@ func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, t
 	var r runner.Runner
 	if !e.Dry {
 		var err error
-		if r, err = e.Connect(ctx, tg.addr); err != nil {
+		if r, err = e.Remote.Connect(ctx, tg.addr); err != nil {
 			res.Status, res.Err = "unreachable", &TaskError{Task: t.Name, Host: tg.name, Err: err}
 			return res
 		}
