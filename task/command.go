@@ -120,7 +120,7 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	}
 	cmd, err := s.runnerCmd(ctx, c)
 	var sudo *responder.Sudo
-	if err == nil && c.sudo != "" {
+	if err == nil && c.sudo != "" && s.e.commands == nil {
 		sudo, err = s.e.sudoFor(ctx, s.host, c.sudo)
 	}
 	if err != nil {
@@ -132,9 +132,12 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	}
 	var res *runner.Result
 	for attempt := 0; ; attempt++ {
-		if sudo == nil {
+		switch {
+		case s.e.commands != nil: // a Job made by NewJob
+			res, err = s.e.commands.RunCommand(ctx, s.public(c))
+		case sudo == nil:
 			res, err = r.Run(ctx, cmd)
-		} else {
+		default:
 			res, err = runSudo(ctx, r, cmd, sudo, s.host != "" && !c.local)
 		}
 		var ee *runner.ExitError
@@ -151,8 +154,10 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 	if err == nil {
 		return res, nil
 	}
+	var ee *runner.ExitError
+	scriptErr := s.e.commands != nil && !errors.As(err, &ee) // NewJob: the script is wrong; never warn it away
 	err = &TaskError{Task: s.t.Name, Host: s.host, Err: err}
-	if (c.warn || s.e.Warn) && ctx.Err() == nil {
+	if (c.warn || s.e.Warn) && ctx.Err() == nil && !scriptErr {
 		if !s.e.Quiet && !(c.warn && c.hide) { // Warn()+Hide(): the Go task handles it
 			fmt.Fprintf(s.stderr, "gotask: warning: %v (continuing)\n", err)
 		}

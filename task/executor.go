@@ -108,6 +108,8 @@ type execution struct {
 	sudos  map[string]*responder.Sudo // per host and user: one password
 	con    *output.Console            // Output, or its default for this run
 	failed errorsSeen                 // failures that -w let the run carry on past
+
+	commands CommandRunner // runs every command instead of the runners: see NewJob
 }
 
 // newExecution starts a run of e.

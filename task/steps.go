@@ -118,6 +118,9 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode fs.Fil
 		fmt.Fprintf(s.stdout, "%s %s %s\n", verb, src, dst)
 		return &runner.CopyResult{}, nil
 	}
+	if s.e.commands != nil {
+		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: fmt.Errorf("%s: a Job made by NewJob copies no files", verb)}
+	}
 	cp, ok := s.run.(runner.Copier)
 	if !ok || s.host == "" {
 		return nil, &TaskError{Task: s.t.Name, Err: errNoCopier}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gotask/gotask/cli"
@@ -76,15 +77,15 @@ func biggest(ctx context.Context, j *task.Job) error {
 	}
 	var entries []entry
 	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-		var e entry
-		if _, err := fmt.Sscanf(line, "%d\t%s", &e.kb, &e.path); err == nil {
-			entries = append(entries, e)
+		size, path, ok := strings.Cut(line, "\t") // du: size, a tab, the path (spaces and all)
+		if kb, err := strconv.Atoi(size); ok && err == nil {
+			entries = append(entries, entry{kb: kb, path: path})
 		}
 	}
 	for i := 0; i < len(entries); i++ {
-		for j := i + 1; j < len(entries); j++ {
-			if entries[j].kb > entries[i].kb {
-				entries[i], entries[j] = entries[j], entries[i]
+		for k := i + 1; k < len(entries); k++ {
+			if entries[k].kb > entries[i].kb {
+				entries[i], entries[k] = entries[k], entries[i]
 			}
 		}
 	}
