@@ -2,6 +2,9 @@ package task
 
 import (
 	"bytes"
+	"context"
+	"os"
+	"os/exec"
 	"slices"
 	"testing"
 
@@ -31,6 +34,7 @@ func TestExecutorRunsTwice(t *testing.T) {
 	t.Run("deps run once per run, in every run", func(t *testing.T) {
 		x := &execRun{dir: r.Dir}
 		before := x.log(t)
+		e := &Executor{Registry: r, Local: local.New(), Stdout: &stdout, Stderr: &stderr}
 		for range 2 {
 			if err := e.Run(t.Context(), Call{Name: "top"}); err != nil {
 				t.Fatalf("Run(top): %v\n%s", err, stderr.String())
@@ -41,4 +45,31 @@ func TestExecutorRunsTwice(t *testing.T) {
 			t.Fatalf("two runs of top logged %q, want %q", got, want)
 		}
 	})
+}
+
+// The sudo password is asked once per run: a second run of the same
+// Executor asks again rather than reuse the first run's answer. The
+// test runs as root, whose sudo asks nothing, so that the prompt is the
+// only place a password comes from.
+func TestExecutorAsksSudoPasswordPerRun(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, whose sudo asks for no password")
+	}
+	if _, err := exec.LookPath("sudo"); err != nil {
+		t.Skip("needs sudo")
+	}
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "root", Sudo: "root", Steps: sh("true")})
+	r.Dir = t.TempDir()
+	asked := 0
+	e := &Executor{Registry: r, Local: local.New(), NoPty: true,
+		SudoPrompt: func(context.Context) (string, error) { asked++; return "pw", nil }}
+	for run := 1; run <= 2; run++ {
+		if err := e.Run(t.Context(), Call{Name: "root"}, Call{Name: "root"}); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if asked != run {
+			t.Fatalf("after run %d the password was asked %d times, want once per run", run, asked)
+		}
+	}
 }
