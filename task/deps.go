@@ -32,7 +32,7 @@ func (e *execution) runTaskOn(ctx context.Context, t *Task, args map[string]any,
 }
 
 // runOnce runs the named tasks, with their default arguments, each at
-// most once per Executor; several of them run at the same time, bounded
+// most once per run; several of them run at the same time, bounded
 // by Jobs.
 func (e *execution) runOnce(ctx context.Context, names []string) error {
 	if len(names) == 0 {

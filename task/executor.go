@@ -22,7 +22,10 @@ type Call struct {
 }
 
 // Executor runs tasks: it parses their arguments, runs dependencies
-// first (each at most once), then the task's steps, then its post tasks.
+// first (each at most once per Run), then the task's steps, then its
+// post tasks. It holds configuration only: each Run starts afresh (deps,
+// warned failures and sudo passwords are the run's own), so one Executor
+// may Run again.
 type Executor struct {
 	// Registry holds the tasks. Required.
 	Registry *Registry
