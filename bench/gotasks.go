@@ -126,8 +126,8 @@ func main() {
 	reg.MustAdd(task.Task{
 		Name: "gogreet",
 		Help: "Say hello from Go",
-		Func: func(ctx context.Context, c *task.Context) error {
-			_, err := fmt.Fprintln(c.Stdout(), "hello from Go")
+		Func: func(ctx context.Context, j *task.Job) error {
+			_, err := fmt.Fprintln(j.Stdout(), "hello from Go")
 			return err
 		},
 	})
@@ -135,8 +135,8 @@ func main() {
 		Name: "golog",
 		Help: "Log that it ran, from Go",
 		Deps: []string{"task-01"},
-		Func: func(ctx context.Context, c *task.Context) error {
-			_, err := c.Run(ctx, "echo golog >> log")
+		Func: func(ctx context.Context, j *task.Job) error {
+			_, err := j.Run(ctx, "echo golog >> log")
 			return err
 		},
 	})

@@ -28,7 +28,7 @@ import (
 // whenever what the CLI prints from a registry changes in a way that a
 // binary built with the older code would print differently: between
 // development builds it is all that tells two versions of gotask apart.
-const descriptionFormat = 1
+const descriptionFormat = 2 // 2: Task.Answers and Step.Answers, once Responders; Step.Mode a number
 
 // describeEnv, set in the environment of a program that calls Main with
 // WithRegistry, makes Main write a description of the registry to the
@@ -249,7 +249,7 @@ func (d *description) registry() (*task.Registry, error) {
 // runElsewhere is the function of a Go task known from its description.
 // The CLI hands over to the binary before anything runs, so it is never
 // called.
-func runElsewhere(context.Context, *task.Context) error {
+func runElsewhere(context.Context, *task.Job) error {
 	return errors.New("a Go task ran outside its binary (a bug in gotask)")
 }
 

@@ -33,7 +33,7 @@ func describeToFile(t *testing.T, reg *task.Registry, args []string) *descriptio
 // and the registry's own settings, with the Go types of the defaults.
 func TestDescriptionRoundTrip(t *testing.T) {
 	yes, three := true, 3
-	noop := func(context.Context, *task.Context) error { return nil }
+	noop := func(context.Context, *task.Job) error { return nil }
 	reg := task.NewRegistry()
 	reg.Vars["region"] = "eu"
 	reg.Default = "greet"
@@ -63,11 +63,11 @@ func TestDescriptionRoundTrip(t *testing.T) {
 		Steps: []task.Step{
 			{Run: "make", Env: map[string]string{"CC": "cc"}, Pty: &yes, Retries: &three, Timeout: time.Minute},
 			{Task: "greet", With: map[string]string{"to": "x"}},
-			{Put: "a", To: "b", Mode: "0755", Once: true, Responders: []task.Responder{{Pattern: "ok", Response: "y\n"}}},
+			{Put: "a", To: "b", Mode: 0o755, Once: true, Answers: []task.Answer{{Pattern: "ok", Response: "y\n"}}},
 		},
 		Dir: "sub", Env: map[string]string{}, Pty: &yes, Warn: true, Timeout: time.Hour, Retries: 1, Sudo: "root",
-		Responders: []task.Responder{{Pattern: "pw", ResponseEnv: "PW"}},
-		Sources:    []string{"*.go"}, Generates: []string{"bin"}, Status: []string{"test -e bin"}, UseGitignore: true,
+		Answers: []task.Answer{{Pattern: "pw", ResponseEnv: "PW"}},
+		Sources: []string{"*.go"}, Generates: []string{"bin"}, Status: []string{"test -e bin"}, UseGitignore: true,
 		Args: []task.Arg{},
 	})
 
@@ -116,7 +116,7 @@ func TestDescriptionUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	goOnly := task.NewRegistry()
-	goOnly.MustAdd(task.Task{Name: "a", Func: func(context.Context, *task.Context) error { return nil }})
+	goOnly.MustAdd(task.Task{Name: "a", Func: func(context.Context, *task.Job) error { return nil }})
 
 	tests := []struct {
 		name string

@@ -26,7 +26,7 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 		flag := "--" + a.Name
 		switch {
 		case a.Type != task.Bool:
-			flag += " " + strings.ToUpper(argType(a))
+			flag += " " + strings.ToUpper(string(a.Kind()))
 		case a.Default == true:
 			flag = "--[no-]" + a.Name
 		}
@@ -50,7 +50,7 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 			}
 			switch {
 			case a.Type != task.Bool:
-				cols[i] += " " + argType(a)
+				cols[i] += " " + string(a.Kind())
 			case a.Default == true:
 				cols[i] += ", --no-" + a.Name
 			}
@@ -84,35 +84,10 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 	} else if len(t.Steps) > 0 {
 		b.WriteString("\nRuns:\n")
 		for _, st := range t.Steps {
-			desc := strings.TrimRight(describeStep(t, &st), "\n")
+			desc := t.DescribeStep(&st)
 			fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(desc, "\n", "\n  "))
 		}
 	}
 	_, err = fmt.Fprint(s.Out, b.String())
 	return err
-}
-
-func argType(a task.Arg) string {
-	if a.Type == "" {
-		return string(task.String)
-	}
-	return string(a.Type)
-}
-
-func describeStep(t *task.Task, st *task.Step) string {
-	sudo := ""
-	if st.Sudo != "" || t.Sudo != "" && !st.NoSudo {
-		sudo = "sudo "
-	}
-	switch {
-	case st.Task != "":
-		return "task " + st.Task
-	case st.Put != "":
-		return "put " + st.Put + " -> " + st.To
-	case st.Get != "":
-		return "get " + st.Get + " -> " + st.To
-	case st.Local != "":
-		return "local: " + sudo + st.Local
-	}
-	return sudo + st.Run
 }

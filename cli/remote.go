@@ -12,8 +12,9 @@ import (
 )
 
 // setRemote configures how the executor reaches hosts: one SSH pool for
-// the run, so every step and task on a host shares one connection.
-func setRemote(opts *rootOptions, e *task.Executor) error {
+// the run, so every step and task on a host shares one connection. The
+// caller closes the hosts it returns when the command is done.
+func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 	var mode output.Mode
 	switch m := output.Mode(opts.Output); m {
 	case "prefixed":
@@ -21,17 +22,17 @@ func setRemote(opts *rootOptions, e *task.Executor) error {
 	case output.Grouped, output.JSON:
 		mode = m
 	default:
-		return &UsageError{Msg: fmt.Sprintf("--output %q: use prefixed, grouped or json", opts.Output)}
+		return nil, &UsageError{Msg: fmt.Sprintf("--output %q: use prefixed, grouped or json", opts.Output)}
 	}
 	if opts.Parallel < 1 {
-		return &UsageError{Msg: "--parallel must be at least 1"}
+		return nil, &UsageError{Msg: "--parallel must be at least 1"}
 	}
 	for _, h := range opts.Hosts {
 		if _, group := strings.CutPrefix(h, "@"); group {
 			continue // the executor checks groups, naming the task
 		}
 		if err := task.CheckHost(h); err != nil {
-			return &UsageError{Msg: fmt.Sprintf("-H: %v", err)}
+			return nil, &UsageError{Msg: fmt.Sprintf("-H: %v", err)}
 		}
 	}
 	e.Hosts, e.Parallel, e.Only, e.Exclude = opts.Hosts, opts.Parallel, opts.Only, opts.Exclude
@@ -51,13 +52,23 @@ func setRemote(opts *rootOptions, e *task.Executor) error {
 	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {
 		if cfg.Password = askSecret(opts.Streams); cfg.Password == nil {
-			return &UsageError{Msg: "--prompt-for-login-password needs a terminal on stdin"}
+			return nil, &UsageError{Msg: "--prompt-for-login-password needs a terminal on stdin"}
 		}
 	}
-	pool := remote.NewPool(cfg)
-	e.Connect = func(ctx context.Context, host string) (runner.Runner, error) {
-		return pool.Get(ctx, host)
-	}
-	e.CloseHosts = func() { _ = pool.Close() }
-	return nil
+	h := &hosts{pool: remote.NewPool(cfg)}
+	e.Remote = h
+	return h, nil
 }
+
+// hosts is the CLI's task.Connector: a pool of SSH connections, one per
+// host, that lives as long as the command.
+type hosts struct{ pool *remote.Pool }
+
+// Connect returns the pool's connection to host, dialling it first if
+// need be.
+func (h *hosts) Connect(ctx context.Context, host string) (runner.Runner, error) {
+	return h.pool.Get(ctx, host)
+}
+
+// Close closes every connection the pool opened.
+func (h *hosts) Close() error { return h.pool.Close() }

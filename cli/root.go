@@ -341,10 +341,11 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		}
 	}
 	e.ForceAll = opts.ForceAll
-	if err := setRemote(opts, e); err != nil {
+	hosts, err := setRemote(opts, e)
+	if err != nil {
 		return err
 	}
-	defer e.CloseHosts()
+	defer hosts.Close()
 	if opts.Status {
 		return showStatus(ctx, opts.Streams, e, calls)
 	}

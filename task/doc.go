@@ -10,11 +10,15 @@
 //	reg.MustAdd(task.Task{
 //		Name: "mytime",
 //		Help: "Print the local time",
-//		Func: func(ctx context.Context, c *task.Context) error {
-//			_, err := c.Run(ctx, "date '+Local time is %c'")
+//		Func: func(ctx context.Context, j *task.Job) error {
+//			_, err := j.Run(ctx, "date '+Local time is %c'")
 //			return err
 //		},
 //	})
+//
+// A Go task's function gets a *Job: its arguments, and Run, Sudo, Local,
+// Put and Get where it runs. Package task/tasktest makes a Job outside an
+// Executor, for unit tests of Go tasks.
 //
 // The package never imports a concrete runner: package cli wires the
 // local and remote runners into an Executor.

@@ -1,11 +1,10 @@
 package task
 
 import (
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-
-	"github.com/pelletier/go-toml/v2/unstable"
+	"time"
 )
 
 // LoadError is a mistake in tasks.toml or in a task added from Go code.
@@ -28,131 +27,115 @@ func (e *LoadError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
-// pos is where something was declared: its key path in tasks.toml, with
-// array elements as "#N".
-type pos struct{ path []string }
+// TaskError is a task that failed, wrapping why.
+type TaskError struct {
+	Task string
+	Host string // "" when it ran locally
+	Err  error
+}
 
-// child returns the position of key (and of element idx of it, when idx
-// is not negative) below p.
-func (p pos) child(key string, idx int) pos {
-	n := len(p.path) + 1
-	if idx >= 0 {
-		n++
+func (e *TaskError) Error() string {
+	if e.Host != "" {
+		return fmt.Sprintf("task %q on %s: %v", e.Task, e.Host, e.Err)
 	}
-	path := append(make([]string, 0, n), p.path...)
-	path = append(path, key)
-	if idx >= 0 {
-		path = append(path, indexKey(idx))
+	return fmt.Sprintf("task %q: %v", e.Task, e.Err)
+}
+
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// ArgError is a bad command-line argument: a usage error.
+type ArgError struct {
+	Task, Arg string
+	Err       error
+}
+
+func (e *ArgError) Error() string {
+	if e.Arg == "" {
+		return fmt.Sprintf("task %q: %v", e.Task, e.Err)
 	}
-	return pos{path: path}
+	return fmt.Sprintf("task %q: argument --%s: %v", e.Task, e.Arg, e.Err)
 }
 
-// index returns the position of element i of the array at p.
-func (p pos) index(i int) pos {
-	path := append(make([]string, 0, len(p.path)+1), p.path...)
-	return pos{path: append(path, indexKey(i))}
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// HostResult is how a task ended on one host.
+type HostResult struct {
+	Host     string
+	Status   string // "ok", "failed", "unreachable" or "skipped"
+	ExitCode int    // of the failing command, when there was one
+	Step     string // the failing step, when known
+	Err      error
+	Duration time.Duration
 }
 
-// indexKeys are the path elements of the first array indexes, so that
-// loading a file does not format them again for every task.
-var indexKeys = [...]string{"#0", "#1", "#2", "#3", "#4", "#5", "#6", "#7", "#8", "#9"}
+// HostsError reports a task that failed on some of its hosts. It unwraps
+// to the first failure, so errors.As finds its *runner.ExitError.
+type HostsError struct {
+	Task    string
+	Results []HostResult
+	first   error
+}
 
-func indexKey(i int) string {
-	if i < len(indexKeys) {
-		return indexKeys[i]
+func (e *HostsError) Error() string {
+	counts := map[string]int{}
+	for _, r := range e.Results {
+		counts[r.Status]++
 	}
-	return "#" + strconv.Itoa(i)
-}
-
-func (t *Task) errorAt(p pos, msg string) error {
-	return &LoadError{File: t.file, Msg: msg, path: p.path}
-}
-
-// locate fills in Line and Col of each error from the document, using the
-// closest declared ancestor when the exact key is not written out (a
-// missing key, or a default).
-func locate(data []byte, errs []*LoadError) {
-	index := keyPositions(data)
-	lines := newLineIndex(data)
-	for _, e := range errs {
-		for n := len(e.path); n > 0 && e.Line == 0; n-- {
-			if off, ok := index[strings.Join(e.path[:n], ".")]; ok {
-				e.Line, e.Col = lines.position(off)
-			}
-		}
-	}
-}
-
-// keyPositions maps every key path in the document (dotted, array
-// elements as #N) to the byte offset where it is written. It is only
-// called on the error path, so it may parse the document a second time;
-// offsets become lines once, for the errors alone (a line count per key
-// would make a large file's error take minutes).
-func keyPositions(data []byte) map[string]int {
-	index := map[string]int{}
-	arrayTables := map[string]int{}
-	var p unstable.Parser
-	p.Reset(data)
-	var table []string
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			table = keyParts(e)
-			name := strings.Join(table, ".")
-			if e.Kind == unstable.ArrayTable {
-				n := arrayTables[name]
-				arrayTables[name] = n + 1
-				table = append(table, "#"+strconv.Itoa(n))
-			}
-			index[strings.Join(table, ".")] = position(e)
-		case unstable.KeyValue:
-			walkKeyValue(&p, e, table, index)
-		}
-	}
-	return index
-}
-
-func walkKeyValue(p *unstable.Parser, kv *unstable.Node, prefix []string, index map[string]int) {
-	path := append(prefix[:len(prefix):len(prefix)], keyParts(kv)...)
-	index[strings.Join(path, ".")] = position(kv)
-	walkValue(p, kv.Value(), path, index)
-}
-
-func walkValue(p *unstable.Parser, v *unstable.Node, path []string, index map[string]int) {
-	switch v.Kind {
-	case unstable.Array:
-		i := 0
-		for it := v.Children(); it.Next(); i++ {
-			elem := append(path[:len(path):len(path)], "#"+strconv.Itoa(i))
-			index[strings.Join(elem, ".")] = position(it.Node())
-			walkValue(p, it.Node(), elem, index)
-		}
-	case unstable.InlineTable:
-		for it := v.Children(); it.Next(); {
-			if it.Node().Kind == unstable.KeyValue {
-				walkKeyValue(p, it.Node(), path, index)
-			}
-		}
-	}
-}
-
-func keyParts(n *unstable.Node) []string {
 	var parts []string
-	for it := n.Key(); it.Next(); {
-		parts = append(parts, string(it.Node().Data))
-	}
-	return parts
-}
-
-// position is the offset where node n starts: its first key for a
-// key-value, else its own bytes.
-func position(n *unstable.Node) int {
-	r := n.Raw
-	if n.Kind == unstable.KeyValue || n.Kind == unstable.Table || n.Kind == unstable.ArrayTable {
-		if it := n.Key(); it.Next() {
-			r = it.Node().Raw
+	for _, s := range []string{"failed", "unreachable", "skipped"} {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
-	return int(r.Offset)
+	return fmt.Sprintf("task %q: %s of %d hosts", e.Task, strings.Join(parts, ", "), len(e.Results))
 }
+
+func (e *HostsError) Unwrap() error { return e.first }
+
+// UnknownTaskError reports a task name that matches no task or alias.
+type UnknownTaskError struct {
+	Name       string
+	Suggestion string // the closest known name, if one is close
+}
+
+func (e *UnknownTaskError) Error() string {
+	if e.Suggestion != "" {
+		return fmt.Sprintf("unknown task %q; did you mean %q?", e.Name, e.Suggestion)
+	}
+	return fmt.Sprintf("unknown task %q", e.Name)
+}
+
+// PlaceError is a placeholder that stands where no value can be made
+// safe, or a command gotask cannot parse to find out.
+type PlaceError struct {
+	Name      string // the placeholder's name; "" for a syntax error
+	Line, Col int    // 1-based, within the command
+	Msg       string
+}
+
+func (e *PlaceError) Error() string {
+	if e.Name == "" {
+		return fmt.Sprintf("line %d, column %d of the command: %s", e.Line, e.Col, e.Msg)
+	}
+	return fmt.Sprintf("{{.%s}} at line %d, column %d of the command: %s", e.Name, e.Line, e.Col, e.Msg)
+}
+
+// ValueError is a value that cannot stand where its placeholder stands:
+// a non-integer in arithmetic, a line that would end a here-document, a
+// NUL byte, or a command too long for a command line.
+type ValueError struct {
+	Name string // the placeholder
+	Msg  string
+}
+
+func (e *ValueError) Error() string {
+	return fmt.Sprintf("value of {{.%s}} %s", e.Name, e.Msg)
+}
+
+// ErrNoAnswer is wrapped by the error of a task whose confirm question
+// no one can answer: Executor.Confirm is nil and AssumeYes is false.
+var ErrNoAnswer = errors.New("there is no terminal to answer")
+
+// ErrNoHostsLeft is wrapped by the error of a task whose hosts are all
+// left out by Executor.Only and Executor.Exclude.
+var ErrNoHostsLeft = errors.New("no hosts left to run on")

@@ -10,7 +10,7 @@ import (
 	"github.com/gotask/gotask/task"
 )
 
-// A task written in Go reads its typed arguments from the Context and runs
+// A task written in Go reads its typed arguments from its Job and runs
 // shell commands through it; values are quoted with task.Quote.
 func ExampleRegistry_MustAdd() {
 	reg := task.NewRegistry()
@@ -21,10 +21,10 @@ func ExampleRegistry_MustAdd() {
 			{Name: "name", Required: true},
 			{Name: "times", Type: task.Int, Default: 1},
 		},
-		Func: func(ctx context.Context, c *task.Context) error {
-			for i := range c.Int("times") {
-				cmd := fmt.Sprintf("echo %d: Hello, %s", i+1, task.Quote(c.String("name")))
-				if _, err := c.Run(ctx, cmd); err != nil {
+		Func: func(ctx context.Context, j *task.Job) error {
+			for i := range j.Int("times") {
+				cmd := fmt.Sprintf("echo %d: Hello, %s", i+1, task.Quote(j.String("name")))
+				if _, err := j.Run(ctx, cmd); err != nil {
 					return err
 				}
 			}
@@ -58,20 +58,20 @@ dep = ["generate"]
 }
 
 // A task can call another with arguments, as on the command line.
-func ExampleContext_Task() {
+func ExampleJob_Task() {
 	reg := task.NewRegistry()
 	reg.MustAdd(task.Task{
 		Name: "shout",
 		Args: []task.Arg{{Name: "word"}},
-		Func: func(_ context.Context, c *task.Context) error {
-			fmt.Fprintln(c.Stdout(), strings.ToUpper(c.String("word")))
+		Func: func(_ context.Context, j *task.Job) error {
+			fmt.Fprintln(j.Stdout(), strings.ToUpper(j.String("word")))
 			return nil
 		},
 	})
 	reg.MustAdd(task.Task{
 		Name: "hello",
-		Func: func(ctx context.Context, c *task.Context) error {
-			return c.Task(ctx, "shout", map[string]string{"word": "hello"})
+		Func: func(ctx context.Context, j *task.Job) error {
+			return j.Task(ctx, "shout", map[string]string{"word": "hello"})
 		},
 	})
 	e := &task.Executor{Registry: reg, Local: local.New(), Stdout: os.Stdout}

@@ -92,7 +92,7 @@ func TestExecutorGoDepsRunOnceUnderConcurrency(t *testing.T) {
 	// The same with Go tasks, counting calls: -race checks the executor.
 	var shared, running, most atomic.Int32
 	r := NewRegistry()
-	r.MustAdd(Task{Name: "shared", Func: func(context.Context, *Context) error {
+	r.MustAdd(Task{Name: "shared", Func: func(context.Context, *Job) error {
 		shared.Add(1)
 		return nil
 	}})
@@ -100,7 +100,7 @@ func TestExecutorGoDepsRunOnceUnderConcurrency(t *testing.T) {
 	for i := range 16 {
 		name := fmt.Sprintf("m%d", i)
 		middle = append(middle, name)
-		r.MustAdd(Task{Name: name, Deps: []string{"shared"}, Func: func(context.Context, *Context) error {
+		r.MustAdd(Task{Name: name, Deps: []string{"shared"}, Func: func(context.Context, *Job) error {
 			n := running.Add(1)
 			defer running.Add(-1)
 			for {
@@ -276,7 +276,7 @@ func TestExecutorRetries(t *testing.T) {
 func TestExecutorDryRunRunsNothing(t *testing.T) {
 	r := NewRegistry()
 	r.MustAdd(Task{Name: "dep", Steps: logs("dep")})
-	r.MustAdd(Task{Name: "gotask", Func: func(context.Context, *Context) error {
+	r.MustAdd(Task{Name: "gotask", Func: func(context.Context, *Job) error {
 		return errors.New("a dry run called the Go function")
 	}})
 	r.MustAdd(Task{Name: "main", Deps: []string{"dep"}, Post: []string{"gotask"}, Confirm: "Sure?",
@@ -346,26 +346,26 @@ func TestGoTaskContext(t *testing.T) {
 			{Name: "loud", Type: Bool},
 			{Name: "wait", Type: Duration, Default: "3s"},
 		},
-		Func: func(ctx context.Context, c *Context) error {
-			for range c.Int("times") {
-				res, err := c.Run(ctx, "echo "+Quote(c.Var("greeting")+", "+c.String("name")), Hide())
+		Func: func(ctx context.Context, j *Job) error {
+			for range j.Int("times") {
+				res, err := j.Run(ctx, "echo "+Quote(j.Var("greeting")+", "+j.String("name")), Hide())
 				if err != nil {
 					return err
 				}
 				got = append(got, strings.TrimSpace(string(res.Stdout)))
 			}
-			got = append(got, fmt.Sprint(c.Bool("loud"), " ", c.Duration("wait"), " host=", c.Host()))
+			got = append(got, fmt.Sprint(j.Bool("loud"), " ", j.Duration("wait"), " host=", j.Host()))
 			// Options: env, dir, warn.
-			res, err := c.Run(ctx, `mkdir -p sub && cd sub && echo "$X" >> ../log; exit 4`, WithEnv("X", "from-env"), Warn())
+			res, err := j.Run(ctx, `mkdir -p sub && cd sub && echo "$X" >> ../log; exit 4`, WithEnv("X", "from-env"), Warn())
 			if err != nil || res.ExitCode != 4 {
 				return fmt.Errorf("Warn() run: %v, %+v", err, res)
 			}
-			res, err = c.Run(ctx, "pwd", InDir("sub"), Hide())
+			res, err = j.Run(ctx, "pwd", InDir("sub"), Hide())
 			if err != nil {
 				return err
 			}
 			got = append(got, filepath.Base(strings.TrimSpace(string(res.Stdout))))
-			fmt.Fprintln(c.Stdout(), "done")
+			fmt.Fprintln(j.Stdout(), "done")
 			return nil
 		},
 	})
@@ -387,11 +387,11 @@ func TestGoTaskContext(t *testing.T) {
 
 func TestGoTaskErrors(t *testing.T) {
 	r := NewRegistry()
-	r.MustAdd(Task{Name: "fails", Func: func(ctx context.Context, c *Context) error {
-		_, err := c.Run(ctx, "exit 7")
+	r.MustAdd(Task{Name: "fails", Func: func(ctx context.Context, j *Job) error {
+		_, err := j.Run(ctx, "exit 7")
 		return err
 	}})
-	r.MustAdd(Task{Name: "plain", Func: func(context.Context, *Context) error { return errors.New("no luck") }})
+	r.MustAdd(Task{Name: "plain", Func: func(context.Context, *Job) error { return errors.New("no luck") }})
 
 	x := runTasks(t, r, nil, Call{Name: "fails"})
 	var ee *runner.ExitError
@@ -416,13 +416,13 @@ func TestGoAndTOMLTasksDependOnEachOther(t *testing.T) {
 		mu.Unlock()
 	}
 	r := NewRegistry()
-	r.MustAdd(Task{Name: "gen", Func: func(context.Context, *Context) error { rec("gen"); return nil }})
-	r.MustAdd(Task{Name: "stamp", Args: []Arg{{Name: "v", Type: Int}}, Func: func(_ context.Context, c *Context) error {
-		rec(fmt.Sprint("stamp ", c.Int("v")))
+	r.MustAdd(Task{Name: "gen", Func: func(context.Context, *Job) error { rec("gen"); return nil }})
+	r.MustAdd(Task{Name: "stamp", Args: []Arg{{Name: "v", Type: Int}}, Func: func(_ context.Context, j *Job) error {
+		rec(fmt.Sprint("stamp ", j.Int("v")))
 		return nil
 	}})
-	r.MustAdd(Task{Name: "ship", Deps: []string{"build"}, Func: func(ctx context.Context, c *Context) error {
-		if err := c.Task(ctx, "stamp", map[string]string{"v": "2"}); err != nil {
+	r.MustAdd(Task{Name: "ship", Deps: []string{"build"}, Func: func(ctx context.Context, j *Job) error {
+		if err := j.Task(ctx, "stamp", map[string]string{"v": "2"}); err != nil {
 			return err
 		}
 		rec("ship")
@@ -450,7 +450,7 @@ steps = [
 
 	// A Go task whose dep is missing from tasks.toml fails validation.
 	r = NewRegistry()
-	r.MustAdd(Task{Name: "ship", Deps: []string{"biuld"}, Func: func(context.Context, *Context) error { return nil }})
+	r.MustAdd(Task{Name: "ship", Deps: []string{"biuld"}, Func: func(context.Context, *Job) error { return nil }})
 	err = r.LoadBytes("tasks.toml", []byte("[tasks.build]\nrun = \"true\"\n"))
 	if err == nil || !strings.Contains(err.Error(), `task "ship": unknown dependency "biuld"; did you mean "build"?`) {
 		t.Errorf("Go task with a missing dep: %v", err)
@@ -458,7 +458,7 @@ steps = [
 
 	// A Go task and a tasks.toml task of the same name clash.
 	r = NewRegistry()
-	r.MustAdd(Task{Name: "build", Func: func(context.Context, *Context) error { return nil }})
+	r.MustAdd(Task{Name: "build", Func: func(context.Context, *Job) error { return nil }})
 	err = r.LoadBytes("tasks.toml", []byte("[tasks.build]\nrun = \"true\"\n"))
 	if err == nil || err.Error() != `tasks.toml:1:2: task "build" is defined twice` {
 		t.Errorf("Go and TOML task of one name: %v", err)

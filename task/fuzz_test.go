@@ -32,7 +32,7 @@ func FuzzLoad(f *testing.F) {
 			if err != nil {
 				t.Fatalf("task %q loaded, but its defaults do not parse: %v", tk.Name, err)
 			}
-			s := &scope{e: &Executor{Registry: r}, t: tk, args: args}
+			s := &scope{e: &execution{Executor: &Executor{Registry: r}}, t: tk, args: args}
 			for _, st := range tk.Steps {
 				// A command may still be refused when it is about to run
 				// (a placeholder in backquotes, say), but no name is unknown.

@@ -64,8 +64,8 @@ func TestGroupedOutputIsBoundedInMemory(t *testing.T) {
 	r.Dir = t.TempDir()
 	var probe blockProbe
 	e := &Executor{Registry: r, Local: local.New(), Stdout: &probe, NoPty: true,
-		Output:  output.New(&probe, nil, output.Options{Mode: output.Grouped}),
-		Connect: func(context.Context, string) (runner.Runner, error) { return local.New(), nil }}
+		Output: output.New(&probe, nil, output.Options{Mode: output.Grouped}),
+		Remote: ConnectFunc(func(context.Context, string) (runner.Runner, error) { return local.New(), nil })}
 	if err := e.Run(t.Context(), Call{Name: "big"}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,24 @@ import (
 // zero.
 const DefaultParallel = 32
 
+// Connector reaches hosts for an Executor. It does not close what it
+// opened: that is for whoever made it, once no run needs the connections
+// (a connection is shared by every step and task on its host).
+type Connector interface {
+	// Connect returns the runner for a host string such as
+	// "deploy@web1:22" or an ssh_config alias; for put and get steps the
+	// runner must also be a runner.Copier.
+	Connect(ctx context.Context, host string) (runner.Runner, error)
+}
+
+// ConnectFunc is a function used as a Connector.
+type ConnectFunc func(ctx context.Context, host string) (runner.Runner, error)
+
+// Connect calls f.
+func (f ConnectFunc) Connect(ctx context.Context, host string) (runner.Runner, error) {
+	return f(ctx, host)
+}
+
 // target is one host a task runs on.
 type target struct {
 	name string // as given: the alias or host string, for {{.host}} and output
@@ -26,7 +44,7 @@ type target struct {
 
 // targets resolves the hosts a task runs on: override (the CLI's -H) or
 // the task's own hosts, with groups expanded and --only/--exclude applied.
-func (e *Executor) targets(t *Task, override []string) ([]target, error) {
+func (e *execution) targets(t *Task, override []string) ([]target, error) {
 	list := t.Hosts
 	if len(override) > 0 {
 		list = override
@@ -106,43 +124,9 @@ func matchAny(patterns []string, name string, def bool) bool {
 	return false
 }
 
-// HostResult is how a task ended on one host.
-type HostResult struct {
-	Host     string
-	Status   string // "ok", "failed", "unreachable" or "skipped"
-	ExitCode int    // of the failing command, when there was one
-	Step     string // the failing step, when known
-	Err      error
-	Duration time.Duration
-}
-
-// HostsError reports a task that failed on some of its hosts. It unwraps
-// to the first failure, so errors.As finds its *runner.ExitError.
-type HostsError struct {
-	Task    string
-	Results []HostResult
-	first   error
-}
-
-func (e *HostsError) Error() string {
-	counts := map[string]int{}
-	for _, r := range e.Results {
-		counts[r.Status]++
-	}
-	var parts []string
-	for _, s := range []string{"failed", "unreachable", "skipped"} {
-		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-		}
-	}
-	return fmt.Sprintf("task %q: %s of %d hosts", e.Task, strings.Join(parts, ", "), len(e.Results))
-}
-
-func (e *HostsError) Unwrap() error { return e.first }
-
 // fanOut runs the task on every target: in rolling batches of t.Serial
 // hosts, or all at once, never more than Parallel at a time.
-func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {
+func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {
 	parallel := e.Parallel
 	if parallel <= 0 {
 		parallel = DefaultParallel
@@ -222,7 +206,7 @@ func (e *Executor) fanOut(ctx context.Context, t *Task, args map[string]any, tar
 // tooManyFailures applies max_fail: a count ("2") or a share ("25%") of
 // the hosts. Without it, a rolling task stops at its first failure and
 // an all-at-once task has nothing left to stop.
-func (e *Executor) tooManyFailures(t *Task, failures, total int) bool {
+func (e *execution) tooManyFailures(t *Task, failures, total int) bool {
 	switch {
 	case t.MaxFail == "":
 		return true
@@ -235,10 +219,10 @@ func (e *Executor) tooManyFailures(t *Task, failures, total int) bool {
 }
 
 // runHost runs the task on one host and says how it went.
-func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg target, index int, multi bool, width int) (res HostResult) {
+func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, tg target, index int, multi bool, width int) (res HostResult) {
 	start := time.Now()
 	res.Host = tg.name
-	if e.Connect == nil {
+	if e.Remote == nil {
 		res.Status, res.Err = "unreachable", errors.New("this gotask has no SSH runner")
 		return res
 	}
@@ -254,7 +238,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 	var r runner.Runner
 	if !e.Dry {
 		var err error
-		if r, err = e.Connect(ctx, tg.addr); err != nil {
+		if r, err = e.Remote.Connect(ctx, tg.addr); err != nil {
 			res.Status, res.Err = "unreachable", &TaskError{Task: t.Name, Host: tg.name, Err: err}
 			return res
 		}
@@ -280,7 +264,7 @@ func (e *Executor) runHost(ctx context.Context, t *Task, args map[string]any, tg
 
 // summary prints one row per host: ok, failed (exit code, step),
 // unreachable (reason) or skipped, and how long it took.
-func (e *Executor) summary(t *Task, results []HostResult) {
+func (e *execution) summary(t *Task, results []HostResult) {
 	rows := make([]output.Row, len(results))
 	for i, r := range results {
 		row := output.Row{Host: r.Host, Status: r.Status, Err: r.Err, Duration: r.Duration}
@@ -320,18 +304,5 @@ func rootCause(err error) string {
 	return err.Error() // whole: its end often says what to do
 }
 
-// console returns where concurrent output meets: Output, or one without
-// colour made from Stdout and Stderr.
-func (e *Executor) console() *output.Console {
-	if e.Output != nil {
-		return e.Output
-	}
-	e.conOnce.Do(func() {
-		var opts output.Options
-		if e.Secrets != nil {
-			opts.Redact = e.Secrets.Redact
-		}
-		e.con = output.New(e.Stdout, e.Stderr, opts)
-	})
-	return e.con
-}
+// console returns where concurrent output meets.
+func (e *execution) console() *output.Console { return e.con }

@@ -44,6 +44,16 @@ func TestLoadErrorPositions(t *testing.T) {
 			want: []string{`tasks.toml:2:11: task "build" key retries: a string where a whole number is expected`},
 		},
 		{
+			// The copy keeps permission bits only: 04755 would silently
+			// lose its setuid bit, and 01000 would make a file mode 000.
+			name: "put mode beyond permission bits",
+			doc:  "[tasks.x]\nsteps = [\n  { put = \"a\", to = \"b\", mode = \"04755\" },\n  { get = \"a\", to = \"b\", mode = \"1000\" },\n]\n",
+			want: []string{
+				`tasks.toml:3:26: task "x": mode must be octal permission bits from "0000" to "0777", like "0755", on a put or get step`,
+				`tasks.toml:4:26: task "x": mode must be octal permission bits from "0000" to "0777", like "0755", on a put or get step`,
+			},
+		},
+		{
 			name: "wrong type of list",
 			doc:  "[tasks.x]\naliases = \"a\"\n",
 			want: []string{`tasks.toml:2:11: task "x" key aliases: a string where a list is expected`},

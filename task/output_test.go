@@ -20,8 +20,8 @@ func TestWarnHideIsSilent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var code int
 			r := NewRegistry()
-			r.MustAdd(Task{Name: "probe", Func: func(ctx context.Context, c *Context) error {
-				res, err := c.Run(ctx, "echo checking; exit 3", tt.opts...)
+			r.MustAdd(Task{Name: "probe", Func: func(ctx context.Context, j *Job) error {
+				res, err := j.Run(ctx, "echo checking; exit 3", tt.opts...)
 				if err != nil {
 					return err
 				}

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"slices"
 	"strconv"
@@ -136,19 +137,6 @@ func (r *Registry) Tasks() []*Task {
 	}
 	slices.SortFunc(list, func(a, b *Task) int { return strings.Compare(a.Name, b.Name) })
 	return list
-}
-
-// UnknownTaskError reports a task name that matches no task or alias.
-type UnknownTaskError struct {
-	Name       string
-	Suggestion string // the closest known name, if one is close
-}
-
-func (e *UnknownTaskError) Error() string {
-	if e.Suggestion != "" {
-		return fmt.Sprintf("unknown task %q; did you mean %q?", e.Name, e.Suggestion)
-	}
-	return fmt.Sprintf("unknown task %q", e.Name)
 }
 
 // Resolve is Lookup with an *UnknownTaskError, suggesting the closest
@@ -308,6 +296,9 @@ func (t *Task) check() error {
 		if err := checkEnv(t, at.child("env", -1), s.Env); err != nil {
 			return err
 		}
+		if s.Mode&^fs.ModePerm != 0 {
+			return t.errorAt(at.child("mode", -1), fmt.Sprintf("task %q: step %d: mode %O has bits beyond the permission bits (0777), which put and get do not carry", t.Name, i+1, uint32(s.Mode)))
+		}
 	}
 	for i, h := range t.Hosts {
 		if _, group := strings.CutPrefix(h, "@"); group {
@@ -338,7 +329,7 @@ func (t *Task) check() error {
 		if a.Short != "" {
 			seen["-"+a.Short] = true
 		}
-		switch a.kind() {
+		switch a.Kind() {
 		case String, Int, Bool, Duration:
 		default:
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q has unknown type %q; use string, int, bool or duration", t.Name, a.Name, a.Type))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 )
@@ -50,10 +51,12 @@ func TestRegistryAdd(t *testing.T) {
 		},
 		{
 			name:    "Go code and commands",
-			add:     Task{Name: "both", Steps: noop, Func: func(context.Context, *Context) error { return nil }},
+			add:     Task{Name: "both", Steps: noop, Func: func(context.Context, *Job) error { return nil }},
 			wantErr: `task "both" has both Go code and commands`,
 		},
 		{name: "negative retries", add: Task{Name: "r", Retries: -1}, wantErr: "must not be negative"},
+		{name: "put mode with the setuid bit", add: Task{Name: "p", Steps: []Step{{Put: "a", To: "b", Mode: 0o755 | fs.ModeSetuid}}}, wantErr: `task "p": step 1: mode 0o40000755 has bits beyond the permission bits`},
+		{name: "put mode of permission bits", add: Task{Name: "p", Steps: []Step{{Put: "a", To: "b", Mode: 0o755}}}},
 		{
 			name:    "bad argument name",
 			add:     Task{Name: "a", Args: []Arg{{Name: "--pid"}}},

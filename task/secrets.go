@@ -28,7 +28,7 @@ func (r *Registry) secretEnv() map[string]string {
 			where[v] = fmt.Sprintf("the sudo_password_env of host group %q", name)
 		}
 	}
-	add := func(task string, rs []Responder) {
+	add := func(task string, rs []Answer) {
 		for _, x := range rs {
 			if x.ResponseEnv != "" && where[x.ResponseEnv] == "" {
 				where[x.ResponseEnv] = fmt.Sprintf("a response_env of task %q", task)
@@ -37,9 +37,9 @@ func (r *Registry) secretEnv() map[string]string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.tasks)) {
 		t := r.tasks[name]
-		add(name, t.Responders)
+		add(name, t.Answers)
 		for i := range t.Steps {
-			add(name, t.Steps[i].Responders)
+			add(name, t.Steps[i].Answers)
 		}
 	}
 	return where

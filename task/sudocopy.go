@@ -28,13 +28,13 @@ import (
 // belongs to them.
 
 // sudoCopy is copy for a step with sudo as user.
-func (s *scope) sudoCopy(ctx context.Context, put bool, src, dst string, mode uint32, user string) (*runner.CopyResult, error) {
+func (s *scope) sudoCopy(ctx context.Context, put bool, src, dst string, mode fs.FileMode, user string) (*runner.CopyResult, error) {
 	var res *runner.CopyResult
 	var err error
 	if put {
-		res, err = s.sudoPut(ctx, src, dst, fs.FileMode(mode), user)
+		res, err = s.sudoPut(ctx, src, dst, mode, user)
 	} else {
-		res, err = s.sudoGet(ctx, src, dst, fs.FileMode(mode), user)
+		res, err = s.sudoGet(ctx, src, dst, mode, user)
 	}
 	if err != nil {
 		return res, &TaskError{Task: s.t.Name, Host: s.host, Err: err}

@@ -2,9 +2,7 @@ package task
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
+	"io/fs"
 	"time"
 
 	"github.com/gotask/gotask/runner"
@@ -34,7 +32,7 @@ type Task struct {
 	Steps []Step
 	// Func is the body of a task written in Go. A task has Steps or Func,
 	// not both.
-	Func func(ctx context.Context, c *Context) error
+	Func func(ctx context.Context, c *Job) error
 
 	// Dir is the working directory of the task's commands, relative to
 	// the tasks.toml directory. Empty means that directory.
@@ -53,8 +51,9 @@ type Task struct {
 	// Sudo runs the task's commands through sudo as this user ("root"
 	// for sudo = true). Empty means no sudo.
 	Sudo string
-	// Responders answer prompts in the task's output.
-	Responders []Responder
+	// Answers answer prompts in the task's output (tasks.toml's
+	// responders).
+	Answers []Answer
 	// Hosts runs the task on these hosts (host strings or "@group")
 	// over SSH instead of locally.
 	Hosts []string
@@ -94,34 +93,33 @@ type Step struct {
 	Put   string            // a local path to upload to To
 	Get   string            // a remote path to download to To
 	To    string
-	Mode  string // permission bits for Put/Get, like "0755"
+	Mode  fs.FileMode // permission bits for Put/Get (0o755); 0 keeps the source's
 
-	Sudo       string // as Task.Sudo; overrides it when set
-	NoSudo     bool   // sudo = false on a step of a sudo task
-	Warn       bool
-	Dir        string
-	Env        map[string]string
-	Pty        *bool
-	Timeout    time.Duration
-	Retries    *int // as Task.Retries; overrides it when set
-	Once       bool // on a multi-host task: run on the first host only
-	Responders []Responder
+	Sudo    string // as Task.Sudo; overrides it when set
+	NoSudo  bool   // sudo = false on a step of a sudo task
+	Warn    bool
+	Dir     string
+	Env     map[string]string
+	Pty     *bool
+	Timeout time.Duration
+	Retries *int     // as Task.Retries; overrides it when set
+	Once    bool     // on a multi-host task: run on the first host only
+	Answers []Answer // as Task.Answers; added to them
 
 	pos pos
 }
 
-// Responder answers a prompt: when Pattern (a regular expression)
-// appears in the output, Response is written to the command's stdin.
-// ResponseEnv names an environment variable holding the response instead,
-// for secrets that must not sit in tasks.toml.
-type Responder struct {
+// Answer is a task's reply to a prompt (a `responders` entry in
+// tasks.toml): when Pattern (a regular expression) appears in the
+// output, Response is written to the command's stdin. ResponseEnv names
+// an environment variable holding the response instead, for secrets that
+// must not sit in tasks.toml. The executor turns each Answer into a
+// *responder.Responder, the watcher that does the answering.
+type Answer struct {
 	Pattern     string
 	Response    string
 	ResponseEnv string
 }
-
-// ArgType is the type of a task argument.
-type ArgType string
 
 // The argument types.
 const (
@@ -130,106 +128,6 @@ const (
 	Bool     ArgType = "bool"
 	Duration ArgType = "duration"
 )
-
-// Arg declares one argument of a task.
-type Arg struct {
-	Name string // --name on the command line
-	// Type is the argument's type; empty means String.
-	Type ArgType
-	// Default is used when the argument is not given: a value of the
-	// type's Go type (string, int, bool, time.Duration) or a string that
-	// parses as one. Nil means the zero value (or required).
-	Default any
-	// Required arguments must be given.
-	Required bool
-	Help     string
-	// Short is a one-letter alias, given as -x.
-	Short string
-}
-
-func (a *Arg) kind() ArgType {
-	if a.Type == "" {
-		return String
-	}
-	return a.Type
-}
-
-// Parse turns a command-line string into the argument's Go value.
-func (a *Arg) Parse(s string) (any, error) {
-	switch a.kind() {
-	case String:
-		return s, nil
-	case Int:
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a whole number", s)
-		}
-		return n, nil
-	case Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not true or false", s)
-		}
-		return b, nil
-	case Duration:
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a duration like 30s, 5m or 1h30m", s)
-		}
-		return d, nil
-	}
-	return nil, fmt.Errorf("unknown type %q (use string, int, bool or duration)", a.Type)
-}
-
-// defaultValue returns the typed default, checking it fits the type.
-func (a *Arg) defaultValue() (any, error) {
-	if a.Default == nil {
-		switch a.kind() {
-		case Int:
-			return 0, nil
-		case Bool:
-			return false, nil
-		case Duration:
-			return time.Duration(0), nil
-		}
-		return "", nil
-	}
-	switch v := a.Default.(type) {
-	case string:
-		if a.kind() == String {
-			return v, nil
-		}
-		return a.Parse(v)
-	case int:
-		if a.kind() == Int {
-			return v, nil
-		}
-	case int64:
-		if a.kind() == Int {
-			return int(v), nil
-		}
-	case bool:
-		if a.kind() == Bool {
-			return v, nil
-		}
-	case time.Duration:
-		if a.kind() == Duration {
-			return v, nil
-		}
-	}
-	return nil, fmt.Errorf("default %v (%T) does not fit type %s", a.Default, a.Default, a.kind())
-}
-
-// formatValue renders an argument value the way it is substituted.
-func formatValue(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case time.Duration:
-		return v.String()
-	}
-	return fmt.Sprint(v)
-}
 
 // ptyMode maps a *bool pty setting to the runner's mode.
 func ptyMode(p *bool) runner.PtyMode {

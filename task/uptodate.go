@@ -50,14 +50,15 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err := e.checkCommands(t, args); err != nil {
 		return nil, err
 	}
-	return e.upToDate(ctx, e.newScope(ctx, t, args, "", e.Local), false)
+	x := e.newExecution()
+	return x.upToDate(ctx, x.newScope(ctx, t, args, "", e.Local), false)
 }
 
 // upToDate runs the checks the task declares: every status command must
 // exit 0, and the fingerprint of its sources, definition and arguments
 // must match the one recorded after its last successful run. With
 // noStatus the status commands are not run: the task runs anyway.
-func (e *Executor) upToDate(ctx context.Context, s *scope, noStatus bool) (*UpToDate, error) {
+func (e *execution) upToDate(ctx context.Context, s *scope, noStatus bool) (*UpToDate, error) {
 	t := s.t
 	u := &UpToDate{UpToDate: true}
 	for i, line := range t.Status {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/gotask/gotask/cli"
@@ -26,8 +27,8 @@ func registry() *task.Registry {
 	reg.MustAdd(task.Task{
 		Name: "gomytime",
 		Help: "Print the local time (a task written in Go)",
-		Func: func(ctx context.Context, c *task.Context) error {
-			_, err := c.Run(ctx, "date '+Local time is %c'")
+		Func: func(ctx context.Context, j *task.Job) error {
+			_, err := j.Run(ctx, "date '+Local time is %c'")
 			return err
 		},
 	})
@@ -43,8 +44,8 @@ func registry() *task.Registry {
 	reg.MustAdd(task.Task{
 		Name: "uptime-json",
 		Help: "Report each host's uptime as JSON (run it with -H host1,host2)",
-		Func: func(ctx context.Context, c *task.Context) error {
-			res, err := c.Run(ctx, "cat /proc/uptime", task.Hide())
+		Func: func(ctx context.Context, j *task.Job) error {
+			res, err := j.Run(ctx, "cat /proc/uptime", task.Hide())
 			if err != nil {
 				return err
 			}
@@ -52,8 +53,8 @@ func registry() *task.Registry {
 			if len(fields) == 0 {
 				return fmt.Errorf("unexpected /proc/uptime: %q", res.Stdout)
 			}
-			out, _ := json.Marshal(map[string]string{"host": c.Host(), "uptime_seconds": fields[0]})
-			fmt.Fprintln(c.Stdout(), string(out))
+			out, _ := json.Marshal(map[string]string{"host": j.Host(), "uptime_seconds": fields[0]})
+			fmt.Fprintln(j.Stdout(), string(out))
 			return nil
 		},
 	})
@@ -65,8 +66,8 @@ func registry() *task.Registry {
 // The task sets no Help, so its help is this doc comment, which gotask
 // reads when it builds the Go tasks. It runs du, parses its output and
 // acts on it: the kind of task that is easier in Go than in a shell line.
-func biggest(ctx context.Context, c *task.Context) error {
-	res, err := c.Run(ctx, "du -a -k "+task.Quote(c.String("dir")), task.Hide())
+func biggest(ctx context.Context, j *task.Job) error {
+	res, err := j.Run(ctx, "du -a -k "+task.Quote(j.String("dir")), task.Hide())
 	if err != nil {
 		return err
 	}
@@ -76,20 +77,20 @@ func biggest(ctx context.Context, c *task.Context) error {
 	}
 	var entries []entry
 	for _, line := range strings.Split(strings.TrimSpace(string(res.Stdout)), "\n") {
-		var e entry
-		if _, err := fmt.Sscanf(line, "%d\t%s", &e.kb, &e.path); err == nil {
-			entries = append(entries, e)
+		size, path, ok := strings.Cut(line, "\t") // du: size, a tab, the path (spaces and all)
+		if kb, err := strconv.Atoi(size); ok && err == nil {
+			entries = append(entries, entry{kb: kb, path: path})
 		}
 	}
 	for i := 0; i < len(entries); i++ {
-		for j := i + 1; j < len(entries); j++ {
-			if entries[j].kb > entries[i].kb {
-				entries[i], entries[j] = entries[j], entries[i]
+		for k := i + 1; k < len(entries); k++ {
+			if entries[k].kb > entries[i].kb {
+				entries[i], entries[k] = entries[k], entries[i]
 			}
 		}
 	}
-	for i := 0; i < c.Int("top") && i < len(entries); i++ {
-		fmt.Fprintf(c.Stdout(), "%8d KiB  %s\n", entries[i].kb, entries[i].path)
+	for i := 0; i < j.Int("top") && i < len(entries); i++ {
+		fmt.Fprintf(j.Stdout(), "%8d KiB  %s\n", entries[i].kb, entries[i].path)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/gotask/gotask/internal/shell"
@@ -12,14 +13,16 @@ import (
 	"github.com/gotask/gotask/runner"
 )
 
-// Context is what a Go task's function gets: its arguments, and ways to
-// run commands where the task runs, in the manner of Fabric's Connection.
-// A Go task with hosts gets one Context per host.
-type Context struct {
+// Job is one Go task running in one place (this machine, or one of its
+// hosts): what the task's function gets beside its context.Context. It
+// holds the task's arguments and runs commands where the task runs, in
+// the manner of Fabric's Connection. A Go task with hosts gets one Job
+// per host. Outside an Executor, task/tasktest makes one for unit tests.
+type Job struct {
 	s *scope
 }
 
-// Option adjusts one command run through a Context.
+// Option adjusts one command run through a Job.
 type Option func(*command)
 
 // InDir runs the command in dir (relative to the tasks.toml directory
@@ -61,29 +64,29 @@ func Watch(w ...responder.Watcher) Option {
 	return func(c *command) { c.extra = append(c.extra, w...) }
 }
 
-// AsUser runs the command through sudo as user; Context.Sudo is the same
+// AsUser runs the command through sudo as user; Job.Sudo is the same
 // as AsUser("root").
 func AsUser(user string) Option { return func(c *command) { c.sudo = user } }
 
 // Run runs a shell command where the task runs: on its host, or on this
 // machine. The command is used as it is: quote values with Quote.
-func (c *Context) Run(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
-	return c.exec(ctx, command, false, opts)
+func (j *Job) Run(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
+	return j.exec(ctx, command, false, opts)
 }
 
 // Local runs a shell command on this machine, even in a task with hosts.
-func (c *Context) Local(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
-	return c.exec(ctx, command, true, opts)
+func (j *Job) Local(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
+	return j.exec(ctx, command, true, opts)
 }
 
 // Sudo runs a shell command through sudo as root, answering the
 // password prompt (see the README's "sudo" section).
-func (c *Context) Sudo(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
-	return c.exec(ctx, command, false, append([]Option{AsUser("root")}, opts...))
+func (j *Job) Sudo(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
+	return j.exec(ctx, command, false, append([]Option{AsUser("root")}, opts...))
 }
 
-func (c *Context) exec(ctx context.Context, line string, local bool, opts []Option) (*runner.Result, error) {
-	cmd, err := c.s.command("", pos{}, nil)
+func (j *Job) exec(ctx context.Context, line string, local bool, opts []Option) (*runner.Result, error) {
+	cmd, err := j.s.command("", pos{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -92,59 +95,59 @@ func (c *Context) exec(ctx context.Context, line string, local bool, opts []Opti
 	for _, o := range opts {
 		o(cmd)
 	}
-	return c.s.exec(ctx, cmd)
+	return j.s.exec(ctx, cmd)
 }
 
 // Put uploads the local path src to dst on the task's host. mode sets the
 // permission bits; zero keeps the source's.
-func (c *Context) Put(ctx context.Context, src, dst string, mode uint32) (*runner.CopyResult, error) {
-	return c.s.copy(ctx, true, src, dst, mode, "")
+func (j *Job) Put(ctx context.Context, src, dst string, mode fs.FileMode) (*runner.CopyResult, error) {
+	return j.s.copy(ctx, true, src, dst, mode, "")
 }
 
 // Get downloads src from the task's host to the local path dst.
-func (c *Context) Get(ctx context.Context, src, dst string, mode uint32) (*runner.CopyResult, error) {
-	return c.s.copy(ctx, false, src, dst, mode, "")
+func (j *Job) Get(ctx context.Context, src, dst string, mode fs.FileMode) (*runner.CopyResult, error) {
+	return j.s.copy(ctx, false, src, dst, mode, "")
 }
 
 // Host is the host the task runs on, as given; "" on this machine.
-func (c *Context) Host() string { return c.s.host }
+func (j *Job) Host() string { return j.s.host }
 
 // Stdout is where the task's output goes; write to it rather than to
 // os.Stdout so that multi-host output is prefixed and kept whole.
-func (c *Context) Stdout() io.Writer { return c.s.stdout }
+func (j *Job) Stdout() io.Writer { return j.s.stdout }
 
 // Stderr is where the task's error output goes.
-func (c *Context) Stderr() io.Writer { return c.s.stderr }
+func (j *Job) Stderr() io.Writer { return j.s.stderr }
 
 // Var returns a tasks.toml var, or "".
-func (c *Context) Var(name string) string { return c.s.e.Registry.Vars[name] }
+func (j *Job) Var(name string) string { return j.s.e.Registry.Vars[name] }
 
 // String returns a string argument. It panics if the task declares no
 // such argument: that is a bug in the task, not a user error.
-func (c *Context) String(name string) string { return argOf[string](c, name) }
+func (j *Job) String(name string) string { return argOf[string](j, name) }
 
 // Int returns an int argument; see String.
-func (c *Context) Int(name string) int { return argOf[int](c, name) }
+func (j *Job) Int(name string) int { return argOf[int](j, name) }
 
 // Bool returns a bool argument; see String.
-func (c *Context) Bool(name string) bool { return argOf[bool](c, name) }
+func (j *Job) Bool(name string) bool { return argOf[bool](j, name) }
 
 // Duration returns a duration argument; see String.
-func (c *Context) Duration(name string) time.Duration { return argOf[time.Duration](c, name) }
+func (j *Job) Duration(name string) time.Duration { return argOf[time.Duration](j, name) }
 
-func argOf[T any](c *Context, name string) T {
-	v, ok := c.s.args[name].(T)
+func argOf[T any](j *Job, name string) T {
+	v, ok := j.s.args[name].(T)
 	if !ok {
 		var zero T
-		panic(fmt.Sprintf("task %q has no %T argument %q", c.s.t.Name, zero, name))
+		panic(fmt.Sprintf("task %q has no %T argument %q", j.s.t.Name, zero, name))
 	}
 	return v
 }
 
 // Task runs another task with the given arguments (as strings, as on the
 // command line), its deps first.
-func (c *Context) Task(ctx context.Context, name string, args map[string]string) error {
-	t, err := c.s.e.Registry.Resolve(name)
+func (j *Job) Task(ctx context.Context, name string, args map[string]string) error {
+	t, err := j.s.e.Registry.Resolve(name)
 	if err != nil {
 		return err
 	}
@@ -152,7 +155,7 @@ func (c *Context) Task(ctx context.Context, name string, args map[string]string)
 	if err != nil {
 		return err
 	}
-	return c.s.e.runTask(ctx, t, parsed)
+	return j.s.e.runTask(ctx, t, parsed)
 }
 
 // Quote returns s as one POSIX shell word, for building command lines

@@ -1,0 +1,266 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gotask/gotask/responder"
+	"github.com/gotask/gotask/runner"
+)
+
+// command is one shell command with every option resolved.
+type command struct {
+	line    string
+	local   bool
+	dir     string // the task's dir joined with the step's
+	stepDir string // the step's own dir
+	env     map[string]string
+	pty     *bool
+	warn    bool
+	timeout time.Duration
+	sudo    string
+	retries int
+	hide    bool
+	stdin   io.Reader
+	watch   []Answer
+	extra   []responder.Watcher
+}
+
+// command builds a command from a step of the scope's task, with the
+// step's settings overriding the task's. The placeholders of line, which
+// was declared at at, are rendered for their shell contexts.
+func (s *scope) command(line string, at pos, st *Step) (*command, error) {
+	t := s.t
+	tmpl, err := s.e.Registry.shellTemplate(t, at, line)
+	if err != nil {
+		return nil, err
+	}
+	expanded, err := tmpl.render(s.lookup)
+	if err != nil {
+		return nil, err
+	}
+	c := &command{line: expanded, pty: t.Pty, warn: t.Warn, sudo: t.Sudo, retries: t.Retries,
+		stdin: s.stdin, watch: t.Answers}
+	c.timeout = t.Timeout
+	c.env = maps.Clone(t.Env)
+	if c.dir, err = expand(t.Dir, s.lookup); err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return c, s.expandEnv(c)
+	}
+	if st.Dir != "" {
+		d, err := expand(st.Dir, s.lookup)
+		if err != nil {
+			return nil, err
+		}
+		c.dir, c.stepDir = joinDir(c.dir, d), d
+	}
+	for k, v := range st.Env {
+		if c.env == nil {
+			c.env = map[string]string{}
+		}
+		c.env[k] = v
+	}
+	if st.Pty != nil {
+		c.pty = st.Pty
+	}
+	c.warn = c.warn || st.Warn
+	if st.Timeout > 0 {
+		c.timeout = st.Timeout
+	}
+	if st.Retries != nil {
+		c.retries = *st.Retries
+	}
+	switch {
+	case st.NoSudo:
+		c.sudo = ""
+	case st.Sudo != "":
+		c.sudo = st.Sudo
+	}
+	c.watch = append(slices.Clip(c.watch), st.Answers...)
+	return c, s.expandEnv(c)
+}
+
+func (s *scope) expandEnv(c *command) error {
+	for k, v := range c.env {
+		x, err := expand(v, s.lookup)
+		if err != nil {
+			return fmt.Errorf("env %s: %w", k, err)
+		}
+		c.env[k] = x
+	}
+	return nil
+}
+
+func joinDir(base, d string) string {
+	if base == "" || filepath.IsAbs(d) || strings.HasPrefix(d, "~") {
+		return d
+	}
+	return filepath.Join(base, d)
+}
+
+// exec runs one command with echo, dry-run, retries and warn applied.
+func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
+	if s.e.Dry {
+		fmt.Fprintf(s.stdout, "%s\n", s.display(c))
+		return &runner.Result{Host: s.host}, nil
+	}
+	if s.e.Echo {
+		fmt.Fprintf(s.stderr, "%s\n", s.display(c))
+	}
+	cmd, err := s.runnerCmd(ctx, c)
+	var sudo *responder.Sudo
+	if err == nil && c.sudo != "" && s.e.commands == nil {
+		sudo, err = s.e.sudoFor(ctx, s.host, c.sudo)
+	}
+	if err != nil {
+		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+	}
+	r := s.run
+	if c.local {
+		r = s.e.Local
+	}
+	var res *runner.Result
+	for attempt := 0; ; attempt++ {
+		switch {
+		case s.e.commands != nil: // a Job made by NewJob
+			res, err = s.e.commands.RunCommand(ctx, s.public(c))
+		case sudo == nil:
+			res, err = r.Run(ctx, cmd)
+		default:
+			res, err = runSudo(ctx, r, cmd, sudo, s.host != "" && !c.local)
+		}
+		var ee *runner.ExitError
+		if err == nil || attempt >= c.retries || ctx.Err() != nil || !errors.As(err, &ee) {
+			break
+		}
+		if !s.e.Quiet {
+			fmt.Fprintf(s.stderr, "gotask: task %q: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
+		}
+	}
+	if res != nil && s.e.Secrets != nil {
+		res.Stdout, res.Stderr = s.e.Secrets.Redact(res.Stdout), s.e.Secrets.Redact(res.Stderr)
+	}
+	if err == nil {
+		return res, nil
+	}
+	var ee *runner.ExitError
+	scriptErr := s.e.commands != nil && !errors.As(err, &ee) // NewJob: the script is wrong; never warn it away
+	err = &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+	if (c.warn || s.e.Warn) && ctx.Err() == nil && !scriptErr {
+		if !s.e.Quiet && !(c.warn && c.hide) { // Warn()+Hide(): the Go task handles it
+			fmt.Fprintf(s.stderr, "gotask: warning: %v (continuing)\n", err)
+		}
+		if !c.warn {
+			s.e.failed.add(err) // -w: carry on, but the run still fails
+		}
+		return res, nil
+	}
+	return res, err
+}
+
+// display is how a command is shown by echo and dry runs.
+func (s *scope) display(c *command) string {
+	prefix := "$ "
+	if c.sudo != "" {
+		prefix = "$ [sudo] "
+		if c.sudo != "root" {
+			prefix = "$ [sudo -u " + c.sudo + "] "
+		}
+	}
+	if s.host != "" && !c.local && !s.multi {
+		prefix = "[" + s.host + "] " + prefix
+	}
+	return prefix + c.line
+}
+
+// runnerCmd turns a command into what a runner takes.
+func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) {
+	cmd := &runner.Cmd{
+		Command: c.line,
+		Stdin:   c.stdin,
+		Stdout:  s.stdout,
+		Stderr:  s.stderr,
+		Pty:     ptyMode(c.pty),
+		Timeout: c.timeout,
+	}
+	if s.e.NoPty {
+		cmd.Pty = runner.PtyOff
+	}
+	if c.hide {
+		cmd.Stdout = nil
+		if cmd.Pty == runner.PtyAuto {
+			cmd.Pty = runner.PtyOff // keep stderr apart, so it can still show
+		}
+	}
+	switch {
+	case s.host == "":
+		cmd.Dir = joinDir(s.e.Registry.Dir, c.dir)
+	case c.local:
+		// A remote task's dir is a path on the host: a local step runs
+		// beside tasks.toml, or in its own dir.
+		cmd.Dir = joinDir(s.e.Registry.Dir, c.stepDir)
+	default:
+		cmd.Dir = c.dir
+	}
+	keys := slices.Sorted(maps.Keys(c.env))
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, k+"="+c.env[k])
+	}
+	if s.host != "" {
+		cmd.Env = append(cmd.Env, "GOTASK_HOST="+s.host)
+	}
+	for _, r := range c.watch {
+		w, err := newResponder(r, s.e.Secrets)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Watchers = append(cmd.Watchers, w)
+	}
+	cmd.Watchers = append(cmd.Watchers, c.extra...)
+	return cmd, nil
+}
+
+// newResponder builds the watcher for a tasks.toml responder. A
+// response_env variable is read now, when the command runs, so that a
+// missing secret fails this command rather than the whole load.
+func newResponder(r Answer, secrets *responder.Secrets) (responder.Watcher, error) {
+	re, err := regexp.Compile(r.Pattern)
+	if err != nil {
+		return nil, fmt.Errorf("responder pattern %q: %w", r.Pattern, err)
+	}
+	answer := r.Response
+	if r.ResponseEnv != "" {
+		v, ok := os.LookupEnv(r.ResponseEnv)
+		if !ok {
+			return nil, fmt.Errorf("responder for %q answers with $%s, which is not set; export it before running gotask", r.Pattern, r.ResponseEnv)
+		}
+		v = strings.TrimSuffix(v, "\n")
+		if secrets != nil {
+			if err := secrets.Add(v); err != nil {
+				return nil, fmt.Errorf("responder for %q answers with $%s: %w", r.Pattern, r.ResponseEnv, err)
+			}
+		}
+		answer = v + "\n" // typed at a prompt, an answer ends with Enter
+	}
+	return &responder.Responder{Pattern: re, Response: answer}, nil
+}
+
+// checkPattern validates a responder's regular expression at load time.
+func checkPattern(p string) error {
+	if p == "" {
+		return errors.New("empty pattern")
+	}
+	_, err := regexp.Compile(p)
+	return err
+}

@@ -1,0 +1,405 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// converter turns the raw document into tasks, collecting every error.
+type converter struct {
+	file string
+	errs []*LoadError
+}
+
+func (c *converter) fail(p pos, format string, args ...any) {
+	c.errs = append(c.errs, &LoadError{File: c.file, Msg: fmt.Sprintf(format, args...), path: p.path})
+}
+
+func (c *converter) file2registry(doc *rawFile, r *Registry) {
+	top := pos{}
+	r.Default = doc.Default
+	r.SudoPasswordCmd = doc.SudoPasswordCmd
+	for name, v := range doc.Vars {
+		s, ok := scalar(v)
+		if !ok {
+			c.fail(top.child("vars", -1).child(name, -1), "var %q must be a string, number or boolean", name)
+			continue
+		}
+		r.Vars[name] = s
+	}
+	for name, v := range doc.Hosts {
+		if g := c.hostGroup(top.child("hosts", -1).child(name, -1), name, v); g != nil {
+			r.Groups[name] = g
+		}
+	}
+	names := make([]string, 0, len(doc.Tasks))
+	for name := range doc.Tasks {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		raw := doc.Tasks[name]
+		at := top.child("tasks", -1).child(name, -1)
+		t := c.task(at, name, &raw)
+		if t == nil {
+			continue
+		}
+		t.pos, t.file = at, c.file
+		c.checkNames(t, r)
+		if err := r.add(t); err != nil {
+			var le *LoadError
+			if errors.As(err, &le) {
+				c.errs = append(c.errs, le)
+			} else {
+				c.fail(at, "%v", err)
+			}
+		}
+	}
+}
+
+func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
+	switch v := v.(type) {
+	case []any:
+		hosts, ok := strings_(v)
+		if !ok {
+			c.fail(at, "host group %q must list host strings", name)
+			return nil
+		}
+		c.checkHosts(at, name, hosts)
+		return &HostGroup{Hosts: hosts}
+	case map[string]any:
+		g := &HostGroup{}
+		for k, val := range v {
+			switch k {
+			case "hosts":
+				list, _ := val.([]any)
+				hosts, ok := strings_(list)
+				if !ok || list == nil {
+					c.fail(at.child(k, -1), "host group %q: hosts must be a list of host strings", name)
+				}
+				c.checkHosts(at.child(k, -1), name, hosts)
+				g.Hosts = hosts
+			case "user":
+				g.User, _ = val.(string)
+			case "port":
+				n, ok := val.(int64)
+				if !ok || n <= 0 || n > 65535 {
+					c.fail(at.child(k, -1), "host group %q: port must be a number from 1 to 65535", name)
+				}
+				g.Port = int(n)
+			case "sudo_password_env":
+				g.SudoPasswordEnv, _ = val.(string)
+				if !validEnvName(g.SudoPasswordEnv) {
+					c.fail(at.child(k, -1), "host group %q: sudo_password_env must name an environment variable, like \"WEB_SUDO_PW\"", name)
+				}
+			default:
+				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, user, port, sudo_password_env)", k, name)
+			}
+		}
+		return g
+	}
+	c.fail(at, "host group %q must be a list of hosts or a table with hosts = [...]", name)
+	return nil
+}
+
+// checkHosts reports every host of a group that could never connect.
+func (c *converter) checkHosts(at pos, group string, hosts []string) {
+	for i, h := range hosts {
+		if err := CheckHost(h); err != nil {
+			c.fail(at.index(i), "host group %q: %v", group, err)
+		}
+	}
+}
+
+func strings_(list []any) ([]string, bool) {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+// scalar renders a TOML string, integer, float or boolean as a string.
+func scalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
+}
+
+func (c *converter) task(at pos, name string, raw *rawTask) *Task {
+	t := &Task{
+		Name: name, Help: raw.Help, Aliases: raw.Aliases, Deps: raw.Deps, Post: raw.Post,
+		Dir: raw.Dir, Pty: raw.Pty, Warn: raw.Warn, Retries: raw.Retries, Serial: raw.Serial,
+		Sources: raw.Sources, Generates: raw.Generates, Status: raw.Status,
+		UseGitignore: raw.UseGitignore, Hidden: raw.Hidden,
+	}
+	t.Env = c.env(at.child("env", -1), name, raw.Env)
+	t.Timeout = c.duration(at.child("timeout", -1), name, raw.Timeout)
+	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
+	t.Answers = c.responders(at, name, raw.Responders)
+	for i, a := range raw.Args {
+		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
+			Required: a.Required, Help: a.Help, Short: a.Short})
+		if a.Name == "" {
+			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
+		}
+	}
+	switch v := raw.Confirm.(type) {
+	case nil:
+	case bool:
+		if v {
+			t.Confirm = fmt.Sprintf("Run task %s?", name)
+		}
+	case string:
+		t.Confirm = v
+	default:
+		c.fail(at.child("confirm", -1), "task %q: confirm must be true or a question", name)
+	}
+	switch v := raw.Hosts.(type) {
+	case nil:
+	case string:
+		t.Hosts = []string{v}
+	case []any:
+		hosts, ok := strings_(v)
+		if !ok {
+			c.fail(at.child("hosts", -1), "task %q: hosts must be a group name or a list of hosts", name)
+		}
+		t.Hosts = hosts
+	default:
+		c.fail(at.child("hosts", -1), "task %q: hosts must be a group name or a list of hosts", name)
+	}
+	switch v := raw.MaxFail.(type) {
+	case nil:
+	case int64:
+		t.MaxFail = strconv.FormatInt(v, 10)
+	case string:
+		if p, ok := strings.CutSuffix(v, "%"); !ok || !isNumber(p) {
+			c.fail(at.child("max_fail", -1), "task %q: max_fail must be a number or a percentage like \"25%%\"", name)
+		}
+		t.MaxFail = v
+	default:
+		c.fail(at.child("max_fail", -1), "task %q: max_fail must be a number or a percentage like \"25%%\"", name)
+	}
+
+	if runs, _ := raw.Run.([]any); len(runs)+len(raw.Steps) > 0 {
+		t.Steps = make([]Step, 0, len(runs)+len(raw.Steps))
+	}
+	switch run := raw.Run.(type) {
+	case nil:
+	case string:
+		t.Steps = append(t.Steps, Step{Run: run, pos: at.child("run", -1)})
+	case []any:
+		for i, v := range run {
+			s, ok := v.(string)
+			if !ok {
+				c.fail(at.child("run", i), "task %q: run must be a string or a list of strings", name)
+				continue
+			}
+			t.Steps = append(t.Steps, Step{Run: s, pos: at.child("run", i)})
+		}
+	default:
+		c.fail(at.child("run", -1), "task %q: run must be a string or a list of strings", name)
+	}
+	if raw.Run != nil && len(raw.Steps) > 0 {
+		c.fail(at.child("steps", -1), "task %q has both run and steps; put the commands in steps", name)
+	}
+	for i := range raw.Steps {
+		if s, ok := c.step(at.child("steps", i), name, &raw.Steps[i]); ok {
+			t.Steps = append(t.Steps, s)
+		}
+	}
+	return t
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
+	s := Step{
+		Run: raw.Run, Local: raw.Local, Task: raw.Task, Put: raw.Put, Get: raw.Get, To: raw.To,
+		Warn: raw.Warn, Dir: raw.Dir, Pty: raw.Pty, Once: raw.Once, pos: at,
+		Retries: raw.Retries,
+	}
+	if raw.Retries != nil && *raw.Retries < 0 {
+		c.fail(at.child("retries", -1), "task %q: retries must not be negative", task)
+	}
+	kinds := 0
+	for _, v := range []string{raw.Run, raw.Local, raw.Task, raw.Put, raw.Get} {
+		if v != "" {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		c.fail(at, "task %q: a step needs exactly one of run, local, task, put or get", task)
+		return s, false
+	}
+	if (raw.Put != "" || raw.Get != "") != (raw.To != "") {
+		c.fail(at, "task %q: put and get steps need to = \"destination\" (and only they take it)", task)
+	}
+	if raw.Mode != "" {
+		m, err := strconv.ParseUint(raw.Mode, 8, 32)
+		if err != nil || m > uint64(fs.ModePerm) || raw.Put == "" && raw.Get == "" {
+			c.fail(at.child("mode", -1), "task %q: mode must be octal permission bits from \"0000\" to \"0777\", like \"0755\", on a put or get step", task)
+		}
+		s.Mode = fs.FileMode(m) & fs.ModePerm
+	}
+	if raw.Args != nil && raw.Task == "" {
+		c.fail(at.child("args", -1), "task %q: args belong to a task step", task)
+	}
+	if raw.Args != nil {
+		s.With = map[string]string{}
+		for k, v := range raw.Args {
+			str, ok := scalar(v)
+			if !ok {
+				c.fail(at.child("args", -1).child(k, -1), "task %q: argument %q must be a string, number or boolean", task, k)
+			}
+			s.With[k] = str
+		}
+	}
+	switch v := raw.Sudo.(type) {
+	case bool:
+		if !v {
+			s.NoSudo = true
+		}
+	}
+	s.Sudo = c.sudo(at.child("sudo", -1), task, raw.Sudo)
+	s.Env = c.env(at.child("env", -1), task, raw.Env)
+	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
+	s.Answers = c.responders(at, task, raw.Responders)
+	return s, true
+}
+
+func (c *converter) env(at pos, task string, raw map[string]any) map[string]string {
+	if raw == nil {
+		return nil
+	}
+	env := make(map[string]string, len(raw))
+	for k, v := range raw {
+		s, ok := scalar(v)
+		if !ok {
+			c.fail(at.child(k, -1), "task %q: env %s must be a string, number or boolean", task, k)
+		}
+		env[k] = s
+	}
+	return env
+}
+
+func (c *converter) duration(at pos, task, s string) time.Duration {
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		c.fail(at, "task %q: %q is not a duration like \"30s\", \"5m\" or \"1h30m\"", task, s)
+	}
+	return d
+}
+
+func (c *converter) sudo(at pos, task string, v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if v {
+			return "root"
+		}
+		return ""
+	case string:
+		if v == "" || strings.ContainsAny(v, " \t\n'\"$`\\;|&") {
+			c.fail(at, "task %q: sudo must be true, false or a user name", task)
+		}
+		return v
+	}
+	c.fail(at, "task %q: sudo must be true, false or a user name", task)
+	return ""
+}
+
+func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer {
+	var out []Answer
+	for i, r := range raw {
+		p := at.child("responders", i)
+		if err := checkPattern(r.Pattern); err != nil {
+			c.fail(p.child("pattern", -1), "task %q: responder pattern %q: %v", task, r.Pattern, err)
+		}
+		if (r.Response == "") == (r.ResponseEnv == "") {
+			c.fail(p, "task %q: a responder needs exactly one of response or response_env", task)
+		}
+		out = append(out, Answer(r))
+	}
+	return out
+}
+
+// checkNames checks at load time that every {{.name}} a task uses is one
+// of its arguments, a var or a built-in, so that a typo never reaches a
+// shell.
+func (c *converter) checkNames(t *Task, r *Registry) {
+	known := func(name string) bool {
+		if _, ok := r.Vars[name]; ok || builtin(name) {
+			return true
+		}
+		for _, a := range t.Args {
+			if a.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(p pos, s string) {
+		ns, err := names(s)
+		if err != nil {
+			c.fail(p, "task %q: %v", t.Name, err)
+			return
+		}
+		for _, n := range ns {
+			if !known(n) {
+				c.fail(p, "task %q: {{.%s}} is not an argument of the task or a var; declare it under args or [vars]", t.Name, n)
+			}
+		}
+	}
+	check(t.pos.child("dir", -1), t.Dir)
+	for k, v := range t.Env {
+		check(t.pos.child("env", -1).child(k, -1), v)
+	}
+	for i, s := range t.Sources {
+		check(t.pos.child("sources", i), s)
+	}
+	for i, s := range t.Generates {
+		check(t.pos.child("generates", i), s)
+	}
+	for i, s := range t.Status {
+		check(t.pos.child("status", i), s)
+	}
+	for _, s := range t.Steps {
+		for _, field := range []string{s.Run, s.Local, s.Put, s.Get, s.To, s.Dir} {
+			check(s.pos, field)
+		}
+		for _, v := range s.With {
+			check(s.pos, v)
+		}
+		for _, v := range s.Env {
+			check(s.pos, v)
+		}
+	}
+}
+
+// builtin names are always available to {{.name}}.
+func builtin(name string) bool { return name == "host" }

@@ -1,0 +1,316 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gotask/gotask/output"
+	"github.com/gotask/gotask/responder"
+	"github.com/gotask/gotask/runner"
+)
+
+// Call is one task named on the command line, with its arguments as the
+// user typed them (--pid 42 becomes Args["pid"] = "42").
+type Call struct {
+	Name string
+	Args map[string]string
+}
+
+// Executor runs tasks: it parses their arguments, runs dependencies
+// first (each at most once per Run), then the task's steps, then its
+// post tasks. It holds configuration only: each Run starts afresh (deps,
+// warned failures and sudo passwords are the run's own), so one Executor
+// may Run again.
+type Executor struct {
+	// Registry holds the tasks. Required.
+	Registry *Registry
+	// Local runs commands on this machine. Required.
+	Local runner.Runner
+
+	// Stdin is passed to commands that run one at a time; nil means no
+	// input. Stdout and Stderr receive commands' output and gotask's own
+	// messages; nil discards.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+
+	// Dry prints what would run and runs nothing.
+	Dry bool
+	// Echo prints each command before it runs.
+	Echo bool
+	// Warn carries on after a failing command, as if every task had
+	// warn = true; the run still fails at the end.
+	Warn bool
+	// Quiet suppresses gotask's own messages (not the commands' output).
+	Quiet bool
+	// NoPty runs every command with pipes, as if pty = false everywhere.
+	NoPty bool
+	// Jobs bounds how many dependencies run at once. Zero means
+	// runtime.GOMAXPROCS(0).
+	Jobs int
+	// Confirm asks the user a yes/no question for tasks with confirm.
+	// Nil refuses such tasks unless AssumeYes is set.
+	Confirm func(question string) (bool, error)
+	// AssumeYes answers yes to every confirm question.
+	AssumeYes bool
+
+	// Remote reaches the hosts of tasks with hosts; nil makes such tasks
+	// an error. The Executor only connects: whoever makes Remote closes
+	// its connections when the runs that use it are done (the CLI's
+	// keeps one connection per host until the command ends).
+	Remote Connector
+	// Hosts, when set, replaces the hosts of the tasks named in Run (the
+	// CLI's -H); their deps keep their own.
+	Hosts []string
+	// Only and Exclude narrow the hosts to the names matching (or not
+	// matching) these path.Match patterns.
+	Only, Exclude []string
+	// Parallel bounds how many hosts run at once. Zero means
+	// DefaultParallel; 1 runs hosts one after another.
+	Parallel int
+	// Output is where the output of several hosts, or of tasks running
+	// at once, meets: prefixed, grouped or JSON, with colour and a
+	// progress line or not. It should write to Stdout and Stderr. Nil
+	// means output.New(Stdout, Stderr, output.Options{}): prefixed,
+	// without colour.
+	Output *output.Console
+
+	// Force runs these tasks even when they are up to date; ForceAll
+	// runs every task.
+	Force    []string
+	ForceAll bool
+
+	// SudoPassword supplies the sudo password for commands with sudo, on
+	// every host whose group does not name its own (sudo_password_env).
+	// It is called when sudo prompts; nil means no password is known, so
+	// a prompting sudo fails with a message saying how to give one.
+	SudoPassword responder.PasswordFunc
+	// SudoPrompt, when set, is asked once, before the first sudo command,
+	// if SudoPassword has no password: the CLI sets it to a prompt with
+	// echo off when stdin is a terminal.
+	SudoPrompt responder.PasswordFunc
+	// Secrets holds what must never be shown. Commands' captured output,
+	// JSON events and the sudo password are masked with it; the CLI
+	// masks the live streams with the same set. Run first adds the value
+	// of each of the registry's secret variables that is set (see
+	// Registry.SecretEnv). Nil means nothing is masked.
+	Secrets *responder.Secrets
+}
+
+// execution is one call of Executor.Run (or Status): what a run
+// remembers lives here, not in the Executor, so that an Executor can run
+// again and start afresh.
+type execution struct {
+	*Executor
+	once   sync.Map                   // task name -> *onceResult, for deps and post tasks
+	sudoMu sync.Mutex                 // guards sudos
+	sudos  map[string]*responder.Sudo // per host and user: one password
+	con    *output.Console            // Output, or its default for this run
+	failed errorsSeen                 // failures that -w let the run carry on past
+
+	commands CommandRunner // runs every command instead of the runners: see NewJob
+}
+
+// newExecution starts a run of e.
+func (e *Executor) newExecution() *execution {
+	x := &execution{Executor: e, con: e.Output}
+	if x.con == nil {
+		var opts output.Options
+		if e.Secrets != nil {
+			opts.Redact = e.Secrets.Redact
+		}
+		x.con = output.New(e.Stdout, e.Stderr, opts)
+	}
+	return x
+}
+
+// errorsSeen remembers failures that warn let the run carry on past.
+type errorsSeen struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (s *errorsSeen) add(err error) {
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
+}
+
+func (s *errorsSeen) first() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.errs) == 0 {
+		return nil
+	}
+	return s.errs[0]
+}
+
+// Run runs the calls in order. Every call's task and arguments are
+// checked before anything runs, so a typo in the third call does not
+// leave the first half done.
+func (e *Executor) Run(ctx context.Context, calls ...Call) error {
+	type resolved struct {
+		t    *Task
+		args map[string]any
+	}
+	if err := e.addSecrets(); err != nil {
+		return err
+	}
+	var plan []resolved
+	for _, c := range calls {
+		t, err := e.Registry.Resolve(c.Name)
+		if err != nil {
+			return err
+		}
+		args, err := t.ParseArgs(c.Args)
+		if err != nil {
+			return err
+		}
+		plan = append(plan, resolved{t, args})
+	}
+	for _, p := range plan {
+		if err := e.checkCommands(p.t, p.args); err != nil {
+			return err
+		}
+	}
+	x := e.newExecution()
+	for _, p := range plan {
+		if err := x.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
+			return err
+		}
+	}
+	return x.failed.first()
+}
+
+// body runs the task's own steps or Go function.
+func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targets []target) error {
+	if t.Confirm != "" && !e.Dry {
+		ok, err := e.confirm(t)
+		if err != nil {
+			return &TaskError{Task: t.Name, Err: err}
+		}
+		if !ok {
+			return &TaskError{Task: t.Name, Err: errors.New("not confirmed; nothing was run")}
+		}
+	}
+	s := e.newScope(ctx, t, args, "", e.Local)
+	defer s.close()
+	var check *UpToDate
+	var err error
+	forced := e.ForceAll || slices.Contains(e.Force, t.Name)
+	if t.skippable() {
+		// A forced task is checked too (its status commands aside), so
+		// that its success is recorded like any other.
+		if check, err = e.upToDate(ctx, s, forced); err != nil {
+			return err
+		}
+		if check.UpToDate && !forced {
+			if !e.Quiet || e.Dry {
+				fmt.Fprintf(s.stderr, "gotask: task %s is up to date\n", t.Name)
+			}
+			return nil
+		}
+		if e.Dry {
+			fmt.Fprintf(s.stdout, "# %s would run: %s\n", t.Name, strings.Join(check.Reasons, "; "))
+		}
+	}
+	if !e.Dry {
+		// From here the old record no longer says what is on disk.
+		if err := check.forget(); err != nil {
+			return &TaskError{Task: t.Name, Err: err}
+		}
+	}
+	if len(targets) > 0 {
+		err = e.fanOut(ctx, t, args, targets)
+	} else {
+		err = s.runBody(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if e.Dry || e.failed.first() != nil {
+		return nil // -w let a failure pass: the work is not done
+	}
+	if err := check.record(ctx); err != nil {
+		return &TaskError{Task: t.Name, Err: fmt.Errorf("record that it is up to date: %w", err)}
+	}
+	return nil
+}
+
+func (e *execution) confirm(t *Task) (bool, error) {
+	if e.AssumeYes {
+		return true, nil
+	}
+	if e.Confirm == nil {
+		return false, fmt.Errorf("asks %q and %w", t.Confirm, ErrNoAnswer)
+	}
+	return e.Confirm(t.Confirm)
+}
+
+// scope is one task running in one place (this machine or a host), with
+// its arguments resolved.
+type scope struct {
+	e       *execution
+	t       *Task
+	args    map[string]any
+	host    string
+	run     runner.Runner
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	flush   []func()
+	index   int    // which of the task's hosts this is: once steps run on 0
+	multi   bool   // one of several hosts: its output carries the host already
+	current string // the step running now, for the summary
+}
+
+func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
+	s := &scope{e: e, t: t, args: args, host: host, run: r, stdin: e.Stdin,
+		stdout: orDiscard(e.Stdout), stderr: orDiscard(e.Stderr)}
+	if isConcurrent(ctx) {
+		s.stdin = nil
+		con := e.console()
+		out, err := con.Lines(s.stdout), con.Lines(s.stderr)
+		s.stdout, s.stderr = out, err
+		s.flush = append(s.flush, out.Flush, err.Flush)
+	}
+	return s
+}
+
+func (s *scope) close() {
+	for _, f := range s.flush {
+		f()
+	}
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// lookup resolves {{.name}}: arguments first, then vars, then built-ins.
+func (s *scope) lookup(name string) (string, bool) {
+	if v, ok := s.args[name]; ok {
+		return formatValue(v), true
+	}
+	if v, ok := s.e.Registry.Vars[name]; ok {
+		return v, true
+	}
+	if name == "host" {
+		return s.host, true
+	}
+	return "", false
+}
+
+// note prints one of gotask's own messages unless Quiet.
+func (s *scope) note(format string, args ...any) {
+	if !s.e.Quiet || s.e.Dry {
+		fmt.Fprintf(s.stdout, format, args...)
+	}
+}

@@ -1,0 +1,180 @@
+package task
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/gotask/gotask/runner"
+)
+
+func (s *scope) runBody(ctx context.Context) error {
+	if s.t.Func != nil {
+		if s.e.Dry {
+			s.note("# %s: Go task; would run its function\n", s.t.Name)
+			return nil
+		}
+		if err := s.t.Func(ctx, &Job{s: s}); err != nil {
+			var te *TaskError
+			if errors.As(err, &te) {
+				return err
+			}
+			return &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+		}
+		return nil
+	}
+	if s.e.Dry {
+		s.note("# %s\n", s.t.Name)
+	}
+	for i := range s.t.Steps {
+		if err := s.step(ctx, &s.t.Steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *scope) step(ctx context.Context, st *Step) error {
+	if st.Once && s.index > 0 {
+		return nil
+	}
+	s.current = firstLine(s.t.DescribeStep(st))
+	switch {
+	case st.Task != "":
+		return s.callTask(ctx, st)
+	case st.Put != "" || st.Get != "":
+		return s.transfer(ctx, st)
+	}
+	line, local := st.Run, false
+	if st.Local != "" {
+		line, local = st.Local, true
+	}
+	c, err := s.command(line, st.pos, st)
+	if err != nil {
+		return &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+	}
+	s.current = firstLine(c.line)
+	if local {
+		s.current = "local " + s.current
+	}
+	c.local = local
+	_, err = s.exec(ctx, c)
+	return err
+}
+
+func (s *scope) callTask(ctx context.Context, st *Step) error {
+	t, err := s.e.Registry.Resolve(st.Task)
+	if err != nil {
+		return err
+	}
+	given := make(map[string]string, len(st.With))
+	for k, v := range st.With {
+		if given[k], err = expand(v, s.lookup); err != nil {
+			return &TaskError{Task: s.t.Name, Err: err}
+		}
+	}
+	args, err := t.ParseArgs(given)
+	if err != nil {
+		return err
+	}
+	return s.e.runTask(ctx, t, args)
+}
+
+func (s *scope) transfer(ctx context.Context, st *Step) error {
+	src, dst := st.Put, st.To
+	if st.Get != "" {
+		src = st.Get
+	}
+	var err error
+	if src, err = expand(src, s.lookup); err == nil {
+		dst, err = expand(dst, s.lookup)
+	}
+	if st.Put != "" {
+		s.current = "put " + src
+	} else {
+		s.current = "get " + src
+	}
+	if err != nil {
+		return &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+	}
+	sudo := s.t.Sudo
+	if st.Sudo != "" || st.NoSudo {
+		sudo = st.Sudo
+	}
+	_, err = s.copy(ctx, st.Put != "", src, dst, st.Mode, sudo)
+	return err
+}
+
+// copy uploads (put) or downloads through the scope's runner.
+func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode fs.FileMode, sudo string) (*runner.CopyResult, error) {
+	verb := "get"
+	if put {
+		verb = "put"
+	}
+	if s.e.Dry {
+		fmt.Fprintf(s.stdout, "%s %s %s\n", verb, src, dst)
+		return &runner.CopyResult{}, nil
+	}
+	if s.e.commands != nil {
+		return nil, &TaskError{Task: s.t.Name, Host: s.host, Err: fmt.Errorf("%s: a Job made by NewJob copies no files", verb)}
+	}
+	cp, ok := s.run.(runner.Copier)
+	if !ok || s.host == "" {
+		return nil, &TaskError{Task: s.t.Name, Err: errNoCopier}
+	}
+	if put && !filepath.IsAbs(src) {
+		src = filepath.Join(s.e.Registry.Dir, src)
+	}
+	if !put && !filepath.IsAbs(dst) {
+		dst = filepath.Join(s.e.Registry.Dir, dst)
+	}
+	if sudo != "" {
+		return s.sudoCopy(ctx, put, src, dst, mode, sudo)
+	}
+	opts := &runner.CopyOptions{Mode: mode}
+	var res *runner.CopyResult
+	var err error
+	if put {
+		res, err = cp.Put(ctx, src, dst, opts)
+	} else {
+		res, err = cp.Get(ctx, src, dst, opts)
+	}
+	if err != nil {
+		return res, &TaskError{Task: s.t.Name, Host: s.host, Err: err}
+	}
+	return res, nil
+}
+
+// DescribeStep says what st, one of t's steps, does, for people: "task
+// NAME", "put SRC -> DST", "get SRC -> DST", "local: CMD" or the command,
+// prefixed "sudo " when it runs through sudo. A command keeps its lines,
+// with its placeholders as written. gotask --help TASK lists these, and
+// the multi-host summary names a failing step by the first line of one.
+func (t *Task) DescribeStep(st *Step) string {
+	sudo := ""
+	if st.Sudo != "" || t.Sudo != "" && !st.NoSudo {
+		sudo = "sudo "
+	}
+	switch {
+	case st.Task != "":
+		return "task " + st.Task
+	case st.Put != "":
+		return "put " + st.Put + " -> " + st.To
+	case st.Get != "":
+		return "get " + st.Get + " -> " + st.To
+	case st.Local != "":
+		return "local: " + sudo + strings.TrimRight(st.Local, "\n")
+	}
+	return sudo + strings.TrimRight(st.Run, "\n")
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
