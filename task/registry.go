@@ -52,19 +52,16 @@ type HostGroup struct {
 	SudoPasswordEnv string
 }
 
-// groupOf returns the host group that host was taken from, if any: a
-// host named in exactly one group.
-func (r *Registry) groupOf(host string) *HostGroup {
+// groupsOf returns every host group that lists host, in the order of
+// their names: the order their sudo_password_env variables are tried in.
+func (r *Registry) groupsOf(host string) []*HostGroup {
 	if host == "" {
 		return nil
 	}
-	var found *HostGroup
-	for _, g := range r.Groups {
-		if slices.Contains(g.Hosts, host) {
-			if found != nil {
-				return nil
-			}
-			found = g
+	var found []*HostGroup
+	for _, name := range slices.Sorted(maps.Keys(r.Groups)) {
+		if g := r.Groups[name]; slices.Contains(g.Hosts, host) {
+			found = append(found, g)
 		}
 	}
 	return found

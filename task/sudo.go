@@ -57,12 +57,21 @@ func (e *execution) sudoFor(ctx context.Context, host, user string) (*responder.
 	if s, ok := e.sudos[key]; ok {
 		return s, nil
 	}
-	source := e.SudoPassword
-	if g := e.Registry.groupOf(host); g != nil && g.SudoPasswordEnv != "" {
-		source = responder.FromEnv(g.SudoPasswordEnv)
+	// In order: the sudo_password_env of each group that lists the host,
+	// then the executor's own sources. A source with no password (an unset
+	// variable) gives way to the next.
+	var sources []responder.PasswordFunc
+	for _, g := range e.Registry.groupsOf(host) {
+		if g.SudoPasswordEnv != "" {
+			sources = append(sources, responder.FromEnv(g.SudoPasswordEnv))
+		}
 	}
-	if source == nil {
-		source = noSudoPassword
+	if e.SudoPassword != nil {
+		sources = append(sources, e.SudoPassword)
+	}
+	source := noSudoPassword
+	if len(sources) > 0 {
+		source = responder.First(sources...)
 	}
 	if e.SudoPrompt != nil {
 		if _, err := source(ctx); errors.Is(err, responder.ErrNoPassword) {
