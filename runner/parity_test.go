@@ -158,14 +158,14 @@ func parityEvents() []event {
 			cmd: func() *runner.Cmd {
 				return &runner.Cmd{Command: "echo go; exec sleep 30", Watchers: []responder.Watcher{failOn{"go"}}}
 			},
-			want: outcome{Message: "command stopped by its output watcher: the watcher gave up", Watcher: true, Stdout: "go\n"},
+			want: outcome{Message: "the watcher gave up", Watcher: true, Stdout: "go\n"},
 		},
 		{
 			name: "watcher fails on the last output",
 			cmd: func() *runner.Cmd {
 				return &runner.Cmd{Command: "echo go", Watchers: []responder.Watcher{failOn{"go"}}}
 			},
-			want: outcome{Message: "command stopped by its output watcher: the watcher gave up", Watcher: true, Stdout: "go\n"},
+			want: outcome{Message: "the watcher gave up", Watcher: true, Stdout: "go\n"},
 		},
 		{
 			name: "output over the capture limit",

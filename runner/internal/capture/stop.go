@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/gotask/gotask/runner"
@@ -100,15 +99,15 @@ func (e *InterruptedError) Unwrap() []error {
 }
 
 // WatcherError is the error of a command stopped because one of its
-// watchers failed (a wrong sudo password, a prompt nobody answers).
+// watchers failed (a wrong sudo password, a prompt nobody answers). Its
+// message is the watcher's: watchers word their errors for the user, and
+// the caller names the task and host.
 type WatcherError struct {
 	Host string // "" for a local command
 	Err  error  // the watcher's error
 }
 
-func (e *WatcherError) Error() string {
-	return fmt.Sprintf("command stopped by its output watcher%s: %v", on(e.Host), e.Err)
-}
+func (e *WatcherError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the watcher's error.
 func (e *WatcherError) Unwrap() error { return e.Err }
