@@ -185,6 +185,11 @@ func parityEvents() []event {
 			want: outcome{},
 		},
 		{
+			name: "output past the default tail",
+			cmd:  func() *runner.Cmd { return &runner.Cmd{Command: "seq 3000; seq 2000 >&2"} },
+			want: outcome{Stdout: seqTail(3000), Stderr: seqTail(2000), Truncated: true},
+		},
+		{
 			name: "stdin reaches end of file",
 			cmd: func() *runner.Cmd {
 				return &runner.Cmd{Command: "cat; echo done", Stdin: strings.NewReader("hello\n")}
@@ -248,6 +253,17 @@ func TestRunnersAgree(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seqTail returns the last runner.TailCapture bytes of the output of
+// `seq n`.
+func seqTail(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	s := b.String()
+	return s[max(0, len(s)-runner.TailCapture):]
 }
 
 // describe prints err with its type, for a failure message.

@@ -24,6 +24,7 @@ type Sink struct {
 	stream   responder.Stream
 	out      io.Writer
 	limit    int
+	tail     bool // keep the last limit bytes, not the first
 	watchers []responder.Watcher
 	stdin    io.Writer
 	fail     func(error)
@@ -45,7 +46,8 @@ type Sink struct {
 // error goes to fail, which stops the command, and no watcher sees
 // anything after it.
 func NewSink(stream responder.Stream, cmd *runner.Cmd, out io.Writer, stdin io.Writer, fail func(error)) *Sink {
-	return &Sink{stream: stream, out: out, limit: cmd.CaptureLimit(), watchers: cmd.Watchers, stdin: stdin, fail: fail}
+	limit, tail := cmd.CaptureLimit()
+	return &Sink{stream: stream, out: out, limit: limit, tail: tail, watchers: cmd.Watchers, stdin: stdin, fail: fail}
 }
 
 // CopyFrom reads r into the sink until Read fails (end of file, or the
@@ -84,7 +86,10 @@ func (s *Sink) Handle(b []byte) {
 		// command or lose the capture; the error is the caller's to see.
 		_, _ = s.out.Write(b)
 	}
-	if s.limit > 0 {
+	switch {
+	case s.tail:
+		s.keepTail(b)
+	case s.limit > 0:
 		room := s.limit - len(s.buf)
 		if len(b) > room {
 			s.buf = append(s.buf, b[:max(room, 0)]...)
@@ -102,6 +107,30 @@ func (s *Sink) Handle(b []byte) {
 	}
 }
 
+// keepTail keeps the last s.limit bytes of the output, b included, in a
+// buffer of twice that: the kept bytes move to its front only when it is
+// full, so a stream costs about one copy of each byte, and only of the
+// bytes that can still be kept (the end of a large chunk).
+func (s *Sink) keepTail(b []byte) {
+	if len(b) >= s.limit {
+		s.truncated = s.truncated || len(s.buf) > 0 || len(b) > s.limit
+		if s.buf == nil {
+			s.buf = make([]byte, 0, 2*s.limit)
+		}
+		s.buf = append(s.buf[:0], b[len(b)-s.limit:]...)
+		return
+	}
+	if len(s.buf)+len(b) > cap(s.buf) && cap(s.buf) >= 2*s.limit {
+		keep := s.limit - len(b) // of the old bytes
+		s.truncated = true
+		s.buf = append(s.buf[:0], s.buf[len(s.buf)-keep:]...)
+	}
+	if s.buf == nil {
+		s.buf = make([]byte, 0, 2*s.limit)
+	}
+	s.buf = append(s.buf, b...)
+}
+
 // Detach returns the capture and whether output went past its bound, and
 // stops the sink from touching the caller's writer or the watchers
 // again, even if its reader still runs (an abandoned session).
@@ -109,6 +138,9 @@ func (s *Sink) Detach() (captured []byte, truncated bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.detached = true
+	if s.tail && len(s.buf) > s.limit {
+		s.buf, s.truncated = s.buf[len(s.buf)-s.limit:], true
+	}
 	return s.buf, s.truncated
 }
 
