@@ -192,20 +192,21 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 }
 
 // runPipes runs the command with pipes, stdout and stderr kept apart.
+// The calling goroutine moves the output itself (see pipeIO); input, when
+// it has to be copied, goes through a goroutine (see forwardInput).
 func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	p.exec.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	outR, outW, err := os.Pipe()
+	outR, outW, err := outputPipe()
 	if err != nil {
 		return nil, err
 	}
-	errR, errW, err := os.Pipe()
+	defer unix.Close(outR)
+	errR, errW, err := outputPipe()
 	if err != nil {
-		outR.Close()
 		outW.Close()
 		return nil, err
 	}
-	defer outR.Close()
-	defer errR.Close()
+	defer unix.Close(errR)
 	p.exec.Stdout, p.exec.Stderr = outW, errW
 
 	var inW *os.File
@@ -218,6 +219,8 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	default:
 		inR, w, err := os.Pipe()
 		if err != nil {
+			outW.Close()
+			errW.Close()
 			return nil, err
 		}
 		defer inR.Close()
@@ -228,7 +231,7 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 
 	start := time.Now()
 	err = p.exec.Start()
-	outW.Close()
+	outW.Close() // the child holds the only copies now: end of file once it is done
 	errW.Close()
 	if err != nil {
 		if inW != nil {
@@ -239,33 +242,40 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	if r, ok := p.exec.Stdin.(*os.File); ok && r != stdinFile {
 		r.Close()
 	}
+	stopWatch := p.watch(ctx)
+	exit, err := newExitNotice(p)
+	if err != nil {
+		stopWatch()
+		p.signalGroup(syscall.SIGKILL) // not reaped yet: the group is still the command's
+		_, _ = p.reap()
+		if inW != nil {
+			inW.Close()
+		}
+		return nil, fmt.Errorf("wait for command: %w", err)
+	}
+	defer exit.close()
 
 	res := &runner.Result{ExitCode: -1}
 	wOut, wErr := capture.Writers(p.cmd.Stdout, p.cmd.Stderr)
-	stdout := p.newSink(responder.Stdout, wOut)
-	stderr := p.newSink(responder.Stderr, wErr)
-	rOut, rErr := &fileReader{f: outR}, &fileReader{f: errR}
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go func() { defer readers.Done(); p.copy(stdout, rOut) }()
-	go func() { defer readers.Done(); p.copy(stderr, rErr) }()
-
+	t := &pipeIO{p: p, fds: [2]int{outR, errR}, wait: waitReady}
+	t.sinks[0] = p.newSink(responder.Stdout, wOut)
+	t.sinks[1] = p.newSink(responder.Stderr, wErr)
+	if p.r.portable {
+		t.wait = selectReady
+	}
 	stopInput := func() {}
 	if inW != nil {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
-	stopWatch := p.watch(ctx)
-	stopped, waitErr := p.reap()
+	t.run(exit.fd())
+	stopped, waitErr := exit.reap()
 	stopWatch()
 	if inW != nil {
 		_ = inW.SetWriteDeadline(time.Now()) // as in runPty
 	}
 	stopInput()
-	rOut.Stop(true)
-	rErr.Stop(true)
-	readers.Wait()
 	p.stdin.Close() // inW, unless the end of the input closed it already
-	return p.finish(ctx, res, start, waitErr, stopped, stdout, stderr)
+	return p.finish(ctx, res, start, waitErr, stopped, t.sinks[0], t.sinks[1])
 }
 
 // forwardInput copies cmd.Stdin to the command's stdin until the command
@@ -376,13 +386,6 @@ func (p *process) signalGroup(sig syscall.Signal) {
 // newSink returns the sink for one of the command's output streams.
 func (p *process) newSink(stream responder.Stream, out io.Writer) *capture.Sink {
 	return capture.NewSink(stream, p.cmd, out, &p.stdin, p.fail)
-}
-
-// copy reads r into s, with a buffer from the Runner's pool.
-func (p *process) copy(s *capture.Sink, r io.Reader) {
-	buf := p.r.buffer()
-	defer p.r.bufs.Put(buf)
-	s.CopyFrom(r, buf[:])
 }
 
 // finish fills res and maps the process state to the runner's errors.

@@ -405,6 +405,53 @@ func TestPtyPortable(t *testing.T) {
 	}
 }
 
+// TestPipesPortable runs commands with pipes as on macOS: with no pidfd,
+// a goroutine reaps the process and wakes the loop that moves both
+// output streams, which waits with select(2).
+func TestPipesPortable(t *testing.T) {
+	tests := []struct {
+		name             string
+		cmd              string
+		timeout          time.Duration
+		watcher          responder.Watcher
+		wantOut, wantErr string
+		wantCode         int
+	}{
+		{name: "output and exit code", cmd: "printf out; printf err >&2; exit 3", wantOut: "out", wantErr: "err", wantCode: 3},
+		{name: "last bytes", cmd: "head -c 300000 /dev/zero | tr '\\0' x; printf END; printf E2 >&2", wantOut: strings.Repeat("x", 300000) + "END", wantErr: "E2"},
+		{name: "background child", cmd: "(trap '' HUP; exec sleep 3600) & echo $! > bg; echo done", wantOut: "done\n"},
+		{name: "watcher answers", cmd: `printf 'Continue? '; read ans; echo "answer=$ans"`, watcher: &answerer{}, wantOut: "Continue? answer=y\n"},
+		{name: "timeout", cmd: "trap '' TERM; sleep 3600", timeout: 200 * time.Millisecond, wantCode: 128 + int(syscall.SIGKILL)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := &runner.Cmd{Command: tt.cmd, Dir: dir, Pty: runner.PtyOff, Timeout: tt.timeout, Capture: 1 << 20}
+			if tt.watcher != nil {
+				cmd.Watchers = []responder.Watcher{tt.watcher}
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+			defer cancel()
+			res, err := (&Runner{portable: true, Grace: 100 * time.Millisecond}).Run(ctx, cmd)
+			if ctx.Err() != nil {
+				t.Errorf("Run still waiting after %v", hangGuard)
+			}
+			if res == nil {
+				t.Fatalf("no result: %v", err)
+			}
+			if string(res.Stdout) != tt.wantOut || string(res.Stderr) != tt.wantErr {
+				t.Errorf("output %.80q (%d bytes) and %q, want %.80q (%d bytes) and %q", res.Stdout, len(res.Stdout), res.Stderr, tt.wantOut, len(tt.wantOut), tt.wantErr)
+			}
+			if res.ExitCode != tt.wantCode {
+				t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, tt.wantCode)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "bg")); err == nil {
+				_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
+			}
+		})
+	}
+}
+
 // pipeWith returns the read end of a pipe that holds s, for Stdin.
 func pipeWith(s string) func(t *testing.T) io.Reader {
 	return func(t *testing.T) io.Reader {

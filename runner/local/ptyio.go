@@ -138,23 +138,10 @@ func (t *ptyIO) run(in, exit int) {
 }
 
 // readOutput hands the output that is ready to the sink, at most limit
-// chunks of it (0: no limit). It reports whether the terminal is still
-// open: once no process has it open, a read returns the last bytes,
-// then EIO (0 on some systems).
+// chunks of it (0: no limit), and reports whether the terminal is still
+// open (see readReady).
 func (t *ptyIO) readOutput(buf []byte, limit int) bool {
-	for i := 0; limit == 0 || i < limit; i++ {
-		n, err := unix.Read(t.master, buf)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			return true
-		case err != nil || n == 0:
-			return false
-		}
-		t.out.Handle(buf[:n])
-	}
-	return true
+	return readReady(t.master, buf, t.out, limit)
 }
 
 // forward reads input from in once and gives it to the terminal. It
