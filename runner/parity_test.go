@@ -200,30 +200,35 @@ func parityEvents() []event {
 }
 
 // TestRunnersAgree runs the same events through the local runner and the
-// SSH runner and checks that a caller sees the same errors, errors.Is and
-// errors.As answers, messages (but for " on HOST") and captures.
+// SSH runner, against the in-process server and a real OpenSSH sshd, and
+// checks that a caller sees the same errors, errors.Is and errors.As
+// answers, messages (but for " on HOST") and captures.
 func TestRunnersAgree(t *testing.T) {
 	t.Parallel()
 	srv := sshtest.Start(t, sshtest.Options{})
-	cfg := &remote.Config{
+	inProcess := dial(t, srv.Addr, &remote.Config{
 		SSHConfig:       "none",
 		AgentSocket:     "none",
 		IdentityFiles:   []string{srv.ClientKeyFile},
 		KnownHostsFiles: []string{srv.WriteKnownHosts(t)},
 		StopGrace:       300 * time.Millisecond,
-	}
-	client, err := remote.Dial(t.Context(), srv.Addr, cfg)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	t.Cleanup(func() { client.Close() })
+	})
+	d := sshtest.StartSSHD(t) // skips, or fails under GOTASK_REQUIRE_REAL_PEERS, without sshd
+	openssh := dial(t, d.User+"@"+d.Addr, &remote.Config{
+		SSHConfig:       "none",
+		AgentSocket:     "none",
+		IdentityFiles:   []string{d.KeyFile},
+		KnownHostsFiles: []string{d.KnownHosts},
+		StopGrace:       time.Second,
+	})
 	runners := []struct {
 		name string
 		r    runner.Runner
 		host string
 	}{
 		{"local", &local.Runner{Grace: 300 * time.Millisecond}, ""},
-		{"remote", client, client.Host()},
+		{"in-process SSH", inProcess, inProcess.Host()},
+		{"OpenSSH", openssh, openssh.Host()},
 	}
 	for _, ev := range parityEvents() {
 		t.Run(ev.name, func(t *testing.T) {
@@ -248,8 +253,10 @@ func TestRunnersAgree(t *testing.T) {
 					t.Errorf("%s runner: %s\n got %+v\nwant %+v", rn.name, describe(err), got[i], ev.want)
 				}
 			}
-			if got[0] != got[1] {
-				t.Errorf("the runners disagree:\n%s: %+v\n%s: %+v", runners[0].name, got[0], runners[1].name, got[1])
+			for i := 1; i < len(got); i++ {
+				if got[i] != got[0] {
+					t.Errorf("the runners disagree:\n%s: %+v\n%s: %+v", runners[0].name, got[0], runners[i].name, got[i])
+				}
 			}
 		})
 	}
@@ -264,6 +271,17 @@ func seqTail(n int) string {
 	}
 	s := b.String()
 	return s[max(0, len(s)-runner.TailCapture):]
+}
+
+// dial connects to addr, closing the client when the test ends.
+func dial(t *testing.T, addr string, cfg *remote.Config) *remote.Client {
+	t.Helper()
+	c, err := remote.Dial(t.Context(), addr, cfg)
+	if err != nil {
+		t.Fatalf("Dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // describe prints err with its type, for a failure message.
