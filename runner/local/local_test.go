@@ -380,26 +380,9 @@ func TestPtyPortable(t *testing.T) {
 			if tt.stdin != nil {
 				cmd.Stdin = tt.stdin(t)
 			}
-			// No command here ends by itself unless it is meant to: Run
-			// must return without waiting for the background child, and
-			// end the one that times out.
-			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
-			defer cancel()
-			res, err := (&Runner{portable: true, Grace: 100 * time.Millisecond}).Run(ctx, cmd)
-			if ctx.Err() != nil {
-				t.Errorf("Run still waiting after %v", hangGuard)
-			}
-			if res == nil {
-				t.Fatalf("no result: %v", err)
-			}
+			res := runPortable(t, cmd, tt.wantCode)
 			if string(res.Stdout) != tt.wantOut {
 				t.Errorf("output %.80q (%d bytes), want %.80q (%d bytes)", res.Stdout, len(res.Stdout), tt.wantOut, len(tt.wantOut))
-			}
-			if res.ExitCode != tt.wantCode {
-				t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, tt.wantCode)
-			}
-			if _, err := os.Stat(filepath.Join(dir, "bg")); err == nil {
-				_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
 			}
 		})
 	}
@@ -430,26 +413,41 @@ func TestPipesPortable(t *testing.T) {
 			if tt.watcher != nil {
 				cmd.Watchers = []responder.Watcher{tt.watcher}
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
-			defer cancel()
-			res, err := (&Runner{portable: true, Grace: 100 * time.Millisecond}).Run(ctx, cmd)
-			if ctx.Err() != nil {
-				t.Errorf("Run still waiting after %v", hangGuard)
-			}
-			if res == nil {
-				t.Fatalf("no result: %v", err)
-			}
+			res := runPortable(t, cmd, tt.wantCode)
 			if string(res.Stdout) != tt.wantOut || string(res.Stderr) != tt.wantErr {
 				t.Errorf("output %.80q (%d bytes) and %q, want %.80q (%d bytes) and %q", res.Stdout, len(res.Stdout), res.Stderr, tt.wantOut, len(tt.wantOut), tt.wantErr)
 			}
-			if res.ExitCode != tt.wantCode {
-				t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, tt.wantCode)
-			}
-			if _, err := os.Stat(filepath.Join(dir, "bg")); err == nil {
-				_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
-			}
 		})
 	}
+}
+
+// runPortable runs cmd as on macOS and checks its exit code. No command
+// here ends by itself unless it is meant to: Run must return without
+// waiting for a background child (whose pid is in cmd.Dir/bg, killed
+// here), and end the one that times out.
+func runPortable(t *testing.T, cmd *runner.Cmd, wantCode int) *runner.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	res, err := (&Runner{portable: true, Grace: 100 * time.Millisecond}).Run(ctx, cmd)
+	if ctx.Err() != nil {
+		t.Errorf("Run still waiting after %v", hangGuard)
+	}
+	if bg := filepath.Join(cmd.Dir, "bg"); fileExists(bg) {
+		_ = syscall.Kill(readPid(t, bg), syscall.SIGKILL)
+	}
+	if res == nil {
+		t.Fatalf("no result: %v", err)
+	}
+	if res.ExitCode != wantCode {
+		t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, wantCode)
+	}
+	return res
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // pipeWith returns the read end of a pipe that holds s, for Stdin.
