@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -540,5 +541,54 @@ func TestHoldInput(t *testing.T) {
 				t.Errorf("left %q (%v) of the input, want all of it for whoever reads next", rest[:n], err)
 			}
 		})
+	}
+}
+
+// onWrite calls f, once, on the goroutine that writes, the first time
+// the output contains want.
+type onWrite struct {
+	want string
+	seen []byte
+	f    func()
+}
+
+func (w *onWrite) Write(b []byte) (int, error) {
+	w.seen = append(w.seen, b...)
+	if w.f != nil && bytes.Contains(w.seen, []byte(w.want)) {
+		w.f()
+		w.f = nil
+	}
+	return len(b), nil
+}
+
+// TestPipesNeedNoGoroutines checks the pipes path's design: while a
+// command runs with pipes and no input to copy, the goroutine that
+// called Run moves its output and waits for it, and no other goroutine
+// of this package or of its plumbing exists (two readers and a waiter,
+// as before, cost context switches on every command).
+func TestPipesNeedNoGoroutines(t *testing.T) {
+	var stacks string
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	out := &onWrite{want: "ready", f: func() {
+		buf := make([]byte, 1<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		cancel()
+	}}
+	_, err := New().Run(ctx, &runner.Cmd{Command: "echo ready; exec sleep 60", Pty: runner.PtyOff, Stdout: out})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want it interrupted once the command was ready", err)
+	}
+	var others []string
+	for _, g := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(g, "TestPipesNeedNoGoroutines") {
+			continue // the test's own goroutine, running the command
+		}
+		if strings.Contains(g, "gotask/runner/") || strings.Contains(g, "os/exec") || strings.Contains(g, "internal/poll") {
+			others = append(others, g)
+		}
+	}
+	if len(others) > 0 {
+		t.Errorf("%d more goroutines move or wait for the command:\n%s", len(others), strings.Join(others, "\n\n"))
 	}
 }
