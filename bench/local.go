@@ -88,6 +88,21 @@ func localBenchmarks() []benchmark {
 			},
 		},
 		{
+			// The pipes path, the default whenever stdin is not a
+			// terminal (CI, cron): it must cost no more than a pty.
+			name:        "local/no-pty-100-commands",
+			target:      "≤ 1.1x local/pty-100-commands-forced",
+			ratioTarget: 1.1,
+			runs:        7,
+			setup:       setupHundred,
+			candidate: func(ctx context.Context, e *env) (sample, error) {
+				return e.time(ctx, e.gotask, "--no-pty", "-f", "tasks.toml", "hundred")
+			},
+			baseline: func(ctx context.Context, e *env) (sample, error) {
+				return e.time(ctx, e.gotask, "-f", "tasks.toml", "forced")
+			},
+		},
+		{
 			name:        "local/pty-20MB-output",
 			target:      "≤ 1.1x `script -qc`",
 			ratioTarget: 1.1,

@@ -35,9 +35,14 @@ const (
 	PtyOff
 )
 
-// DefaultCapture is how many bytes of each stream a Result keeps when
-// Cmd.Capture is zero.
+// DefaultCapture is the bound of a caller that reads a command's output
+// (a Go task's Context.Run asks for it): 4 MiB of each stream.
 const DefaultCapture = 4 << 20
+
+// TailCapture is how many bytes of the end of each stream a Result keeps
+// when Cmd.Capture is zero: enough to quote in a message, without a copy
+// of output nobody reads.
+const TailCapture = 4 << 10
 
 // Cmd describes one command. Its shape follows os/exec.Cmd.
 type Cmd struct {
@@ -86,27 +91,32 @@ type Cmd struct {
 	// a grace period. (Cancelling the context interrupts it, SIGINT.)
 	Timeout time.Duration
 
-	// Capture bounds how many bytes of each stream the Result keeps: zero
-	// means DefaultCapture, a negative value keeps nothing. Output beyond
-	// the bound is still streamed to Stdout and Stderr.
+	// Capture says how much of each stream the Result keeps. Positive:
+	// the first Capture bytes (DefaultCapture is a good bound for output
+	// the caller parses). Zero: the last TailCapture bytes, for error
+	// messages. Negative: nothing. Either way all of it is streamed to
+	// Stdout and Stderr, and Result.Truncated says whether some of it was
+	// not kept.
 	Capture int
 }
 
-// CaptureLimit returns the capture bound for c, resolving the zero value.
-func (c *Cmd) CaptureLimit() int {
+// CaptureLimit returns how many bytes of each stream a Result keeps for
+// c, and whether they are the last ones (tail) rather than the first.
+func (c *Cmd) CaptureLimit() (limit int, tail bool) {
 	switch {
 	case c.Capture == 0:
-		return DefaultCapture
+		return TailCapture, true
 	case c.Capture < 0:
-		return 0
+		return 0, false
 	}
-	return c.Capture
+	return c.Capture, false
 }
 
 // Result is what a finished (or stopped) command left behind.
 type Result struct {
-	// Stdout and Stderr hold the captured output, up to Cmd.Capture bytes
-	// each. Under a pseudo-terminal everything is in Stdout.
+	// Stdout and Stderr hold the captured output, as Cmd.Capture says:
+	// its beginning, or by default its last few KiB. Under a
+	// pseudo-terminal everything is in Stdout.
 	Stdout []byte
 	Stderr []byte
 	// Truncated reports that some output was streamed but not captured.

@@ -33,6 +33,7 @@ type command struct {
 	stdin   io.Reader
 	watch   []Answer
 	extra   []responder.Watcher
+	capture int // runner.Cmd.Capture: zero (a short tail) unless a caller reads the output
 }
 
 // command builds a command from a step of the scope's task, with the
@@ -193,6 +194,7 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 		Stderr:  s.stderr,
 		Pty:     ptyMode(c.pty),
 		Timeout: c.timeout,
+		Capture: c.capture,
 	}
 	if s.e.NoPty {
 		cmd.Pty = runner.PtyOff

@@ -464,3 +464,34 @@ steps = [
 		t.Errorf("Go and TOML task of one name: %v", err)
 	}
 }
+
+// TestGoTaskRunCapturesItsOutput checks that a Go task's Run asks for
+// the output it returns: the runner keeps only a short tail of a command
+// nobody reads.
+func TestGoTaskRunCapturesItsOutput(t *testing.T) {
+	r := NewRegistry()
+	var out []byte
+	var truncated bool
+	r.MustAdd(Task{
+		Name: "count",
+		Func: func(ctx context.Context, c *Job) error {
+			res, err := c.Run(ctx, "seq 20000", Hide())
+			if err != nil {
+				return err
+			}
+			out, truncated = res.Stdout, res.Truncated
+			return nil
+		},
+	})
+	x := runTasks(t, r, nil, Call{Name: "count"})
+	if x.err != nil {
+		t.Fatalf("Run: %v\n%s", x.err, x.stderr.String())
+	}
+	var want strings.Builder
+	for i := 1; i <= 20000; i++ {
+		fmt.Fprintf(&want, "%d\n", i)
+	}
+	if string(out) != want.String() || truncated {
+		t.Errorf("Run kept %d bytes (truncated %v) of the %d that seq wrote", len(out), truncated, want.Len())
+	}
+}

@@ -69,7 +69,8 @@ func Watch(w ...responder.Watcher) Option {
 func AsUser(user string) Option { return func(c *command) { c.sudo = user } }
 
 // Run runs a shell command where the task runs: on its host, or on this
-// machine. The command is used as it is: quote values with Quote.
+// machine. The command is used as it is: quote values with Quote. The
+// Result keeps up to runner.DefaultCapture bytes of each stream.
 func (j *Job) Run(ctx context.Context, command string, opts ...Option) (*runner.Result, error) {
 	return j.exec(ctx, command, false, opts)
 }
@@ -92,6 +93,8 @@ func (j *Job) exec(ctx context.Context, line string, local bool, opts []Option) 
 	}
 	cmd.line, cmd.local = line, local
 	cmd.sudo = "" // a Go task's commands use sudo only when asked
+	// The Result goes back to the task: keep its output, not a tail.
+	cmd.capture = runner.DefaultCapture
 	for _, o := range opts {
 		o(cmd)
 	}

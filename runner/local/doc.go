@@ -7,16 +7,19 @@
 // forwarded, and the window size follows SIGWINCH. Otherwise it runs with
 // pipes, stdout and stderr kept apart.
 //
-// Under a pseudo-terminal, the goroutine that runs the command moves its
-// output and input itself: one poll(2) waits for output, for input and
-// (through a pidfd on Linux) for the command's exit, so that a short
-// command costs no goroutines and no hand-offs between them. With pipes,
-// output and input are read through Go's runtime poller. Either way a
+// The goroutine that runs the command moves its output itself: one
+// poll(2) waits for output (the pseudo-terminal, or both pipes), for
+// input under a pseudo-terminal, and (through a pidfd on Linux) for the
+// command's exit, so that a short command costs no goroutines and no
+// hand-offs between them. Input to a pipe, when it must be copied, goes
+// through a goroutine of its own. Either way a
 // wait ends at once when the command does, even if a background child
 // still holds the command's terminal or pipes open, and input left
 // unread when a command ends stays for whoever reads next.
 //
 // Cancelling the context interrupts the whole process group (SIGINT), a
-// timeout terminates it (SIGTERM), and either is followed by SIGKILL after
-// a grace period, so no process of the command is left behind.
+// timeout or a failed watcher terminates it (SIGTERM), and either is
+// followed by SIGKILL after a grace period, so no process of the command
+// is left behind. The errors are those of runner/remote for the same
+// events (see runner/internal/capture).
 package local

@@ -1,6 +1,10 @@
 package local
 
-import "os"
+import (
+	"os"
+
+	"github.com/gotask/gotask/runner/internal/capture"
+)
 
 // An exitNotice is a descriptor that becomes readable once the command's
 // process has exited, so that one poll(2) can wait for the command's
@@ -10,7 +14,7 @@ type exitNotice interface {
 	fd() int
 	// reap waits for the process, which has exited once fd is readable,
 	// as process.reap does.
-	reap() (stopReason, error)
+	reap() (capture.Stop, error)
 	// close releases the descriptor, once reap has returned.
 	close()
 }
@@ -21,7 +25,7 @@ type exitNotice interface {
 type waiterNotice struct {
 	r    *os.File
 	done chan struct{}
-	why  stopReason
+	why  capture.Stop
 	err  error
 }
 
@@ -41,7 +45,7 @@ func newWaiterNotice(p *process) (*waiterNotice, error) {
 
 func (n *waiterNotice) fd() int { return sysfd(n.r) }
 
-func (n *waiterNotice) reap() (stopReason, error) {
+func (n *waiterNotice) reap() (capture.Stop, error) {
 	<-n.done
 	return n.why, n.err
 }

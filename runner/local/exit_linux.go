@@ -1,6 +1,10 @@
 package local
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/gotask/gotask/runner/internal/capture"
+)
 
 // pidfdNotice is a pidfd of the command's process: it becomes readable
 // when the process exits, so that the goroutine that runs the command
@@ -23,6 +27,6 @@ func newExitNotice(p *process) (exitNotice, error) {
 	return newWaiterNotice(p)
 }
 
-func (n *pidfdNotice) fd() int                   { return n.pfd }
-func (n *pidfdNotice) reap() (stopReason, error) { return n.p.reap() }
-func (n *pidfdNotice) close()                    { unix.Close(n.pfd) }
+func (n *pidfdNotice) fd() int                     { return n.pfd }
+func (n *pidfdNotice) reap() (capture.Stop, error) { return n.p.reap() }
+func (n *pidfdNotice) close()                      { unix.Close(n.pfd) }

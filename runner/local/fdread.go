@@ -9,28 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// A stopReader is a reader that Stop ends at once, even while a Read
-// waits: a read that could not be cancelled would either hang gotask (a
-// background child holding a command's output open) or steal input meant
-// for the next command.
-type stopReader interface {
-	io.Reader
-	// Stop ends the reader: with drain set, Read still returns what is
-	// ready without waiting (the tail of a finished command's output);
-	// without it, Read reads nothing more (input that belongs to the
-	// next command).
-	Stop(drain bool)
-}
-
-// errStopped is returned by Read once the reader has been stopped.
-var errStopped = errors.New("reader stopped")
-
-const (
-	running  = iota
-	draining // read what is ready now, then stop
-	stopped  // read nothing more
+	"github.com/gotask/gotask/runner/internal/capture"
 )
 
 // fileReader reads a file that is in Go's poller (a pipe from os.Pipe, a
@@ -41,13 +21,13 @@ const (
 // which is how ptyIO reads one.
 type fileReader struct {
 	f    *os.File
-	mode atomic.Int32 // running, draining or stopped
+	mode atomic.Int32 // capture.Running, Draining or Stopped
 }
 
 func (r *fileReader) Stop(drain bool) {
-	mode := int32(stopped)
+	mode := int32(capture.Stopped)
 	if drain {
-		mode = draining
+		mode = capture.Draining
 	}
 	r.mode.Store(mode)
 	_ = r.f.SetReadDeadline(time.Now()) // fails outside the poller, where reads do not wait
@@ -55,18 +35,18 @@ func (r *fileReader) Stop(drain bool) {
 
 func (r *fileReader) Read(p []byte) (int, error) {
 	switch r.mode.Load() {
-	case running:
+	case capture.Running:
 		n, err := r.f.Read(p)
 		if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 			return n, err
 		}
-		if r.mode.Load() == draining {
+		if r.mode.Load() == capture.Draining {
 			return r.readReady(p)
 		}
-	case draining:
+	case capture.Draining:
 		return r.readReady(p)
 	}
-	return 0, errStopped
+	return 0, capture.ErrStopped
 }
 
 // readReady reads what is ready without waiting: the tail of a pipe
@@ -85,7 +65,7 @@ func (r *fileReader) readReady(p []byte) (int, error) {
 	case cerr != nil:
 		return 0, cerr
 	case err == unix.EAGAIN:
-		return 0, errStopped
+		return 0, capture.ErrStopped
 	case err != nil:
 		return 0, err
 	case n == 0:
@@ -103,8 +83,9 @@ func (r *fileReader) readReady(p []byte) (int, error) {
 // new open file description of its own: it can go into Go's poller
 // without making f non-blocking for the other processes that share it,
 // and s keeps it for the next command. What cannot be opened again (a
-// socket, a pipe of another user, no /proc) is read with poll(2).
-func openInput(f *os.File, s *shared) (stopReader, func(), error) {
+// socket, a pipe of another user, no /proc) is read with poll(2), by a
+// capture.PollReader.
+func openInput(f *os.File, s *shared) (capture.StopReader, func(), error) {
 	if again := s.takeInput(f); again != nil {
 		_ = again.SetReadDeadline(time.Time{}) // the last command's Stop
 		return &fileReader{f: again}, func() { s.putInput(f, again) }, nil
@@ -125,75 +106,9 @@ func openInput(f *os.File, s *shared) (stopReader, func(), error) {
 	if err == nil {
 		return &fileReader{f: again}, func() { s.putInput(f, again) }, nil
 	}
-	pr, err := newPollReader(f)
+	pr, err := capture.NewPollReader(f)
 	if err != nil {
 		return nil, nil, err
 	}
 	return pr, pr.Close, nil
-}
-
-// pollReader reads a blocking file descriptor without ever parking a
-// goroutine in read(2): it waits with poll(2) on the descriptor and on a
-// wake-up pipe, so that Stop takes effect at once. It costs a thread
-// while it waits; openInput uses it only for what it cannot reopen.
-type pollReader struct {
-	f            *os.File
-	wakeR, wakeW *os.File
-	mode         atomic.Int32 // running, draining or stopped
-}
-
-func newPollReader(f *os.File) (*pollReader, error) {
-	wakeR, wakeW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	return &pollReader{f: f, wakeR: wakeR, wakeW: wakeW}, nil
-}
-
-func (r *pollReader) Stop(drain bool) {
-	mode := int32(stopped)
-	if drain {
-		mode = draining
-	}
-	r.mode.Store(mode)
-	_, _ = r.wakeW.Write([]byte{0})
-}
-
-// Close releases the wake-up pipe, once Read is no longer called.
-func (r *pollReader) Close() {
-	r.wakeR.Close()
-	r.wakeW.Close()
-}
-
-// Read waits until the descriptor is readable, then reads once.
-func (r *pollReader) Read(p []byte) (int, error) {
-	fds := []unix.PollFd{
-		{Fd: int32(sysfd(r.f)), Events: unix.POLLIN},
-		{Fd: int32(sysfd(r.wakeR)), Events: unix.POLLIN},
-	}
-	for {
-		mode := r.mode.Load()
-		if mode == stopped {
-			return 0, errStopped
-		}
-		timeout := -1
-		if mode == draining {
-			timeout = 0
-		}
-		_, err := unix.Poll(fds, timeout)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		if fds[0].Revents != 0 && r.mode.Load() != stopped {
-			// POLLHUP without POLLIN still means "read to learn why".
-			return r.f.Read(p)
-		}
-		if mode == draining {
-			return 0, errStopped
-		}
-		// Woken by Stop: look at the new mode.
-	}
 }

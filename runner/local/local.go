@@ -2,14 +2,11 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
+	"github.com/gotask/gotask/runner/internal/capture"
 )
 
 // Runner runs commands on this machine. The zero value is ready to use.
@@ -46,35 +44,6 @@ type Runner struct {
 
 // New returns a Runner with the defaults described on its fields.
 func New() *Runner { return &Runner{} }
-
-// SecretEnv lists the environment variables that gotask reads secrets from.
-// They are never passed on to the commands it runs.
-var SecretEnv = []string{"GOTASK_SUDO_PASSWORD", "GOTASK_LOGIN_PASSWORD"}
-
-// Environ returns os.Environ() without SecretEnv and without the extra
-// names given.
-func Environ(drop ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if contains(SecretEnv, name) || contains(drop, name) {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-const drainTimeout = 100 * time.Millisecond
 
 // Run runs cmd and waits for it. It meets the runner.Runner contract:
 // the command runs in its own process group (its own session under a
@@ -117,21 +86,6 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	return p.runPipes(ctx)
 }
 
-// checkDir reports a working directory that is missing or no directory,
-// which exec would report as the shell itself missing.
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("working directory %s does not exist; create it or change the task's dir", dir)
-	case err != nil:
-		return fmt.Errorf("working directory: %w", err)
-	case !fi.IsDir():
-		return fmt.Errorf("working directory %s is not a directory; change the task's dir", dir)
-	}
-	return nil
-}
-
 // sharedState returns what r's commands share, made on first use. It is
 // let go once r is garbage: what a command starts (the resize goroutine)
 // holds the shared state, not r.
@@ -161,26 +115,13 @@ type process struct {
 	exec   *exec.Cmd
 	grace  time.Duration
 
-	stdinMu sync.Mutex
-	stdin   io.Writer // where answers and forwarded input go
+	stdin capture.Input // where answers and forwarded input go
 
 	mu      sync.Mutex
-	why     stopReason  // why the command was stopped, if it was
-	failErr error       // a watcher's error, which stopped the command
-	kill    *time.Timer // kills the process group once the grace period is over
-	reaped  bool        // the process is gone: its ids may belong to others
-}
-
-// writeStdin serialises writes from the input forwarder and watchers.
-type stdinWriter struct{ p *process }
-
-func (w stdinWriter) Write(b []byte) (int, error) {
-	w.p.stdinMu.Lock()
-	defer w.p.stdinMu.Unlock()
-	if w.p.stdin == nil {
-		return 0, errStdinClosed
-	}
-	return w.p.stdin.Write(b)
+	why     capture.Stop // why the command was stopped, if it was
+	failErr error        // a watcher's error, which stopped the command
+	kill    *time.Timer  // kills the process group once the grace period is over
+	reaped  bool         // the process is gone: its ids may belong to others
 }
 
 // fail stops the command because a watcher failed with err.
@@ -190,7 +131,7 @@ func (p *process) fail(err error) {
 	if p.failErr == nil {
 		p.failErr = err
 	}
-	p.stopLocked(stopFailed, syscall.SIGTERM)
+	p.stopLocked(capture.Failed)
 }
 
 // runPty runs the command on a fresh pseudo-terminal. userTTY is the
@@ -240,34 +181,33 @@ func (p *process) runPty(ctx context.Context, userTTY *os.File) (*runner.Result,
 	defer exit.close()
 
 	res := &runner.Result{ExitCode: -1}
-	out := newSink(responder.Stdout, p, p.cmd.Stdout)
+	out := p.newSink(responder.Stdout, p.cmd.Stdout)
 	t := &ptyIO{p: p, master: sysfd(master), out: out, wait: waitReady}
 	if p.r.portable {
 		t.wait = selectReady
 	}
-	p.stdinMu.Lock()
-	p.stdin = t
-	p.stdinMu.Unlock()
+	p.stdin.Set(t)
 	t.run(in, exit.fd())
 	stopped, waitErr := exit.reap()
-	return p.finish(res, start, waitErr, stopped, out, nil)
+	return p.finish(ctx, res, start, waitErr, stopped, out, nil)
 }
 
 // runPipes runs the command with pipes, stdout and stderr kept apart.
+// The calling goroutine moves the output itself (see pipeIO); input, when
+// it has to be copied, goes through a goroutine (see forwardInput).
 func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	p.exec.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	outR, outW, err := os.Pipe()
+	outR, outW, err := outputPipe()
 	if err != nil {
 		return nil, err
 	}
-	errR, errW, err := os.Pipe()
+	defer unix.Close(outR)
+	errR, errW, err := outputPipe()
 	if err != nil {
-		outR.Close()
 		outW.Close()
 		return nil, err
 	}
-	defer outR.Close()
-	defer errR.Close()
+	defer unix.Close(errR)
 	p.exec.Stdout, p.exec.Stderr = outW, errW
 
 	var inW *os.File
@@ -280,17 +220,19 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	default:
 		inR, w, err := os.Pipe()
 		if err != nil {
+			outW.Close()
+			errW.Close()
 			return nil, err
 		}
 		defer inR.Close()
 		p.exec.Stdin = inR
 		inW = w
-		p.stdin = inW
+		p.stdin.Set(inW)
 	}
 
 	start := time.Now()
 	err = p.exec.Start()
-	outW.Close()
+	outW.Close() // the child holds the only copies now: end of file once it is done
 	errW.Close()
 	if err != nil {
 		if inW != nil {
@@ -301,97 +243,75 @@ func (p *process) runPipes(ctx context.Context) (*runner.Result, error) {
 	if r, ok := p.exec.Stdin.(*os.File); ok && r != stdinFile {
 		r.Close()
 	}
+	stopWatch := p.watch(ctx)
+	exit, err := newExitNotice(p)
+	if err != nil {
+		stopWatch()
+		p.signalGroup(syscall.SIGKILL) // not reaped yet: the group is still the command's
+		_, _ = p.reap()
+		if inW != nil {
+			inW.Close()
+		}
+		return nil, fmt.Errorf("wait for command: %w", err)
+	}
+	defer exit.close()
 
 	res := &runner.Result{ExitCode: -1}
-	stdout := newSink(responder.Stdout, p, p.cmd.Stdout)
-	stderr := newSink(responder.Stderr, p, p.cmd.Stderr)
-	rOut, rErr := &fileReader{f: outR}, &fileReader{f: errR}
-	var readers sync.WaitGroup
-	readers.Add(2)
-	go func() { defer readers.Done(); stdout.copyFrom(rOut) }()
-	go func() { defer readers.Done(); stderr.copyFrom(rErr) }()
-
+	wOut, wErr := capture.Writers(p.cmd.Stdout, p.cmd.Stderr)
+	t := &pipeIO{p: p, fds: [2]int{outR, errR}, wait: waitReady}
+	t.sinks[0] = p.newSink(responder.Stdout, wOut)
+	t.sinks[1] = p.newSink(responder.Stderr, wErr)
+	if p.r.portable {
+		t.wait = selectReady
+	}
 	stopInput := func() {}
 	if inW != nil {
 		stopInput = p.forwardInput(len(p.cmd.Watchers) == 0)
 	}
-	stopWatch := p.watch(ctx)
-	stopped, waitErr := p.reap()
+	t.run(exit.fd())
+	stopped, waitErr := exit.reap()
 	stopWatch()
 	if inW != nil {
 		_ = inW.SetWriteDeadline(time.Now()) // as in runPty
 	}
 	stopInput()
-	rOut.Stop(true)
-	rErr.Stop(true)
-	readers.Wait()
-	p.stdinMu.Lock()
-	if inW != nil && p.stdin != nil {
-		inW.Close()
-	}
-	p.stdin = nil
-	p.stdinMu.Unlock()
-	return p.finish(res, start, waitErr, stopped, stdout, stderr)
+	p.stdin.Close() // inW, unless the end of the input closed it already
+	return p.finish(ctx, res, start, waitErr, stopped, t.sinks[0], t.sinks[1])
 }
 
 // forwardInput copies cmd.Stdin to the command's stdin until the command
 // ends. At end of input it closes the command's stdin if closeAtEOF is set
 // (a pipe that no watcher may still need to answer on); a pseudo-terminal
 // is never closed, as it has no end of file. The returned function stops
-// the forwarding and waits for it.
+// the forwarding and waits for it (see capture.Forwarder).
 func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 	if p.cmd.Stdin == nil {
 		return func() {}
 	}
-	src := p.cmd.Stdin
-	var in stopReader
-	release := func() {}
-	if f, ok := src.(*os.File); ok {
-		var err error
-		in, release, err = openInput(f, p.shared)
+	f := &capture.Forwarder{Src: p.cmd.Stdin, Dst: &p.stdin, Hold: p.cmd.HoldInput}
+	var buf *[32 << 10]byte
+	if file, ok := f.Src.(*os.File); ok {
+		in, release, err := openInput(file, p.shared)
 		switch {
 		case err == nil && in == nil:
 			return func() {} // nothing to forward, ever
 		case err == nil:
-			src = in
+			// Stopping waits for the copy: its buffer can go back to
+			// the pool then. (A copy from another reader may outlive
+			// the command, and keeps its own buffer.)
+			buf = p.r.buffer()
+			f.Src, f.Release, f.Buf = in, release, buf[:]
 		}
 	}
-	done, quit := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		if hold := p.cmd.HoldInput; hold != nil {
-			select {
-			case <-hold:
-			case <-quit:
-				return // the command ended first: its input stays unread
-			}
-		}
-		buf := p.r.buffer()
-		defer p.r.bufs.Put(buf)
-		_, _ = io.CopyBuffer(stdinWriter{p}, src, buf[:])
-		if closeAtEOF {
-			p.stdinMu.Lock()
-			if c, ok := p.stdin.(io.Closer); ok {
-				c.Close()
-				p.stdin = nil
-			}
-			p.stdinMu.Unlock()
-		}
-	}()
+	if closeAtEOF {
+		f.AtEOF = func() { p.stdin.Close() }
+	}
+	stopCopy := f.Start()
 	return func() {
-		close(quit)
-		if in == nil {
-			// A plain io.Reader cannot be interrupted: give it a moment
-			// to finish (an in-memory reader will), then leave it.
-			select {
-			case <-done:
-			case <-time.After(drainTimeout):
-			}
-			return
+		stopCopy()
+		if buf != nil {
+			p.r.bufs.Put(buf)
 		}
-		in.Stop(false) // the rest of the input is the next command's
-		<-done
-		release()
 	}
 }
 
@@ -401,11 +321,11 @@ func (p *process) forwardInput(closeAtEOF bool) (stop func()) {
 // It costs no goroutine that only waits: what would stop the command
 // does so from a callback (context.AfterFunc, time.AfterFunc, fail).
 func (p *process) watch(ctx context.Context) (stop func()) {
-	stopCtx := context.AfterFunc(ctx, func() { p.stop(stopCancelled, syscall.SIGINT) })
+	stopCtx := context.AfterFunc(ctx, func() { p.stop(capture.Cancelled) })
 	if p.cmd.Timeout <= 0 {
 		return func() { stopCtx() }
 	}
-	t := time.AfterFunc(p.cmd.Timeout, func() { p.stop(stopTimeout, syscall.SIGTERM) })
+	t := time.AfterFunc(p.cmd.Timeout, func() { p.stop(capture.TimedOut) })
 	return func() {
 		stopCtx()
 		t.Stop()
@@ -414,11 +334,11 @@ func (p *process) watch(ctx context.Context) (stop func()) {
 
 // reap waits for the process. stopped says why it was stopped, if it
 // was.
-func (p *process) reap() (stopped stopReason, err error) {
+func (p *process) reap() (stopped capture.Stop, err error) {
 	err = p.exec.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.why != stopNone {
+	if p.why != capture.NotStopped {
 		p.kill.Stop()
 		p.signalGroup(syscall.SIGKILL) // leave no stragglers behind
 	}
@@ -426,19 +346,24 @@ func (p *process) reap() (stopped stopReason, err error) {
 	return p.why, err
 }
 
-// stop interrupts the command's process group with sig, then kills it
-// after the grace period. Only the first reason counts.
-func (p *process) stop(why stopReason, sig syscall.Signal) {
+// stop signals the command's process group as the stop policy says
+// (see capture.Stop), then kills it after the grace period. Only the
+// first reason counts.
+func (p *process) stop(why capture.Stop) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.stopLocked(why, sig)
+	p.stopLocked(why)
 }
 
-func (p *process) stopLocked(why stopReason, sig syscall.Signal) {
-	if p.why != stopNone || p.reaped {
+func (p *process) stopLocked(why capture.Stop) {
+	if p.why != capture.NotStopped || p.reaped {
 		return
 	}
 	p.why = why
+	sig := syscall.SIGTERM
+	if why.Interrupts() {
+		sig = syscall.SIGINT
+	}
 	p.signalGroup(sig)
 	p.kill = time.AfterFunc(p.grace, func() {
 		p.mu.Lock()
@@ -448,15 +373,6 @@ func (p *process) stopLocked(why stopReason, sig syscall.Signal) {
 		}
 	})
 }
-
-type stopReason int
-
-const (
-	stopNone stopReason = iota
-	stopCancelled
-	stopTimeout
-	stopFailed
-)
 
 // signalGroup sends sig to the command's process group. The caller holds
 // p.mu, or knows the process has not been reaped.
@@ -468,46 +384,36 @@ func (p *process) signalGroup(sig syscall.Signal) {
 	_ = syscall.Kill(-p.exec.Process.Pid, sig)
 }
 
+// newSink returns the sink for one of the command's output streams.
+func (p *process) newSink(stream responder.Stream, out io.Writer) *capture.Sink {
+	return capture.NewSink(stream, p.cmd, out, &p.stdin, p.fail)
+}
+
 // finish fills res and maps the process state to the runner's errors.
-func (p *process) finish(res *runner.Result, start time.Time, waitErr error, why stopReason, stdout, stderr *sink) (*runner.Result, error) {
+func (p *process) finish(ctx context.Context, res *runner.Result, start time.Time, waitErr error, why capture.Stop, stdout, stderr *capture.Sink) (*runner.Result, error) {
 	res.Duration = time.Since(start)
-	res.Stdout, res.Truncated = stdout.captured()
+	res.Stdout, res.Truncated = stdout.Detach()
 	if stderr != nil {
 		var t bool
-		res.Stderr, t = stderr.captured()
+		res.Stderr, t = stderr.Detach()
 		res.Truncated = res.Truncated || t
+	}
+	p.mu.Lock()
+	end := capture.End{Stop: why, Timeout: p.cmd.Timeout, WatcherErr: p.failErr}
+	p.mu.Unlock()
+	if why == capture.NotStopped && end.WatcherErr != nil {
+		// A watcher failed on the last output, after the command ended.
+		end.Stop = capture.Failed
 	}
 	state := p.exec.ProcessState
 	if state == nil {
 		return res, fmt.Errorf("wait for command: %w", waitErr)
 	}
 	res.ExitCode = state.ExitCode()
-	ee := &runner.ExitError{Command: p.cmd.Command, Code: res.ExitCode}
+	end.Exit = &runner.ExitError{Command: p.cmd.Command, Code: res.ExitCode}
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		res.ExitCode = 128 + int(ws.Signal())
-		ee.Code, ee.Signal = res.ExitCode, ws.Signal().String()
+		end.Exit.Code, end.Exit.Signal = res.ExitCode, ws.Signal().String()
 	}
-	switch why {
-	case stopFailed:
-		return res, p.failErr
-	case stopCancelled:
-		ee.Signal = "interrupt"
-		return res, &interruptedError{ee}
-	case stopTimeout:
-		ee.TimedOut, ee.Timeout = true, p.cmd.Timeout
-		return res, ee
-	}
-	if res.ExitCode != 0 {
-		return res, ee
-	}
-	return res, nil
-}
-
-// interruptedError is an ExitError for a command stopped because its
-// context was cancelled (Ctrl-C): errors.Is reports context.Canceled.
-type interruptedError struct{ *runner.ExitError }
-
-func (e *interruptedError) Error() string { return "command interrupted" }
-func (e *interruptedError) Unwrap() []error {
-	return []error{e.ExitError, context.Canceled}
+	return res, end.Err(ctx)
 }

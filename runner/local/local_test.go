@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -380,29 +381,74 @@ func TestPtyPortable(t *testing.T) {
 			if tt.stdin != nil {
 				cmd.Stdin = tt.stdin(t)
 			}
-			// No command here ends by itself unless it is meant to: Run
-			// must return without waiting for the background child, and
-			// end the one that times out.
-			ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
-			defer cancel()
-			res, err := (&Runner{portable: true, StopGrace: 100 * time.Millisecond}).Run(ctx, cmd)
-			if ctx.Err() != nil {
-				t.Errorf("Run still waiting after %v", hangGuard)
-			}
-			if res == nil {
-				t.Fatalf("no result: %v", err)
-			}
+			res := runPortable(t, cmd, tt.wantCode)
 			if string(res.Stdout) != tt.wantOut {
 				t.Errorf("output %.80q (%d bytes), want %.80q (%d bytes)", res.Stdout, len(res.Stdout), tt.wantOut, len(tt.wantOut))
 			}
-			if res.ExitCode != tt.wantCode {
-				t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, tt.wantCode)
+		})
+	}
+}
+
+// TestPipesPortable runs commands with pipes as on macOS: with no pidfd,
+// a goroutine reaps the process and wakes the loop that moves both
+// output streams, which waits with select(2).
+func TestPipesPortable(t *testing.T) {
+	tests := []struct {
+		name             string
+		cmd              string
+		timeout          time.Duration
+		watcher          responder.Watcher
+		wantOut, wantErr string
+		wantCode         int
+	}{
+		{name: "output and exit code", cmd: "printf out; printf err >&2; exit 3", wantOut: "out", wantErr: "err", wantCode: 3},
+		{name: "last bytes", cmd: "head -c 300000 /dev/zero | tr '\\0' x; printf END; printf E2 >&2", wantOut: strings.Repeat("x", 300000) + "END", wantErr: "E2"},
+		{name: "background child", cmd: "(trap '' HUP; exec sleep 3600) & echo $! > bg; echo done", wantOut: "done\n"},
+		{name: "watcher answers", cmd: `printf 'Continue? '; read ans; echo "answer=$ans"`, watcher: &answerer{}, wantOut: "Continue? answer=y\n"},
+		{name: "timeout", cmd: "trap '' TERM; sleep 3600", timeout: 200 * time.Millisecond, wantCode: 128 + int(syscall.SIGKILL)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := &runner.Cmd{Command: tt.cmd, Dir: dir, Pty: runner.PtyOff, Timeout: tt.timeout, Capture: 1 << 20}
+			if tt.watcher != nil {
+				cmd.Watchers = []responder.Watcher{tt.watcher}
 			}
-			if _, err := os.Stat(filepath.Join(dir, "bg")); err == nil {
-				_ = syscall.Kill(readPid(t, filepath.Join(dir, "bg")), syscall.SIGKILL)
+			res := runPortable(t, cmd, tt.wantCode)
+			if string(res.Stdout) != tt.wantOut || string(res.Stderr) != tt.wantErr {
+				t.Errorf("output %.80q (%d bytes) and %q, want %.80q (%d bytes) and %q", res.Stdout, len(res.Stdout), res.Stderr, tt.wantOut, len(tt.wantOut), tt.wantErr)
 			}
 		})
 	}
+}
+
+// runPortable runs cmd as on macOS and checks its exit code. No command
+// here ends by itself unless it is meant to: Run must return without
+// waiting for a background child (whose pid is in cmd.Dir/bg, killed
+// here), and end the one that times out.
+func runPortable(t *testing.T, cmd *runner.Cmd, wantCode int) *runner.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	res, err := (&Runner{portable: true, StopGrace: 100 * time.Millisecond}).Run(ctx, cmd)
+	if ctx.Err() != nil {
+		t.Errorf("Run still waiting after %v", hangGuard)
+	}
+	if bg := filepath.Join(cmd.Dir, "bg"); fileExists(bg) {
+		_ = syscall.Kill(readPid(t, bg), syscall.SIGKILL)
+	}
+	if res == nil {
+		t.Fatalf("no result: %v", err)
+	}
+	if res.ExitCode != wantCode {
+		t.Errorf("exit code %d (%v), want %d", res.ExitCode, err, wantCode)
+	}
+	return res
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // pipeWith returns the read end of a pipe that holds s, for Stdin.
@@ -495,5 +541,54 @@ func TestHoldInput(t *testing.T) {
 				t.Errorf("left %q (%v) of the input, want all of it for whoever reads next", rest[:n], err)
 			}
 		})
+	}
+}
+
+// onWrite calls f, once, on the goroutine that writes, the first time
+// the output contains want.
+type onWrite struct {
+	want string
+	seen []byte
+	f    func()
+}
+
+func (w *onWrite) Write(b []byte) (int, error) {
+	w.seen = append(w.seen, b...)
+	if w.f != nil && bytes.Contains(w.seen, []byte(w.want)) {
+		w.f()
+		w.f = nil
+	}
+	return len(b), nil
+}
+
+// TestPipesNeedNoGoroutines checks the pipes path's design: while a
+// command runs with pipes and no input to copy, the goroutine that
+// called Run moves its output and waits for it, and no other goroutine
+// of this package or of its plumbing exists (two readers and a waiter,
+// as before, cost context switches on every command).
+func TestPipesNeedNoGoroutines(t *testing.T) {
+	var stacks string
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard)
+	defer cancel()
+	out := &onWrite{want: "ready", f: func() {
+		buf := make([]byte, 1<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		cancel()
+	}}
+	_, err := New().Run(ctx, &runner.Cmd{Command: "echo ready; exec sleep 60", Pty: runner.PtyOff, Stdout: out})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want it interrupted once the command was ready", err)
+	}
+	var others []string
+	for _, g := range strings.Split(stacks, "\n\n") {
+		if strings.Contains(g, "TestPipesNeedNoGoroutines") {
+			continue // the test's own goroutine, running the command
+		}
+		if strings.Contains(g, "gotask/runner/") || strings.Contains(g, "os/exec") || strings.Contains(g, "internal/poll") {
+			others = append(others, g)
+		}
+	}
+	if len(others) > 0 {
+		t.Errorf("%d more goroutines move or wait for the command:\n%s", len(others), strings.Join(others, "\n\n"))
 	}
 }

@@ -1,18 +1,15 @@
 package local
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// errStdinClosed is what a write to a command's stdin returns once the
-// command is gone.
-var errStdinClosed = errors.New("command's stdin is closed")
+	"github.com/gotask/gotask/runner/internal/capture"
+)
 
 // outputBurst bounds how many chunks of output ptyIO reads before it
 // looks at its input again, so that a keystroke (Ctrl-C) is not held up
@@ -31,19 +28,19 @@ const outputBurst = 16
 type ptyIO struct {
 	p      *process
 	master int // the master's descriptor, non-blocking
-	out    *sink
+	out    *capture.Sink
 	wait   func([]unix.PollFd) error // waitReady, or selectReady in tests
 
-	// Guarded by p.stdinMu, as stdinWriter is how watchers write:
+	// Guarded by p.stdin (Lock), as p.stdin is how watchers write:
 	pending []byte // input the terminal has not taken yet
 	closed  bool   // the terminal takes no more input
 }
 
 // Write gives b to the command's terminal: what it takes now, the rest
-// once it has room. It never waits. The caller holds p.stdinMu.
+// once it has room. It never waits. The caller holds p.stdin.
 func (t *ptyIO) Write(b []byte) (int, error) {
 	if t.closed {
-		return 0, errStdinClosed
+		return 0, capture.ErrInputClosed
 	}
 	n := 0
 	if len(t.pending) == 0 {
@@ -58,7 +55,7 @@ func (t *ptyIO) Write(b []byte) (int, error) {
 }
 
 // flush writes what the terminal has room for of the pending input. The
-// caller holds p.stdinMu.
+// caller holds p.stdin.
 func (t *ptyIO) flush() {
 	n, err := writeReady(t.master, t.pending)
 	if err != nil {
@@ -69,8 +66,8 @@ func (t *ptyIO) flush() {
 }
 
 func (t *ptyIO) waiting() bool {
-	t.p.stdinMu.Lock()
-	defer t.p.stdinMu.Unlock()
+	t.p.stdin.Lock()
+	defer t.p.stdin.Unlock()
 	return len(t.pending) > 0
 }
 
@@ -117,9 +114,9 @@ func (t *ptyIO) run(in, exit int) {
 		}
 		if len(fds) > 1 && fds[1].Revents != 0 {
 			if fds[1].Revents&unix.POLLOUT != 0 {
-				t.p.stdinMu.Lock()
+				t.p.stdin.Lock()
 				t.flush()
-				t.p.stdinMu.Unlock()
+				t.p.stdin.Unlock()
 			}
 			if fds[1].Revents&^unix.POLLOUT != 0 {
 				open = t.readOutput(buf[:], outputBurst)
@@ -135,29 +132,16 @@ func (t *ptyIO) run(in, exit int) {
 	if open {
 		t.readOutput(buf[:], 0)
 	}
-	t.p.stdinMu.Lock()
+	t.p.stdin.Lock()
 	t.closed, t.pending = true, nil
-	t.p.stdinMu.Unlock()
+	t.p.stdin.Unlock()
 }
 
 // readOutput hands the output that is ready to the sink, at most limit
-// chunks of it (0: no limit). It reports whether the terminal is still
-// open: once no process has it open, a read returns the last bytes,
-// then EIO (0 on some systems).
+// chunks of it (0: no limit), and reports whether the terminal is still
+// open (see readReady).
 func (t *ptyIO) readOutput(buf []byte, limit int) bool {
-	for i := 0; limit == 0 || i < limit; i++ {
-		n, err := unix.Read(t.master, buf)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			return true
-		case err != nil || n == 0:
-			return false
-		}
-		t.out.handle(buf[:n])
-	}
-	return true
+	return readReady(t.master, buf, t.out, limit)
 }
 
 // forward reads input from in once and gives it to the terminal. It
@@ -172,8 +156,8 @@ func (t *ptyIO) forward(in int, buf []byte) bool {
 		// on, so the command's stdin stays open, as for a watcher.
 		return false
 	}
-	t.p.stdinMu.Lock()
-	defer t.p.stdinMu.Unlock()
+	t.p.stdin.Lock()
+	defer t.p.stdin.Unlock()
 	_, err = t.Write(buf[:n])
 	return err == nil
 }
@@ -206,7 +190,7 @@ func (p *process) ptyInput() (fd int, stop func(), err error) {
 	if src == nil {
 		return -1, func() {}, nil
 	}
-	var in stopReader
+	var in capture.StopReader
 	release := func() {}
 	if f, ok := src.(*os.File); ok {
 		r, rel, err := openInput(f, p.shared)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotask/gotask/runner"
+	"github.com/gotask/gotask/runner/internal/capture"
 )
 
 // userTerminal opens a pseudo-terminal to stand for the user's: the test
@@ -183,7 +184,7 @@ func forwarderGone(t *testing.T) {
 	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		buf := make([]byte, 1<<20)
 		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, ".forwardInput.") && !strings.Contains(stacks, ".ptyInput.") {
+		if !strings.Contains(stacks, ".forwardInput.") && !strings.Contains(stacks, ".ptyInput.") && !strings.Contains(stacks, "capture.(*Forwarder)") {
 			return
 		}
 	}
@@ -207,7 +208,7 @@ func TestStopEndsAPendingRead(t *testing.T) {
 		fr.Stop(drain)
 		select {
 		case err := <-done:
-			if !errors.Is(err, errStopped) {
+			if !errors.Is(err, capture.ErrStopped) {
 				t.Errorf("drain=%v: Read returned %v, want errStopped", drain, err)
 			}
 		case <-time.After(hangGuard):
@@ -230,7 +231,7 @@ func TestStopDrainReadsWhatIsReady(t *testing.T) {
 	}
 	fr.Stop(true)
 	got, err := io.ReadAll(fr)
-	if string(got) != "tail" || !errors.Is(err, errStopped) {
+	if string(got) != "tail" || !errors.Is(err, capture.ErrStopped) {
 		t.Errorf("after Stop(true): read %q, %v; want %q, errStopped", got, err, "tail")
 	}
 	if _, err := w.Write([]byte("later")); err != nil {
@@ -238,7 +239,7 @@ func TestStopDrainReadsWhatIsReady(t *testing.T) {
 	}
 	fr = &fileReader{f: r}
 	fr.Stop(false)
-	if n, err := fr.Read(make([]byte, 8)); n != 0 || !errors.Is(err, errStopped) {
+	if n, err := fr.Read(make([]byte, 8)); n != 0 || !errors.Is(err, capture.ErrStopped) {
 		t.Errorf("after Stop(false): read %d bytes, %v; want none, errStopped", n, err)
 	}
 }

@@ -140,7 +140,8 @@ func TestRunCaptureAndTrailingBytes(t *testing.T) {
 		wantCaptured  int
 		wantTruncated bool
 	}{
-		{capture: 0, wantCaptured: n + 3},
+		{capture: runner.DefaultCapture, wantCaptured: n + 3},
+		{capture: 0, wantCaptured: runner.TailCapture, wantTruncated: true}, // the tail, with the marker
 		{capture: 1000, wantCaptured: 1000, wantTruncated: true},
 		{capture: -1, wantCaptured: 0},
 	}
@@ -156,6 +157,9 @@ func TestRunCaptureAndTrailingBytes(t *testing.T) {
 			}
 			if len(res.Stdout) != tt.wantCaptured || res.Truncated != tt.wantTruncated {
 				t.Errorf("captured %d truncated %v, want %d %v", len(res.Stdout), res.Truncated, tt.wantCaptured, tt.wantTruncated)
+			}
+			if tt.capture == 0 && !bytes.HasSuffix(res.Stdout, []byte("xEND")) {
+				t.Errorf("the default capture ends %q, not with the last bytes", res.Stdout[max(0, len(res.Stdout)-8):])
 			}
 			if tt.capture >= 0 && string(res.Stderr) != "E2" {
 				t.Errorf("stderr %q", res.Stderr)

@@ -17,6 +17,7 @@ import (
 	"github.com/gotask/gotask/internal/shell"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
+	"github.com/gotask/gotask/runner/internal/capture"
 )
 
 // Run runs cmd on the Client's host in a new session and waits for it.
@@ -69,7 +70,7 @@ type execution struct {
 	cmd  *runner.Cmd
 	line string
 
-	stdin    *stdinWriter
+	stdin    capture.Input
 	pty      bool
 	failed   chan error // the first watcher error
 	failOne  sync.Once
@@ -77,15 +78,6 @@ type execution struct {
 	pgid     atomic.Int64  // the command's process group on the host, once reported
 	reported chan struct{} // closed when pgid is set
 }
-
-type stopReason int
-
-const (
-	stopNone stopReason = iota
-	stopCancelled
-	stopTimeout
-	stopFailed
-)
 
 func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	cmd := e.cmd
@@ -96,7 +88,7 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("running command on %s: %w", e.c.name, err)
 	}
-	e.stdin = &stdinWriter{w: stdinPipe}
+	e.stdin.Set(stdinPipe)
 	stdout, err := e.sess.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("running command on %s: %w", e.c.name, err)
@@ -134,15 +126,9 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 		}
 	}
 
-	stdoutW, stderrW := cmd.Stdout, cmd.Stderr
-	if stdoutW != nil && sameWriter(stdoutW, stderrW) {
-		// Like os/exec: one writer for both streams sees one Write at a
-		// time.
-		lw := &lockedWriter{w: stdoutW}
-		stdoutW, stderrW = lw, lw
-	}
-	outSink := newSink(responder.Stdout, stdoutW, cmd.CaptureLimit(), cmd.Watchers, e)
-	errSink := newSink(responder.Stderr, stderrW, cmd.CaptureLimit(), cmd.Watchers, e)
+	stdoutW, stderrW := capture.Writers(cmd.Stdout, cmd.Stderr)
+	outSink := capture.NewSink(responder.Stdout, cmd, stdoutW, &e.stdin, e.fail)
+	errSink := capture.NewSink(responder.Stderr, cmd, stderrW, &e.stdin, e.fail)
 	e.reported = make(chan struct{})
 	scan := newPIDScanner(e.c.nonce, func(pid int, shell string) {
 		e.pgid.Store(int64(pid))
@@ -151,11 +137,11 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 			e.c.learnShell(shell)
 		}
 	})
+	scanned := errSink
 	if e.pty {
-		outSink.scan = scan // stdout and stderr are one terminal
-	} else {
-		errSink.scan = scan
+		scanned = outSink // stdout and stderr are one terminal
 	}
+	scanned.Filter, scanned.Flush = scan.filter, scan.flush
 
 	start := time.Now()
 	if err := e.sess.Start(e.line); err != nil {
@@ -168,8 +154,8 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 
 	var readers sync.WaitGroup
 	readers.Add(2)
-	go func() { defer readers.Done(); outSink.copyFrom(stdout) }()
-	go func() { defer readers.Done(); errSink.copyFrom(stderr) }()
+	go func() { defer readers.Done(); outSink.CopyFrom(stdout, make([]byte, 32<<10)) }()
+	go func() { defer readers.Done(); errSink.CopyFrom(stderr, make([]byte, 32<<10)) }()
 
 	stopInput := e.forwardInput()
 	defer stopInput()
@@ -181,41 +167,41 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	if waitErr != errAbandoned {
 		readers.Wait() // the channel has closed: the readers drain to EOF
 	}
-	if why == stopNone {
+	if why == capture.NotStopped {
 		// A watcher may fail on the last chunk, after the command ended.
 		select {
 		case e.failErr = <-e.failed:
-			why = stopFailed
+			why = capture.Failed
 		default:
 		}
 	}
 	res.Duration = time.Since(start)
-	res.Stdout, res.Truncated = outSink.detach()
+	res.Stdout, res.Truncated = outSink.Detach()
 	var t bool
-	res.Stderr, t = errSink.detach()
+	res.Stderr, t = errSink.Detach()
 	res.Truncated = res.Truncated || t
 	return e.finish(ctx, res, waitErr, why)
 }
 
 // wait waits for the command to end, or stops it on cancellation, timeout
 // or a watcher's error.
-func (e *execution) wait(ctx context.Context, waited <-chan error) (stopReason, error) {
+func (e *execution) wait(ctx context.Context, waited <-chan error) (capture.Stop, error) {
 	var timeout <-chan time.Time
 	if e.cmd.Timeout > 0 {
 		t := time.NewTimer(e.cmd.Timeout)
 		defer t.Stop()
 		timeout = t.C
 	}
-	var why stopReason
+	var why capture.Stop
 	select {
 	case err := <-waited:
-		return stopNone, err
+		return capture.NotStopped, err
 	case <-ctx.Done():
-		why = stopCancelled
+		why = capture.Cancelled
 	case <-timeout:
-		why = stopTimeout
+		why = capture.TimedOut
 	case e.failErr = <-e.failed:
-		why = stopFailed
+		why = capture.Failed
 	}
 
 	return why, e.stop(ctx, why, waited)
@@ -223,8 +209,8 @@ func (e *execution) wait(ctx context.Context, waited <-chan error) (stopReason, 
 
 // stop stops the command for the reason why and waits for its session
 // to end: INT (cancellation) or TERM to its process group, KILL after
-// the grace period, then the session closed. See Run.
-func (e *execution) stop(ctx context.Context, why stopReason, waited <-chan error) error {
+// the grace period, then the session closed. See Run and capture.Stop.
+func (e *execution) stop(ctx context.Context, why capture.Stop, waited <-chan error) error {
 	grace := e.c.cfg.stopGrace()
 	if e.pgid.Load() == 0 {
 		// Stopped as it starts: the report comes before the command
@@ -245,7 +231,7 @@ func (e *execution) stop(ctx context.Context, why stopReason, waited <-chan erro
 		t.Stop()
 	}
 	sig := ssh.SIGTERM
-	if why == stopCancelled {
+	if why.Interrupts() {
 		sig = ssh.SIGINT
 	}
 	switch pgid := int(e.pgid.Load()); {
@@ -310,35 +296,25 @@ func (e *execution) killLeftovers(ctx context.Context) {
 var errAbandoned = errors.New("stopped session did not close")
 
 // finish maps the session's end to the runner's results and errors.
-func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr error, why stopReason) (*runner.Result, error) {
-	host, command := e.c.name, e.cmd.Command
-	ee := &runner.ExitError{Command: command, Host: host, Code: -1}
+func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr error, why capture.Stop) (*runner.Result, error) {
+	host := e.c.name
+	end := capture.End{Stop: why, Timeout: e.cmd.Timeout, WatcherErr: e.failErr,
+		Exit: &runner.ExitError{Command: e.cmd.Command, Host: host, Code: -1}}
 	var exit *ssh.ExitError
-	var missing *ssh.ExitMissingError
 	known := true
 	switch {
 	case waitErr == nil:
-		res.ExitCode, ee.Code = 0, 0
+		res.ExitCode, end.Exit.Code = 0, 0
 	case errors.As(waitErr, &exit):
-		res.ExitCode, ee.Code = exit.ExitStatus(), exit.ExitStatus()
+		res.ExitCode, end.Exit.Code = exit.ExitStatus(), exit.ExitStatus()
 		if sig := exit.Signal(); sig != "" {
-			ee.Signal = signalName(sig)
+			end.Exit.Signal = signalName(sig)
 		}
-	case errors.As(waitErr, &missing):
-		known = false
-	default:
+	default: // *ssh.ExitMissingError, or the connection failed
 		known = false
 	}
-
-	switch why {
-	case stopCancelled:
-		ee.Signal = "interrupt"
-		return res, &interruptedError{ExitError: ee, cause: context.Cause(ctx)}
-	case stopTimeout:
-		ee.TimedOut, ee.Timeout = true, e.cmd.Timeout
-		return res, ee
-	case stopFailed:
-		return res, fmt.Errorf("command on %s stopped by its output watcher: %w", host, e.failErr)
+	if err := end.StopErr(ctx); err != nil {
+		return res, err
 	}
 	if !known {
 		cause := e.cn.cause()
@@ -347,24 +323,8 @@ func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr erro
 		}
 		return res, fmt.Errorf("%w on %s: %w; check whether the command ran before retrying it", runner.ErrOutcomeUnknown, host, cause)
 	}
-	if res.ExitCode != 0 || ee.Signal != "" {
-		return res, ee
-	}
-	return res, nil
+	return res, end.ExitErr()
 }
-
-// interruptedError is the ExitError of a command stopped because its
-// context was cancelled; errors.Is also finds the context's error.
-type interruptedError struct {
-	*runner.ExitError
-	cause error
-}
-
-func (e *interruptedError) Error() string {
-	return "command interrupted on " + e.Host
-}
-
-func (e *interruptedError) Unwrap() []error { return []error{e.ExitError, e.cause} }
 
 // signalName turns an SSH signal name ("INT") into the name Go's
 // syscall.Signal prints ("interrupt"), as the local runner reports it.
@@ -450,11 +410,10 @@ func terminal(r io.Reader) (*os.File, bool) {
 // with pipes the session's stdin is closed; under a pty, where SSH has no
 // way to close the input (OpenSSH ignores it), a Ctrl-D (VEOF) is typed
 // and the channel stays open so that a Ctrl-C can still be sent. The
-// returned function stops the copy.
+// returned function stops the copy (see capture.Forwarder).
 func (e *execution) forwardInput() (stop func()) {
-	keepOpen := len(e.cmd.Watchers) > 0
 	endInput := func() {
-		if keepOpen {
+		if len(e.cmd.Watchers) > 0 {
 			return
 		}
 		if e.pty {
@@ -463,181 +422,23 @@ func (e *execution) forwardInput() (stop func()) {
 		}
 		e.stdin.Close()
 	}
-	src := e.cmd.Stdin
-	if src == nil {
+	if e.cmd.Stdin == nil {
 		endInput()
 		return func() {}
 	}
-	var fr *fileReader
-	if f, ok := src.(*os.File); ok {
-		if r, err := newFileReader(f); err == nil {
-			fr, src = r, r
+	f := &capture.Forwarder{Src: e.cmd.Stdin, Dst: &e.stdin, Hold: e.cmd.HoldInput, AtEOF: endInput}
+	if file, ok := f.Src.(*os.File); ok {
+		// A pending read(2) of the user's terminal would steal the
+		// first bytes meant for the next command: read it only once
+		// poll(2) says there is something to read.
+		if r, err := capture.NewPollReader(file); err == nil {
+			f.Src, f.Release = r, r.Close
 		}
 	}
-	copied, quit := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(copied)
-		if hold := e.cmd.HoldInput; hold != nil {
-			select {
-			case <-hold:
-			case <-quit:
-				if fr != nil {
-					fr.release()
-				}
-				return // the command ended first: its input stays unread
-			}
-		}
-		_, _ = io.Copy(e.stdin, src)
-		if fr != nil {
-			fr.release()
-		}
-		endInput()
-	}()
-	if fr == nil {
-		// An arbitrary reader cannot be interrupted: like os/exec, the
-		// copy ends at its next Read.
-		return func() { close(quit) }
-	}
-	return func() {
-		close(quit)
-		// The caller may close its file as soon as Run returns: wait
-		// until nothing touches it any more.
-		fr.stop()
-		<-copied
-	}
+	return f.Start()
 }
 
 // fail stops the command because a watcher returned err.
 func (e *execution) fail(err error) {
 	e.failOne.Do(func() { e.failed <- err })
-}
-
-// sameWriter reports whether a and b are the same comparable writer.
-func sameWriter(a, b io.Writer) (same bool) {
-	defer func() {
-		if recover() != nil {
-			same = false
-		}
-	}()
-	return a == b
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// stdinWriter serialises writes to the session's stdin from the input
-// forwarder and the watchers.
-type stdinWriter struct {
-	mu     sync.Mutex
-	w      io.WriteCloser
-	closed bool
-}
-
-func (s *stdinWriter) Write(b []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0, io.ErrClosedPipe
-	}
-	return s.w.Write(b)
-}
-
-func (s *stdinWriter) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	return s.w.Close()
-}
-
-// sink takes one output stream: it streams each chunk to the caller's
-// writer, keeps a bounded copy and shows the chunk to every watcher.
-type sink struct {
-	stream    responder.Stream
-	out       io.Writer
-	limit     int
-	watchers  []responder.Watcher
-	e         *execution
-	scan      *pidScanner // takes the process id report out, on one of the two streams
-	mu        sync.Mutex
-	detached  bool
-	buf       []byte
-	truncated bool
-}
-
-func newSink(stream responder.Stream, out io.Writer, limit int, watchers []responder.Watcher, e *execution) *sink {
-	return &sink{stream: stream, out: out, limit: limit, watchers: watchers, e: e}
-}
-
-func (s *sink) copyFrom(r io.Reader) {
-	chunk := make([]byte, 32<<10)
-	for {
-		n, err := r.Read(chunk)
-		if n > 0 {
-			b := chunk[:n]
-			if s.scan != nil {
-				b = s.scan.filter(b)
-			}
-			if len(b) > 0 {
-				s.handle(b)
-			}
-		}
-		if err != nil {
-			if s.scan != nil {
-				if rest := s.scan.flush(); len(rest) > 0 {
-					s.handle(rest)
-				}
-			}
-			return
-		}
-	}
-}
-
-func (s *sink) handle(b []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.detached {
-		return
-	}
-	if s.out != nil {
-		// A failing writer must not stop the command or lose the capture.
-		_, _ = s.out.Write(b)
-	}
-	if room := s.limit - len(s.buf); room > 0 {
-		if len(b) > room {
-			s.buf = append(s.buf, b[:room]...)
-			s.truncated = true
-		} else {
-			s.buf = append(s.buf, b...)
-		}
-	} else if s.limit > 0 {
-		s.truncated = true
-	}
-	for _, w := range s.watchers {
-		if err := w.Watch(s.stream, b, s.e.stdin); err != nil {
-			s.e.fail(err)
-			s.watchers = nil
-			return
-		}
-	}
-}
-
-// detach returns the capture and stops the sink from touching the
-// caller's writer or watchers again, even if its reader is still running
-// (an abandoned session).
-func (s *sink) detach() ([]byte, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.detached = true
-	return s.buf, s.truncated
 }

@@ -3,20 +3,10 @@
 package remote
 
 import (
-	"errors"
 	"os"
 
 	"golang.org/x/crypto/ssh"
 )
-
-type fileReader struct{ *os.File }
-
-func newFileReader(f *os.File) (*fileReader, error) {
-	return nil, errors.New("not supported")
-}
-
-func (r *fileReader) stop()    {}
-func (r *fileReader) release() {}
 
 func watchResize(f *os.File, s *ssh.Session) (stop func()) { return func() {} }
 
