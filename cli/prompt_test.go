@@ -74,7 +74,7 @@ func TestPromptsEchoOff(t *testing.T) {
 				pw, err := ask("password?")
 				done <- answer{pw, err}
 			}()
-			hang := time.After(30 * time.Second) // a hang guard only
+			hang := time.After(2 * time.Minute) // a hang guard only
 			select {
 			case <-w.asked:
 			case <-hang:
