@@ -262,15 +262,7 @@ func gotaskVersion() string {
 	if !ok {
 		return ""
 	}
-	m := &bi.Main
-	if m.Path != modulePath {
-		m = nil
-		for _, dep := range bi.Deps {
-			if dep.Path == modulePath {
-				m = dep
-			}
-		}
-	}
+	m := gotaskModule(bi)
 	if m == nil || m.Replace != nil || m.Version == "" || m.Version == "(devel)" || strings.HasSuffix(m.Version, "+dirty") {
 		return ""
 	}

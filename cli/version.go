@@ -24,15 +24,7 @@ func versionString(bi *debug.BuildInfo, ok bool) string {
 	if !ok || bi == nil {
 		return "devel (no build information)"
 	}
-	m := &bi.Main
-	if m.Path != modulePath {
-		m = nil
-		for _, dep := range bi.Deps {
-			if dep.Path == modulePath {
-				m = dep
-			}
-		}
-	}
+	m := gotaskModule(bi)
 	if m != nil && m.Replace != nil {
 		return fmt.Sprintf("devel, built from the source at %s (%s)", m.Replace.Path, bi.GoVersion)
 	}
@@ -65,4 +57,18 @@ func versionString(bi *debug.BuildInfo, ok bool) string {
 	}
 	fmt.Fprintf(&b, " (%s)", bi.GoVersion)
 	return b.String()
+}
+
+// gotaskModule returns gotask's module in bi: the main module of gotask
+// itself, or a dependency of a binary of Go tasks; nil if neither.
+func gotaskModule(bi *debug.BuildInfo) *debug.Module {
+	if bi.Main.Path == modulePath {
+		return &bi.Main
+	}
+	for _, dep := range bi.Deps {
+		if dep.Path == modulePath {
+			return dep
+		}
+	}
+	return nil
 }
