@@ -14,6 +14,10 @@ import (
 type converter struct {
 	file string
 	errs []*LoadError
+
+	ns     string            // "web:" for an included file's tasks; "" at the top
+	base   string            // where an included file's tasks run; "" for Registry.Dir
+	groups map[string]string // host group -> the file that defined it
 }
 
 func (c *converter) fail(p pos, format string, args ...any) {
@@ -22,9 +26,16 @@ func (c *converter) fail(p pos, format string, args ...any) {
 
 func (c *converter) file2registry(doc *rawFile, r *Registry) {
 	top := pos{}
-	r.Default = doc.Default
-	r.SudoPasswordCmd = doc.SudoPasswordCmd
+	if c.ns == "" {
+		// An included file's default and sudo_password_cmd serve it
+		// when it is run on its own; in a tree the top file's rule.
+		r.Default = doc.Default
+		r.SudoPasswordCmd = doc.SudoPasswordCmd
+	}
 	for name, v := range doc.Vars {
+		if _, ok := r.Vars[name]; ok && c.ns != "" {
+			continue // the including file's value wins, as --var would
+		}
 		s, ok := scalar(v)
 		if !ok {
 			c.fail(top.child("vars", -1).child(name, -1), "var %q must be a string, number or boolean", name)
@@ -33,8 +44,18 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 		r.Vars[name] = s
 	}
 	for name, v := range doc.Hosts {
-		if g := c.hostGroup(top.child("hosts", -1).child(name, -1), name, v); g != nil {
+		at := top.child("hosts", -1).child(name, -1)
+		if g := c.hostGroup(at, name, v); g != nil {
+			if old, ok := r.Groups[name]; ok && !sameGroup(old, g) {
+				c.fail(at, "host group %q is already defined in %s; give one of them another name", name, c.groups[name])
+				continue
+			}
 			r.Groups[name] = g
+			if c.groups != nil {
+				if _, ok := c.groups[name]; !ok {
+					c.groups[name] = c.file
+				}
+			}
 		}
 	}
 	names := make([]string, 0, len(doc.Tasks))
@@ -50,6 +71,7 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 			continue
 		}
 		t.pos, t.file = at, c.file
+		c.namespace(t)
 		c.checkNames(t, r)
 		if err := r.add(t); err != nil {
 			var le *LoadError

@@ -126,10 +126,10 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode fs.Fil
 		return nil, &TaskError{Task: s.t.Name, Err: errNoCopier}
 	}
 	if put && !filepath.IsAbs(src) {
-		src = filepath.Join(s.e.Registry.Dir, src)
+		src = filepath.Join(s.t.dirIn(s.e.Registry), src)
 	}
 	if !put && !filepath.IsAbs(dst) {
-		dst = filepath.Join(s.e.Registry.Dir, dst)
+		dst = filepath.Join(s.t.dirIn(s.e.Registry), dst)
 	}
 	if sudo != "" {
 		return s.sudoCopy(ctx, put, src, dst, mode, sudo)

@@ -81,6 +81,8 @@ type Task struct {
 
 	pos  pos    // where the task was declared, for errors
 	file string // the tasks.toml it came from; "" for Go tasks
+	ns   string // the namespace of an included file's task ("web"); "" otherwise
+	base string // the directory an included file's task runs in; "" for Registry.Dir
 }
 
 // Step is one thing a task does. Exactly one of Run, Task, Put, Get or
