@@ -307,6 +307,7 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Env = c.env(at.child("env", -1), task, raw.Env)
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
 	s.Answers = c.responders(at, task, raw.Responders)
+	c.loop(at, task, raw, &s)
 	return s, true
 }
 
@@ -374,8 +375,9 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer
 // of its arguments, a var or a built-in, so that a typo never reaches a
 // shell.
 func (c *converter) checkNames(t *Task, r *Registry) {
+	loop := false // checking a step with for: {{.item}} is known
 	known := func(name string) bool {
-		if _, ok := r.Vars[name]; ok || builtin(name) {
+		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" {
 			return true
 		}
 		for _, a := range t.Args {
@@ -393,6 +395,10 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		}
 		for _, n := range ns {
 			if !known(n) {
+				if n == "item" {
+					c.fail(p, "task %q: {{.item}} is the item of a loop; add for = [...] to the step", t.Name)
+					continue
+				}
 				c.fail(p, "task %q: {{.%s}} is not an argument of the task or a var; declare it under args or [vars]", t.Name, n)
 			}
 		}
@@ -411,9 +417,11 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		check(t.pos.child("status", i), s)
 	}
 	for _, s := range t.Steps {
+		loop = s.looped()
 		for _, field := range []string{s.Run, s.Local, s.Put, s.Get, s.To, s.Dir} {
 			check(s.pos, field)
 		}
+		check(s.pos.child("for", -1), s.ForSh)
 		for _, v := range s.With {
 			check(s.pos, v)
 		}

@@ -163,6 +163,8 @@ type rawStep struct {
 	Retries    *int           `toml:"retries"`
 	Once       bool           `toml:"once"`
 	Responders []rawResponder `toml:"responders"`
+	For        any            `toml:"for"`
+	Parallel   int            `toml:"parallel"`
 }
 
 type rawResponder struct {

@@ -41,6 +41,14 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 	if st.Once && s.index > 0 {
 		return nil
 	}
+	if st.looped() && !s.looping {
+		return s.loop(ctx, st)
+	}
+	return s.once(ctx, st)
+}
+
+// once runs a step once (for a looped step: for one item).
+func (s *scope) once(ctx context.Context, st *Step) error {
 	s.current = firstLine(s.t.DescribeStep(st))
 	switch {
 	case st.Task != "":

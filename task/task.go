@@ -108,6 +108,15 @@ type Step struct {
 	Once    bool     // on a multi-host task: run on the first host only
 	Answers []Answer // as Task.Answers; added to them
 
+	// For runs the step once per item, the item as {{.item}}: the
+	// items listed, or else the lines ForSh prints (empty ones left
+	// out), run where the step runs. Neither: the step runs once.
+	For   []string
+	ForSh string
+	// Parallel runs up to this many items of For at once, each line of
+	// their output prefixed with the item; 0 or 1: one after another.
+	Parallel int
+
 	pos pos
 }
 
