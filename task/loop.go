@@ -116,6 +116,7 @@ func (s *scope) loop(ctx context.Context, st *Step) error {
 	errs := make([]error, len(items))
 	sem := make(chan struct{}, st.Parallel)
 	var wg sync.WaitGroup
+	var mu sync.Mutex // the items' writes to a host's writers
 	for i, it := range items {
 		select {
 		case sem <- struct{}{}:
@@ -127,7 +128,7 @@ func (s *scope) loop(ctx context.Context, st *Step) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			out, errOut, done := con.Host(s.t.Name, labels[i], width, false)
+			out, errOut, done := s.itemOutput(con, labels[i], width, &mu)
 			one := s.withItem(it)
 			one.stdin, one.stdout, one.stderr = nil, out, errOut
 			ictx := context.WithValue(withConcurrent(ctx), loopOutputKey{}, loopOutput{out, errOut})
@@ -159,6 +160,25 @@ func (s *scope) loop(ctx context.Context, st *Step) error {
 	fmt.Fprintf(s.stderr, "for %s: %d of %d items failed\n%s", strings.Join(labels, ", "), len(failed), len(items), b.String())
 	return &TaskError{Task: s.t.Name, Host: s.host,
 		Err: fmt.Errorf("%d of %d items failed: %s", len(failed), len(items), strings.Join(failed, ", "))}
+}
+
+// itemOutput returns the writers of one item of a parallel loop, whose
+// lines are prefixed with label, and what to call when it is done. On
+// this machine they are the console's, as a host's; on a host they write
+// into the host's own writers, so that each line shows the host first.
+func (s *scope) itemOutput(con *output.Console, label string, width int, mu *sync.Mutex) (stdout, stderr io.Writer, done func(output.End)) {
+	if s.host == "" {
+		return con.Host(s.t.Name, label, width, false)
+	}
+	to := func(w io.Writer) func([]byte) {
+		return func(b []byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			_, _ = w.Write(b)
+		}
+	}
+	out, errOut := output.PrefixLines(to(s.stdout), label, width), output.PrefixLines(to(s.stderr), label, width)
+	return out, errOut, func(output.End) { out.Flush(); errOut.Flush() }
 }
 
 // withItem returns a copy of s whose {{.item}} is item.
