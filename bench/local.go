@@ -53,6 +53,38 @@ func localBenchmarks() []benchmark {
 			},
 		},
 		{
+			// Includes must not make listing dearer: the same 50 tasks,
+			// 25 in tasks.toml and 5 in each of 5 included files.
+			name:        "local/list-50-tasks-5-includes",
+			target:      "≤ 1.2x plain -l of 50 tasks in one file",
+			ratioTarget: 1.2,
+			runs:        30,
+			setup: func(ctx context.Context, e *env) error {
+				if err := e.writeTasks(listTasksTOML(50)); err != nil {
+					return err
+				}
+				if err := writeIncludeTree(filepath.Join(e.dir, "inc"), 25, 5, 5); err != nil {
+					return err
+				}
+				c := e.command(ctx, e.gotask, "-f", "inc/tasks.toml", "-l")
+				var out bytes.Buffer
+				c.Stdout = &out
+				if _, err := timeCmd(c); err != nil {
+					return err
+				}
+				if n := strings.Count(out.String(), "task-"); n < 50 {
+					return fmt.Errorf("gotask -l listed %d of the 50 tasks:\n%s", n, out.String())
+				}
+				return nil
+			},
+			candidate: func(ctx context.Context, e *env) (sample, error) {
+				return e.time(ctx, e.gotask, "-f", "inc/tasks.toml", "-l")
+			},
+			baseline: func(ctx context.Context, e *env) (sample, error) {
+				return e.time(ctx, e.gotask, "-f", "tasks.toml", "-l")
+			},
+		},
+		{
 			// gotask in a terminal, as people run it: each command gets
 			// a pty of its own because gotask's stdin is a terminal.
 			name:        "local/pty-100-commands",
@@ -390,6 +422,28 @@ func listTasksTOML(n int) string {
 		fmt.Fprintf(&b, "run = [%s, %s]\n", tomlString("echo building {{.app}} {{.version}}"), tomlString(fmt.Sprintf("test -d . && echo step %d", i)))
 	}
 	return b.String()
+}
+
+// writeIncludeTree writes dir/tasks.toml with top tasks and files
+// included files of each tasks, shaped as listTasksTOML's.
+func writeIncludeTree(dir string, top, files, each int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var inc strings.Builder
+	inc.WriteString("[includes]\n")
+	for i := 1; i <= files; i++ {
+		ns := fmt.Sprintf("part%d", i)
+		fmt.Fprintf(&inc, "%s = %s\n", ns, tomlString(ns+"/tasks.toml"))
+		if err := os.MkdirAll(filepath.Join(dir, ns), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, ns, "tasks.toml"), []byte(listTasksTOML(each)), 0o644); err != nil {
+			return err
+		}
+	}
+	doc := strings.Replace(listTasksTOML(top), "[vars]", inc.String()+"\n[vars]", 1)
+	return os.WriteFile(filepath.Join(dir, "tasks.toml"), []byte(doc), 0o644)
 }
 
 // tomlString quotes s as a TOML basic string. strconv.Quote's escapes are

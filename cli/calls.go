@@ -81,7 +81,7 @@ func hasArg(t *task.Task, name string) bool {
 // mustComeFirst are global flags that decide how the arguments are read
 // or that end the run before any task: after a task name they would come
 // too late.
-var mustComeFirst = map[string]bool{"file": true, "help": true, "version": true, "init": true}
+var mustComeFirst = map[string]bool{"file": true, "global": true, "help": true, "version": true, "init": true}
 
 // addGlobalFlags adds to a task's flags each flag of global whose name the
 // task does not use, dropping a shorthand the task uses. The flags share

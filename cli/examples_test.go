@@ -50,6 +50,7 @@ func TestExampleTasksFile(t *testing.T) {
 			`(?m)^  mytime \(time\) +Print the local time \(default\)$`,
 			`(?m)^  greet +Greet someone, a number of times$`,
 			`(?m)^  build +`,
+			`(?m)^web \(\.\./examples/web/tasks\.toml\):\n  web:assets +Compress each stylesheet`,
 		} {
 			if !regexp.MustCompile(want).MatchString(stdout) {
 				t.Errorf("gotask -l output does not match %s:\n%s", want, stdout)
@@ -69,6 +70,23 @@ func TestExampleTasksFile(t *testing.T) {
 		want := "Hello, $(touch " + dir + "/pwned)!\n"
 		if stdout != want+want {
 			t.Errorf("gotask greet printed %q, want %q twice", stdout, want)
+		}
+	})
+
+	t.Run("included tasks loop", func(t *testing.T) {
+		stdout, stderr, code := runMain(t, "-f", file, "web:assets")
+		if code != 0 {
+			t.Fatalf("gotask web:assets: exit %d, stderr %q", code, stderr)
+		}
+		for _, want := range []string{
+			`(?m)^\[site\.css\]  compressing site\.css in web$`,
+			`(?m)^\[print\.css\] compressing print\.css in web$`,
+			`(?m)^\[dark\.css\]  compressing dark\.css in web$`,
+			`(?m)^page: index\npage: about\n\z`,
+		} {
+			if !regexp.MustCompile(want).MatchString(stdout) {
+				t.Errorf("gotask web:assets output does not match %s:\n%s", want, stdout)
+			}
 		}
 	})
 

@@ -38,6 +38,9 @@ func runGoTasks(ctx context.Context, args []string, streams *Streams, cfg *confi
 	if globalFlag(args, "--init") {
 		return false, nil // writes a file, and needs no tasks
 	}
+	if globalFlag(args, "-g") || globalFlag(args, "--global") {
+		return false, nil // the global tasks file has no Go tasks
+	}
 	dir := tasksDir(args)
 	if dir == "" {
 		return false, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/gotask/gotask/task"
 )
@@ -69,6 +70,15 @@ func initFile(opts *rootOptions) error {
 	if path == "" {
 		path = task.FileName
 	}
+	if opts.Global {
+		var err error
+		if path, err = globalTasksFile(); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return fmt.Errorf("cannot write the global tasks file: %w", err)
+		}
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if errors.Is(err, fs.ErrExist) {
 		return &UsageError{Msg: fmt.Sprintf("%s already exists; gotask --init writes only a new file (move it away, or name another with -f FILE)", path)}
@@ -84,7 +94,10 @@ func initFile(opts *rootOptions) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	try := "gotask -l"
-	if opts.File != "" {
+	switch {
+	case opts.Global:
+		try = "gotask -g -l"
+	case opts.File != "":
 		try = "gotask -f " + path + " -l"
 	}
 	fmt.Fprintf(opts.Streams.ErrOut, "gotask: wrote %s; try `%s`, then `%s mytime`\n", path, try, try[:len(try)-3])

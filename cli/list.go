@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gotask/gotask/output"
@@ -39,7 +40,26 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 	} else {
 		b.WriteString("Tasks:\n")
 	}
-	for i, t := range visible {
+	// The top file's tasks first, then each included file's under its
+	// namespace, in the order of the namespaces' names.
+	files := map[string]string{}
+	for _, inc := range reg.Includes {
+		files[inc.Namespace] = inc.File
+	}
+	order := make([]int, len(visible))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		return strings.Compare(visible[i].Namespace(), visible[j].Namespace())
+	})
+	ns := ""
+	for _, i := range order {
+		t := visible[i]
+		if t.Namespace() != ns {
+			ns = t.Namespace()
+			fmt.Fprintf(&b, "\n%s (%s):\n", ns, files[ns])
+		}
 		help, _, _ := strings.Cut(t.Help, "\n")
 		pad := strings.Repeat(" ", width-len(names[i]))
 		name := s.paint(output.Cyan, names[i])
@@ -53,14 +73,16 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 }
 
 type jsonTask struct {
-	Name    string    `json:"name"`
-	Help    string    `json:"help"`
-	Aliases []string  `json:"aliases"`
-	Args    []jsonArg `json:"args"`
-	Deps    []string  `json:"deps"`
-	Hosts   []string  `json:"hosts,omitempty"`
-	Default bool      `json:"default,omitempty"`
-	Go      bool      `json:"go,omitempty"` // written in Go
+	Name string `json:"name"`
+	// Namespace is the include a task came from ("web" for "web:build").
+	Namespace string    `json:"namespace,omitempty"`
+	Help      string    `json:"help"`
+	Aliases   []string  `json:"aliases"`
+	Args      []jsonArg `json:"args"`
+	Deps      []string  `json:"deps"`
+	Hosts     []string  `json:"hosts,omitempty"`
+	Default   bool      `json:"default,omitempty"`
+	Go        bool      `json:"go,omitempty"` // written in Go
 }
 
 type jsonArg struct {
@@ -74,7 +96,7 @@ type jsonArg struct {
 func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
 	out := make([]jsonTask, 0, len(tasks))
 	for _, t := range tasks {
-		jt := jsonTask{Name: t.Name, Help: t.Help, Aliases: nonNil(t.Aliases), Deps: nonNil(t.Deps),
+		jt := jsonTask{Name: t.Name, Namespace: t.Namespace(), Help: t.Help, Aliases: nonNil(t.Aliases), Deps: nonNil(t.Deps),
 			Hosts: t.Hosts, Default: t.Name == reg.Default, Go: t.Func != nil, Args: []jsonArg{}}
 		for _, a := range t.Args {
 			typ := string(a.Type)

@@ -24,6 +24,9 @@ func loadRegistry(opts *rootOptions) (*task.Registry, error) {
 }
 
 func loadRegistryOnce(opts *rootOptions) (*task.Registry, error) {
+	if opts.Global {
+		return loadGlobal()
+	}
 	reg := opts.cfg.registry
 	path := opts.File
 	if path == "" {

@@ -106,6 +106,7 @@ type rootOptions struct {
 	Streams *Streams
 
 	File    string
+	Global  bool
 	List    bool
 	JSON    bool
 	Dry     bool
@@ -186,6 +187,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	opts.global = f
 	f.SetInterspersed(false) // flags after a task name are the task's
 	f.StringVarP(&opts.File, "file", "f", "", "the tasks file (default: tasks.toml here or in a parent directory)")
+	f.BoolVarP(&opts.Global, "global", "g", false, "use the global tasks file, ~/.config/gotask/tasks.toml ($XDG_CONFIG_HOME respected), in the current directory")
 	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
 	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
@@ -249,6 +251,9 @@ Shell completion: source <(gotask completion bash); also zsh and fish.
 `
 
 func rootRun(ctx context.Context, opts *rootOptions) error {
+	if opts.Global && opts.File != "" {
+		return &UsageError{Msg: "-g and -f both name the tasks file; use one of them"}
+	}
 	if opts.Init {
 		return initFile(opts)
 	}

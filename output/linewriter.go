@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -90,4 +91,15 @@ func (l *LineWriter) Flush() {
 		l.emit(append(l.buf, '\n'))
 		l.buf = l.buf[:0]
 	}
+}
+
+// PrefixLines returns a LineWriter that writes each whole line to out after
+// "[label] " (the label padded to width), made safe to show after it
+// (Clean), as a host's lines are: for output that goes on into a
+// writer of its own, such as an item of a loop on one of several hosts.
+// out gets whole lines; the caller serialises it when several
+// LineWriters share where it writes.
+func PrefixLines(out func(b []byte), label string, width int) *LineWriter {
+	pad := strings.Repeat(" ", max(0, width-len(label)))
+	return &LineWriter{out: out, prefix: []byte("[" + label + "]" + pad + " ")}
 }

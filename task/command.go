@@ -207,11 +207,11 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 	}
 	switch {
 	case s.host == "":
-		cmd.Dir = joinDir(s.e.Registry.Dir, c.dir)
+		cmd.Dir = joinDir(s.t.dirIn(s.e.Registry), c.dir)
 	case c.local:
 		// A remote task's dir is a path on the host: a local step runs
 		// beside tasks.toml, or in its own dir.
-		cmd.Dir = joinDir(s.e.Registry.Dir, c.stepDir)
+		cmd.Dir = joinDir(s.t.dirIn(s.e.Registry), c.stepDir)
 	default:
 		cmd.Dir = c.dir
 	}

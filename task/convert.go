@@ -14,6 +14,10 @@ import (
 type converter struct {
 	file string
 	errs []*LoadError
+
+	ns     string            // "web:" for an included file's tasks; "" at the top
+	base   string            // where an included file's tasks run; "" for Registry.Dir
+	groups map[string]string // host group -> the file that defined it
 }
 
 func (c *converter) fail(p pos, format string, args ...any) {
@@ -22,9 +26,16 @@ func (c *converter) fail(p pos, format string, args ...any) {
 
 func (c *converter) file2registry(doc *rawFile, r *Registry) {
 	top := pos{}
-	r.Default = doc.Default
-	r.SudoPasswordCmd = doc.SudoPasswordCmd
+	if c.ns == "" {
+		// An included file's default and sudo_password_cmd serve it
+		// when it is run on its own; in a tree the top file's rule.
+		r.Default = doc.Default
+		r.SudoPasswordCmd = doc.SudoPasswordCmd
+	}
 	for name, v := range doc.Vars {
+		if _, ok := r.Vars[name]; ok && c.ns != "" {
+			continue // the including file's value wins, as --var would
+		}
 		s, ok := scalar(v)
 		if !ok {
 			c.fail(top.child("vars", -1).child(name, -1), "var %q must be a string, number or boolean", name)
@@ -33,8 +44,18 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 		r.Vars[name] = s
 	}
 	for name, v := range doc.Hosts {
-		if g := c.hostGroup(top.child("hosts", -1).child(name, -1), name, v); g != nil {
+		at := top.child("hosts", -1).child(name, -1)
+		if g := c.hostGroup(at, name, v); g != nil {
+			if old, ok := r.Groups[name]; ok && !sameGroup(old, g) {
+				c.fail(at, "host group %q is already defined in %s; give one of them another name", name, c.groups[name])
+				continue
+			}
 			r.Groups[name] = g
+			if c.groups != nil {
+				if _, ok := c.groups[name]; !ok {
+					c.groups[name] = c.file
+				}
+			}
 		}
 	}
 	names := make([]string, 0, len(doc.Tasks))
@@ -50,6 +71,7 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 			continue
 		}
 		t.pos, t.file = at, c.file
+		c.namespace(t)
 		c.checkNames(t, r)
 		if err := r.add(t); err != nil {
 			var le *LoadError
@@ -285,6 +307,7 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Env = c.env(at.child("env", -1), task, raw.Env)
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
 	s.Answers = c.responders(at, task, raw.Responders)
+	c.loop(at, task, raw, &s)
 	return s, true
 }
 
@@ -352,8 +375,9 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer
 // of its arguments, a var or a built-in, so that a typo never reaches a
 // shell.
 func (c *converter) checkNames(t *Task, r *Registry) {
+	loop := false // checking a step with for: {{.item}} is known
 	known := func(name string) bool {
-		if _, ok := r.Vars[name]; ok || builtin(name) {
+		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" {
 			return true
 		}
 		for _, a := range t.Args {
@@ -371,6 +395,10 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		}
 		for _, n := range ns {
 			if !known(n) {
+				if n == "item" {
+					c.fail(p, "task %q: {{.item}} is the item of a loop; add for = [...] to the step", t.Name)
+					continue
+				}
 				c.fail(p, "task %q: {{.%s}} is not an argument of the task or a var; declare it under args or [vars]", t.Name, n)
 			}
 		}
@@ -389,9 +417,11 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		check(t.pos.child("status", i), s)
 	}
 	for _, s := range t.Steps {
+		loop = s.looped()
 		for _, field := range []string{s.Run, s.Local, s.Put, s.Get, s.To, s.Dir} {
 			check(s.pos, field)
 		}
+		check(s.pos.child("for", -1), s.ForSh)
 		for _, v := range s.With {
 			check(s.pos, v)
 		}

@@ -266,6 +266,8 @@ type scope struct {
 	index   int    // which of the task's hosts this is: once steps run on 0
 	multi   bool   // one of several hosts: its output carries the host already
 	current string // the step running now, for the summary
+	item    string // {{.item}}, while looping holds
+	looping bool   // running one item of a step with for
 }
 
 func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
@@ -277,6 +279,11 @@ func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, 
 		out, err := con.Lines(s.stdout), con.Lines(s.stderr)
 		s.stdout, s.stderr = out, err
 		s.flush = append(s.flush, out.Flush, err.Flush)
+	}
+	if lo, ok := ctx.Value(loopOutputKey{}).(loopOutput); ok {
+		// Called by an item of a parallel loop: its lines carry the
+		// item's prefix.
+		s.stdin, s.stdout, s.stderr, s.flush = nil, lo.stdout, lo.stderr, nil
 	}
 	return s
 }
@@ -296,6 +303,9 @@ func orDiscard(w io.Writer) io.Writer {
 
 // lookup resolves {{.name}}: arguments first, then vars, then built-ins.
 func (s *scope) lookup(name string) (string, bool) {
+	if s.looping && name == "item" {
+		return s.item, true
+	}
 	if v, ok := s.args[name]; ok {
 		return formatValue(v), true
 	}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 )
 
 // FileName is the name gotask looks for.
@@ -56,57 +55,36 @@ func (r *Registry) Load(path string) error {
 }
 
 // LoadBytes is Load for a document already in memory; path names it in
-// errors and sets r.Dir.
+// errors and sets r.Dir. The files it includes are read from disk.
 func (r *Registry) LoadBytes(path string, data []byte) error {
-	tree, err := parseTOML(data)
-	if err != nil {
-		var te *tomlError
-		if errors.As(err, &te) {
-			return &LoadError{File: path, Line: te.line, Col: te.col, Msg: te.msg}
-		}
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	var doc rawFile
-	if errs := decodeTOML(data, tree, &doc); len(errs) > 0 {
-		out := make([]error, len(errs))
-		for i, e := range errs {
-			e.File = path
-			out[i] = e
-		}
-		return errors.Join(out...)
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
 	}
 	r.File = path
 	r.Dir = filepath.Dir(abs)
-	c := &converter{file: path}
-	c.file2registry(&doc, r)
-	if len(c.errs) == 0 {
+	l := &loader{r: r, docs: map[string][]byte{}}
+	if err := l.file(path, data, unit{chain: []string{abs}, names: []string{path}}); err != nil {
+		return err
+	}
+	if len(l.errs) == 0 {
 		if err := r.Validate(); err != nil {
 			for _, e := range unjoin(err) {
 				var le *LoadError
 				if errors.As(e, &le) {
-					c.errs = append(c.errs, le)
+					l.errs = append(l.errs, le)
 				} else {
-					c.errs = append(c.errs, &LoadError{File: path, Msg: e.Error()})
+					l.errs = append(l.errs, &LoadError{File: path, Msg: e.Error()})
 				}
 			}
 		}
 	}
-	if len(c.errs) == 0 {
+	if len(l.errs) == 0 {
 		return nil
 	}
-	locate(data, c.errs)
-	slices.SortStableFunc(c.errs, func(a, b *LoadError) int {
-		if a.Line != b.Line {
-			return a.Line - b.Line
-		}
-		return a.Col - b.Col
-	})
-	errs := make([]error, len(c.errs))
-	for i, e := range c.errs {
+	l.locate()
+	errs := make([]error, len(l.errs))
+	for i, e := range l.errs {
 		errs[i] = e
 	}
 	return errors.Join(errs...)
@@ -128,6 +106,7 @@ type rawFile struct {
 	Hosts           map[string]any     `toml:"hosts"`
 	SudoPasswordCmd string             `toml:"sudo_password_cmd"`
 	Tasks           map[string]rawTask `toml:"tasks"`
+	Includes        map[string]any     `toml:"includes"`
 }
 
 type rawTask struct {
@@ -184,6 +163,8 @@ type rawStep struct {
 	Retries    *int           `toml:"retries"`
 	Once       bool           `toml:"once"`
 	Responders []rawResponder `toml:"responders"`
+	For        any            `toml:"for"`
+	Parallel   int            `toml:"parallel"`
 }
 
 type rawResponder struct {

@@ -29,6 +29,9 @@ type Registry struct {
 	Dir string
 	// File is the tasks.toml the registry was loaded from, if any.
 	File string
+	// Includes are the files tasks.toml's [includes] added, in the
+	// order they were read.
+	Includes []Include
 	// SudoPasswordCmd is tasks.toml's sudo_password_cmd.
 	SudoPasswordCmd string
 	// Partial says that tasks defined elsewhere are missing: the Go
@@ -89,7 +92,11 @@ func (r *Registry) add(t *Task) error {
 	}
 	if other := r.owner(t.Name); other != "" {
 		if other == t.Name {
-			return t.errorAt(t.pos, fmt.Sprintf("task %q is defined twice", t.Name))
+			msg := fmt.Sprintf("task %q is defined twice", t.Name)
+			if f := r.tasks[other].file; f != "" && f != t.file {
+				msg += " (also in " + f + ")"
+			}
+			return t.errorAt(t.pos, msg)
 		}
 		return t.errorAt(t.pos, fmt.Sprintf("name %q of task %q is already taken by task %q", t.Name, t.Name, other))
 	}

@@ -258,9 +258,13 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 			return nil
 		}
 		seen[t] = true
+		loop := false // checking a step with for
 		lookup := func(name string) (string, bool) {
 			if args == nil {
 				return "", false
+			}
+			if loop && name == "item" {
+				return "0", true // not known yet; safe in every context
 			}
 			if _, isArg := args[name]; !isArg && name == "host" {
 				if _, isVar := e.Registry.Vars[name]; !isVar {
@@ -288,7 +292,8 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 		var calls []string
 		for i := range t.Steps {
 			st := &t.Steps[i]
-			for _, line := range []string{st.Run, st.Local} {
+			loop = st.looped()
+			for _, line := range []string{st.Run, st.Local, st.ForSh} {
 				if err := check(st.pos, line); err != nil {
 					return err
 				}
@@ -297,6 +302,7 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 				calls = append(calls, st.Task)
 			}
 		}
+		loop = false
 		for i, names := range [][]string{t.Deps, t.Post, calls} {
 			for _, name := range names {
 				u, err := e.Registry.Resolve(name)

@@ -41,6 +41,14 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 	if st.Once && s.index > 0 {
 		return nil
 	}
+	if st.looped() && !s.looping {
+		return s.loop(ctx, st)
+	}
+	return s.once(ctx, st)
+}
+
+// once runs a step once (for a looped step: for one item).
+func (s *scope) once(ctx context.Context, st *Step) error {
 	s.current = firstLine(s.t.DescribeStep(st))
 	switch {
 	case st.Task != "":
@@ -126,10 +134,10 @@ func (s *scope) copy(ctx context.Context, put bool, src, dst string, mode fs.Fil
 		return nil, &TaskError{Task: s.t.Name, Err: errNoCopier}
 	}
 	if put && !filepath.IsAbs(src) {
-		src = filepath.Join(s.e.Registry.Dir, src)
+		src = filepath.Join(s.t.dirIn(s.e.Registry), src)
 	}
 	if !put && !filepath.IsAbs(dst) {
-		dst = filepath.Join(s.e.Registry.Dir, dst)
+		dst = filepath.Join(s.t.dirIn(s.e.Registry), dst)
 	}
 	if sudo != "" {
 		return s.sudoCopy(ctx, put, src, dst, mode, sudo)

@@ -81,6 +81,8 @@ type Task struct {
 
 	pos  pos    // where the task was declared, for errors
 	file string // the tasks.toml it came from; "" for Go tasks
+	ns   string // the namespace of an included file's task ("web"); "" otherwise
+	base string // the directory an included file's task runs in; "" for Registry.Dir
 }
 
 // Step is one thing a task does. Exactly one of Run, Task, Put, Get or
@@ -105,6 +107,15 @@ type Step struct {
 	Retries *int     // as Task.Retries; overrides it when set
 	Once    bool     // on a multi-host task: run on the first host only
 	Answers []Answer // as Task.Answers; added to them
+
+	// For runs the step once per item, the item as {{.item}}: the
+	// items listed, or else the lines ForSh prints (empty ones left
+	// out), run where the step runs. Neither: the step runs once.
+	For   []string
+	ForSh string
+	// Parallel runs up to this many items of For at once, each line of
+	// their output prefixed with the item; 0 or 1: one after another.
+	Parallel int
 
 	pos pos
 }

@@ -123,7 +123,7 @@ func (s *scope) fingerprintSpec() (*fingerprint.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec.Dir = joinDir(s.e.Registry.Dir, dir)
+	spec.Dir = joinDir(s.t.dirIn(s.e.Registry), dir)
 	for _, list := range []struct {
 		in  []string
 		out *[]string
