@@ -32,6 +32,8 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 		}
 		r.Vars[name] = s
 	}
+	r.Env = c.topEnv(top.child("env", -1), doc.Env, r)
+	r.Dotenv = c.dotenv(top.child("dotenv", -1), "", doc.Dotenv)
 	for name, v := range doc.Hosts {
 		if g := c.hostGroup(top.child("hosts", -1).child(name, -1), name, v); g != nil {
 			r.Groups[name] = g
@@ -151,6 +153,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		UseGitignore: raw.UseGitignore, Hidden: raw.Hidden,
 	}
 	t.Env = c.env(at.child("env", -1), name, raw.Env)
+	t.Dotenv = c.dotenv(at.child("dotenv", -1), name, raw.Dotenv)
 	t.Timeout = c.duration(at.child("timeout", -1), name, raw.Timeout)
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
 	t.Answers = c.responders(at, name, raw.Responders)
@@ -301,6 +304,52 @@ func (c *converter) env(at pos, task string, raw map[string]any) map[string]stri
 		env[k] = s
 	}
 	return env
+}
+
+// topEnv converts the top-level [env]: its keys must be variable names
+// and its {{.name}} vars, as no task's arguments are in scope there.
+func (c *converter) topEnv(at pos, raw map[string]any, r *Registry) map[string]string {
+	if raw == nil {
+		return nil
+	}
+	env := make(map[string]string, len(raw))
+	for k, v := range raw {
+		s, ok := scalar(v)
+		if !ok {
+			c.fail(at.child(k, -1), "[env] %s must be a string, number or boolean", k)
+			continue
+		}
+		if !validEnvName(k) {
+			c.fail(at.child(k, -1), "[env] key %q is not a variable name: use letters, digits and '_', not starting with a digit", k)
+			continue
+		}
+		ns, err := names(s)
+		if err != nil {
+			c.fail(at.child(k, -1), "[env] %s: %v", k, err)
+			continue
+		}
+		for _, n := range ns {
+			if _, ok := r.Vars[n]; !ok && !builtin(n) {
+				c.fail(at.child(k, -1), "[env] %s: {{.%s}} is not a var; declare it under [vars] (a task's arguments belong in the task's env)", k, n)
+			}
+		}
+		env[k] = s
+	}
+	return env
+}
+
+// dotenv checks a dotenv list: each entry a path, "!path" if required.
+func (c *converter) dotenv(at pos, task string, list []string) []string {
+	for i, e := range list {
+		if p := parseDotenvEntry(e); p.path == "" || strings.HasPrefix(p.path, "!") {
+			where := "dotenv"
+			if task != "" {
+				where = fmt.Sprintf("task %q: dotenv", task)
+			}
+			c.fail(at.index(i), "%s entry %q is not a file path; write \".env\", or \"!.env\" for a file that must exist", where, e)
+		}
+	}
+	return list
 }
 
 func (c *converter) duration(at pos, task, s string) time.Duration {

@@ -111,6 +111,7 @@ type execution struct {
 	sudos  map[string]*responder.Sudo // per host and user: one password
 	con    *output.Console            // Output, or its default for this run
 	failed errorsSeen                 // failures that -w let the run carry on past
+	dotenv dotenvs                    // the dotenv files read so far
 
 	commands CommandRunner // runs every command instead of the runners: see NewJob
 }
@@ -178,6 +179,11 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		}
 	}
 	x := e.newExecution()
+	for _, p := range plan {
+		if err := x.readDotenv(p.t); err != nil {
+			return err
+		}
+	}
 	for _, p := range plan {
 		if err := x.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err

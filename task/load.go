@@ -128,6 +128,8 @@ type rawFile struct {
 	Hosts           map[string]any     `toml:"hosts"`
 	SudoPasswordCmd string             `toml:"sudo_password_cmd"`
 	Tasks           map[string]rawTask `toml:"tasks"`
+	Env             map[string]any     `toml:"env"`
+	Dotenv          []string           `toml:"dotenv"`
 }
 
 type rawTask struct {
@@ -155,6 +157,7 @@ type rawTask struct {
 	UseGitignore bool           `toml:"use_gitignore"`
 	Hidden       bool           `toml:"hidden"`
 	Confirm      any            `toml:"confirm"`
+	Dotenv       []string       `toml:"dotenv"`
 }
 
 type rawArg struct {

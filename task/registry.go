@@ -19,6 +19,14 @@ type Registry struct {
 
 	// Vars are substituted into commands as {{.name}}, like arguments.
 	Vars map[string]string
+	// Env holds environment variables for every task's commands
+	// (tasks.toml's top-level [env]); a task's env and dotenv files
+	// override them. Values may use {{.name}}.
+	Env map[string]string
+	// Dotenv lists dotenv files, relative to Dir, read when a task runs
+	// and applied to every task's commands over Env. A missing file is
+	// skipped unless its entry starts with '!'.
+	Dotenv []string
 	// Default is the task a bare `gotask` runs; empty lists the tasks.
 	Default string
 	// Groups are the named host groups of tasks.toml's [hosts].

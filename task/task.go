@@ -39,6 +39,11 @@ type Task struct {
 	Dir string
 	// Env holds environment variables for the task's commands.
 	Env map[string]string
+	// Dotenv lists dotenv files, relative to the tasks.toml directory,
+	// whose variables the task's commands get, over the registry's and
+	// under Env. A missing file is skipped unless its entry starts with
+	// '!'.
+	Dotenv []string
 	// Pty forces (true) or forbids (false) a pseudo-terminal; nil lets the
 	// runner decide from whether stdin is a terminal.
 	Pty *bool

@@ -1,0 +1,90 @@
+package task
+
+import (
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+)
+
+func TestParseDotenv(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     map[string]string
+	}{
+		{"bare", "A=1\nB = two words  \n", map[string]string{"A": "1", "B": "two words"}},
+		{"comments and blanks", "# c\n\n  \nA=x # note\nB=y#not-a-comment\n", map[string]string{"A": "x", "B": "y#not-a-comment"}},
+		{"export", "export A=1\nexport\tB='2'\n", map[string]string{"A": "1", "B": "2"}},
+		{"single quotes are literal", `A='a \n "b" $(x) ${HOME}'`, map[string]string{"A": `a \n "b" $(x) ${HOME}`}},
+		{"double quotes escape", `A="l1\nl2\t\"q\" \\ \$(x) \z"`, map[string]string{"A": "l1\nl2\t\"q\" \\ $(x) \\z"}},
+		{"no substitution ever", "A=$(touch pwned)\nB=`id`\nC=${HOME}\nD={{.x}}\n",
+			map[string]string{"A": "$(touch pwned)", "B": "`id`", "C": "${HOME}", "D": "{{.x}}"}},
+		{"multi-line quoted", "A=\"one\ntwo\"\nB='x\ny' # c\nC=3", map[string]string{"A": "one\ntwo", "B": "x\ny", "C": "3"}},
+		{"crlf", "A=1\r\nB=\"2\"\r\n", map[string]string{"A": "1", "B": "2"}},
+		{"empty value", "A=\nB=\"\"\n", map[string]string{"A": "", "B": ""}},
+		{"later wins", "A=1\nA=2\n", map[string]string{"A": "2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseDotenv("f.env", []byte(tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseDotenvErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		line     int
+		msg      string
+	}{
+		{"no equals", "A=1\nnonsense\n", 2, `"nonsense" is not KEY=VALUE`},
+		{"bad key", "\n\nA B=1\n", 3, `"A B" is not a variable name`},
+		{"key with a dash", "A-B=1\n", 1, `"A-B" is not a variable name`},
+		{"unclosed", "A=1\nB=\"open\nC=2\n", 2, "the value of B has no closing \""},
+		{"junk after quotes", "A='x\ny' z\n", 2, `unexpected "z" after the quoted value of A`},
+		{"line after a multi-line value", "A=\"x\ny\"\nbad\n", 3, `"bad" is not KEY=VALUE`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseDotenv("f.env", []byte(tc.in))
+			var de *DotenvError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %v, want a *DotenvError", err)
+			}
+			if de.Line != tc.line || !strings.Contains(de.Msg, tc.msg) || !strings.HasPrefix(err.Error(), "f.env:") {
+				t.Errorf("got %q (line %d), want line %d and %q", err, de.Line, tc.line, tc.msg)
+			}
+		})
+	}
+}
+
+func TestLoadEnvErrors(t *testing.T) {
+	doc := `dotenv = ["!"]
+
+[env]
+"A B" = "x"
+OK = "{{.nope}}"
+
+[tasks.t]
+dotenv = [""]
+run = "true"
+`
+	err := NewRegistry().LoadBytes("tasks.toml", []byte(doc))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`tasks.toml:1:11: dotenv entry "!" is not a file path`,
+		`tasks.toml:4:1: [env] key "A B" is not a variable name`,
+		`tasks.toml:5:1: [env] OK: {{.nope}} is not a var`,
+		`tasks.toml:8:11: task "t": dotenv entry "" is not a file path`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

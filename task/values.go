@@ -1,0 +1,244 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// This file holds the values a command's environment is built from
+// besides a task's own env: tasks.toml's top-level [env] and the dotenv
+// files of the file and of the task.
+//
+// A command's environment is, from the weakest to the strongest: the
+// process's own environment, [env], the top-level dotenv files (in
+// order, a later file overriding an earlier one), the task's dotenv
+// files, the task's env, the step's env. A dotenv file is read when a
+// task of the run needs it, never when tasks.toml is loaded, and its
+// values are taken as they are written: no {{.name}}, no $VAR, no
+// command substitution.
+
+// dotenvFile is one entry of a dotenv list: a path relative to the
+// tasks.toml directory, which must exist when the entry was written with
+// a leading '!'.
+type dotenvFile struct {
+	path     string
+	required bool
+}
+
+func parseDotenvEntry(s string) dotenvFile {
+	p, req := strings.CutPrefix(s, "!")
+	return dotenvFile{path: p, required: req}
+}
+
+// dotenvs remembers the dotenv files one run has read, so that each is
+// read once per run however many commands use it.
+type dotenvs struct {
+	mu    sync.Mutex
+	files map[string]map[string]string // absolute path -> its variables
+}
+
+// read returns the variables of the dotenv files named by entries (as
+// written in tasks.toml), merged in order, each path relative to dir. A
+// missing file is skipped unless it is required.
+func (d *dotenvs) read(dir string, entries []string) (map[string]string, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.files == nil {
+		d.files = map[string]map[string]string{}
+	}
+	env := map[string]string{}
+	for _, e := range entries {
+		f := parseDotenvEntry(e)
+		p := f.path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		vars, ok := d.files[p]
+		if !ok {
+			data, err := os.ReadFile(p)
+			switch {
+			case errors.Is(err, fs.ErrNotExist) && !f.required:
+				vars = map[string]string{}
+			case errors.Is(err, fs.ErrNotExist):
+				return nil, fmt.Errorf("dotenv file %s does not exist; create it, or write %q to make it optional", p, f.path)
+			case err != nil:
+				return nil, fmt.Errorf("dotenv file: %w", err)
+			default:
+				if vars, err = parseDotenv(p, data); err != nil {
+					return nil, err
+				}
+			}
+			d.files[p] = vars
+		}
+		maps.Copy(env, vars)
+	}
+	return env, nil
+}
+
+// DotenvError is a syntax error in a dotenv file.
+type DotenvError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *DotenvError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// parseDotenv reads the usual dotenv syntax: KEY=VALUE lines, optionally
+// starting with "export ", blank lines and # comments. A value is bare
+// (trimmed, up to a " #" comment), in single quotes (taken as written) or
+// in double quotes (with the escapes \n, \t, \r, \", \\ and \$). Quoted
+// values may span lines. Nothing is ever expanded or run.
+func parseDotenv(file string, data []byte) (map[string]string, error) {
+	env := map[string]string{}
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	line := 1 // the number of the next line to read
+	for len(s) > 0 {
+		var l string
+		var more bool
+		l, s, more = strings.Cut(s, "\n")
+		line++
+		at := line - 1 // the line l is on
+		fail := func(format string, args ...any) error {
+			return &DotenvError{File: file, Line: at, Msg: fmt.Sprintf(format, args...)}
+		}
+		t := strings.TrimLeft(l, " \t")
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(t, "export"); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "\t")) {
+			t = strings.TrimLeft(rest, " \t")
+		}
+		key, val, ok := strings.Cut(t, "=")
+		key = strings.TrimRight(key, " \t")
+		if !ok {
+			return nil, fail("%q is not KEY=VALUE", t)
+		}
+		if !validEnvName(key) {
+			return nil, fail("%q is not a variable name: use letters, digits and '_', not starting with a digit", key)
+		}
+		val = strings.TrimLeft(val, " \t")
+		var v string
+		switch {
+		case strings.HasPrefix(val, "'") || strings.HasPrefix(val, `"`):
+			q := val[0]
+			// A quoted value may go on over the next lines.
+			text := val[1:]
+			if more {
+				text += "\n" + s
+			}
+			var b strings.Builder
+			i, closed, end := 0, false, at
+			for ; i < len(text); i++ {
+				c := text[i]
+				if c == q {
+					closed = true
+					break
+				}
+				if c == '\n' {
+					end++
+				}
+				if q == '"' && c == '\\' && i+1 < len(text) {
+					i++
+					switch e := text[i]; e {
+					case 'n':
+						b.WriteByte('\n')
+					case 't':
+						b.WriteByte('\t')
+					case 'r':
+						b.WriteByte('\r')
+					case '"', '\\', '$':
+						b.WriteByte(e)
+					case '\n':
+						end++
+						b.WriteByte('\\')
+						b.WriteByte(e)
+					default:
+						b.WriteByte('\\')
+						b.WriteByte(e)
+					}
+					continue
+				}
+				b.WriteByte(c)
+			}
+			if !closed {
+				return nil, fail("the value of %s has no closing %c", key, q)
+			}
+			v = b.String()
+			after, rest, found := strings.Cut(text[i+1:], "\n")
+			if a := strings.TrimSpace(after); a != "" && a[0] != '#' {
+				at = end
+				return nil, fail("unexpected %q after the quoted value of %s", a, key)
+			}
+			s, line = rest, end+1
+			if !found {
+				s = ""
+			}
+		default:
+			if i := strings.Index(val, " #"); i >= 0 {
+				val = val[:i]
+			} else if i := strings.Index(val, "\t#"); i >= 0 {
+				val = val[:i]
+			}
+			v = strings.TrimRight(val, " \t")
+		}
+		env[key] = v
+	}
+	return env, nil
+}
+
+// envFor builds the environment a command of scope s adds to the
+// process's, before the step's own env: [env], the dotenv files, the
+// task's env, each stronger than the one before.
+func (s *scope) envFor() (map[string]string, error) {
+	r := s.e.Registry
+	env := map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
+		v, err := expand(r.Env[k], s.lookup)
+		if err != nil {
+			return nil, fmt.Errorf("[env] %s: %w", k, err)
+		}
+		env[k] = v
+	}
+	for _, list := range [][]string{r.Dotenv, s.t.Dotenv} {
+		vars, err := s.e.dotenv.read(r.Dir, list)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, vars)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.t.Env)) {
+		v, err := expand(s.t.Env[k], s.lookup)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", k, err)
+		}
+		env[k] = v
+	}
+	if len(env) == 0 {
+		return nil, nil
+	}
+	return env, nil
+}
+
+// readDotenv reads the dotenv files t needs, so that a missing required
+// file or a syntax error stops the run before anything of it runs.
+func (e *execution) readDotenv(t *Task) error {
+	for _, list := range [][]string{e.Registry.Dotenv, t.Dotenv} {
+		if _, err := e.dotenv.read(e.Registry.Dir, list); err != nil {
+			return &TaskError{Task: t.Name, Err: err}
+		}
+	}
+	return nil
+}
