@@ -25,9 +25,14 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 	r.Default = doc.Default
 	r.SudoPasswordCmd = doc.SudoPasswordCmd
 	for name, v := range doc.Vars {
+		at := top.child("vars", -1).child(name, -1)
+		if m, ok := v.(map[string]any); ok {
+			c.computedVar(at, name, m, r)
+			continue
+		}
 		s, ok := scalar(v)
 		if !ok {
-			c.fail(top.child("vars", -1).child(name, -1), "var %q must be a string, number or boolean", name)
+			c.fail(at, "var %q must be a string, number, boolean or { sh = \"command\" }", name)
 			continue
 		}
 		r.Vars[name] = s
@@ -329,13 +334,30 @@ func (c *converter) topEnv(at pos, raw map[string]any, r *Registry) map[string]s
 			continue
 		}
 		for _, n := range ns {
-			if _, ok := r.Vars[n]; !ok && !builtin(n) {
+			if _, ok := r.Vars[n]; !ok && !builtin(n) && r.ComputedVars[n] == "" {
 				c.fail(at.child(k, -1), "[env] %s: {{.%s}} is not a var; declare it under [vars] (a task's arguments belong in the task's env)", k, n)
 			}
 		}
 		env[k] = s
 	}
 	return env
+}
+
+// computedVar converts a var written { sh = "command" }. The command is
+// taken as written: no {{.name}} is substituted in it (it runs before
+// any value is known), so `docker inspect -f '{{.Id}}'` works.
+func (c *converter) computedVar(at pos, name string, m map[string]any, r *Registry) {
+	for k := range m {
+		if k != "sh" {
+			c.fail(at.child(k, -1), "unknown key %q in var %q (a computed var is { sh = \"command\" })", k, name)
+		}
+	}
+	sh, ok := m["sh"].(string)
+	if !ok || strings.TrimSpace(sh) == "" {
+		c.fail(at, "var %q: sh must be a command, like { sh = \"git describe --tags --always\" }", name)
+		return
+	}
+	r.ComputedVars[name] = sh
 }
 
 // dotenv checks a dotenv list: each entry a path, "!path" if required.
@@ -402,7 +424,7 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer
 // shell.
 func (c *converter) checkNames(t *Task, r *Registry) {
 	known := func(name string) bool {
-		if _, ok := r.Vars[name]; ok || builtin(name) {
+		if _, ok := r.Vars[name]; ok || builtin(name) || r.ComputedVars[name] != "" {
 			return true
 		}
 		for _, a := range t.Args {

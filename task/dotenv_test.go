@@ -88,3 +88,27 @@ run = "true"
 		}
 	}
 }
+
+func TestLoadComputedVarErrors(t *testing.T) {
+	doc := `[vars]
+a = { sh = "" }
+b = { sh = "true", cache = true }
+c = [1]
+
+[tasks.t]
+run = "echo {{.a}}"
+`
+	err := NewRegistry().LoadBytes("tasks.toml", []byte(doc))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`tasks.toml:2:1: var "a": sh must be a command`,
+		`tasks.toml:3:20: unknown key "cache" in var "b"`,
+		`tasks.toml:4:1: var "c" must be a string, number, boolean or { sh = "command" }`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

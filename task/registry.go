@@ -19,6 +19,12 @@ type Registry struct {
 
 	// Vars are substituted into commands as {{.name}}, like arguments.
 	Vars map[string]string
+	// ComputedVars are vars whose value is the output of a shell command
+	// (tasks.toml's name = { sh = "..." }), keyed by name: the command
+	// runs in Dir, at most once per run, and only when a task of the run
+	// uses the var. Its output, without the trailing newline, is the
+	// value.
+	ComputedVars map[string]string
 	// Env holds environment variables for every task's commands
 	// (tasks.toml's top-level [env]); a task's env and dotenv files
 	// override them. Values may use {{.name}}.
@@ -82,6 +88,8 @@ func NewRegistry() *Registry {
 		aliases: map[string]string{},
 		Vars:    map[string]string{},
 		Groups:  map[string]*HostGroup{},
+
+		ComputedVars: map[string]string{},
 	}
 }
 

@@ -47,10 +47,14 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.checkCommands(t, args); err != nil {
+	x := e.newExecution()
+	x.ctx = ctx
+	if err := x.evalVars(ctx, []*Task{t}); err != nil {
 		return nil, err
 	}
-	x := e.newExecution()
+	if err := x.checkCommands(t, args); err != nil {
+		return nil, err
+	}
 	return x.upToDate(ctx, x.newScope(ctx, t, args, "", e.Local), false)
 }
 

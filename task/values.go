@@ -1,6 +1,8 @@
 package task
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/gotask/gotask/runner"
 )
 
 // This file holds the values a command's environment is built from
@@ -238,6 +242,137 @@ func (e *execution) readDotenv(t *Task) error {
 	for _, list := range [][]string{e.Registry.Dotenv, t.Dotenv} {
 		if _, err := e.dotenv.read(e.Registry.Dir, list); err != nil {
 			return &TaskError{Task: t.Name, Err: err}
+		}
+	}
+	return nil
+}
+
+// computed holds the values of one run's computed vars ([vars] name =
+// { sh = "..." }): each command runs at most once per run, on first use.
+type computed struct {
+	mu   sync.Mutex
+	vals map[string]computedVal
+}
+
+type computedVal struct {
+	v   string
+	err error
+}
+
+// computedVar returns the value of the computed var name, running its
+// command the first time it is asked for in this run.
+func (e *execution) computedVar(ctx context.Context, name string) (string, error) {
+	e.vars.mu.Lock()
+	defer e.vars.mu.Unlock()
+	if cv, ok := e.vars.vals[name]; ok {
+		return cv.v, cv.err
+	}
+	v, err := e.runVarCommand(ctx, name, e.Registry.ComputedVars[name])
+	if e.vars.vals == nil {
+		e.vars.vals = map[string]computedVal{}
+	}
+	e.vars.vals[name] = computedVal{v, err}
+	return v, err
+}
+
+// runVarCommand runs the sh command of a computed var in the tasks.toml
+// directory, with gotask's own environment, and returns its standard
+// output without its trailing newlines.
+func (e *execution) runVarCommand(ctx context.Context, name, line string) (string, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("var %q: running %q: %s", name, line, fmt.Sprintf(format, args...))
+	}
+	if e.Local == nil {
+		return "", fail("no local runner")
+	}
+	var stderr bytes.Buffer
+	res, err := e.Local.Run(ctx, &runner.Cmd{Command: line, Dir: e.Registry.Dir, Pty: runner.PtyOff,
+		Capture: runner.DefaultCapture, Stderr: &stderr})
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if e.Secrets != nil {
+			msg = string(e.Secrets.Redact([]byte(msg)))
+		}
+		if msg != "" {
+			return "", fail("%v: %s", err, msg)
+		}
+		return "", fail("%v", err)
+	}
+	if res.Truncated {
+		return "", fail("printed more than %d bytes; a var holds a short value", runner.DefaultCapture)
+	}
+	return strings.TrimRight(string(res.Stdout), "\r\n"), nil
+}
+
+// evalVars runs, before anything of the run starts, the commands of the
+// computed vars that the tasks of plan, their deps, post tasks and
+// called tasks use, so that a failing one stops the run with nothing
+// done and the commands never run for a task that does not use them.
+func (e *execution) evalVars(ctx context.Context, plan []*Task) error {
+	if len(e.Registry.ComputedVars) == 0 {
+		return nil
+	}
+	need := map[string]bool{}
+	add := func(s string) {
+		ns, _ := names(s) // load checked the syntax
+		for _, n := range ns {
+			need[n] = true
+		}
+	}
+	seen := map[*Task]bool{}
+	var visit func(t *Task)
+	visit = func(t *Task) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		if t.Func != nil {
+			return // a Go task reads no {{.name}}
+		}
+		for _, v := range e.Registry.Env {
+			add(v)
+		}
+		add(t.Dir)
+		for _, v := range t.Env {
+			add(v)
+		}
+		for _, list := range [][]string{t.Sources, t.Generates, t.Status} {
+			for _, v := range list {
+				add(v)
+			}
+		}
+		var calls []string
+		for _, st := range t.Steps {
+			for _, v := range []string{st.Run, st.Local, st.Put, st.Get, st.To, st.Dir} {
+				add(v)
+			}
+			for _, v := range st.With {
+				add(v)
+			}
+			for _, v := range st.Env {
+				add(v)
+			}
+			if st.Task != "" {
+				calls = append(calls, st.Task)
+			}
+		}
+		for _, names := range [][]string{t.Deps, t.Post, calls} {
+			for _, n := range names {
+				if u, err := e.Registry.Resolve(n); err == nil {
+					visit(u)
+				}
+			}
+		}
+	}
+	for _, t := range plan {
+		visit(t)
+	}
+	for _, name := range slices.Sorted(maps.Keys(need)) {
+		if _, ok := e.Registry.ComputedVars[name]; !ok {
+			continue
+		}
+		if _, err := e.computedVar(ctx, name); err != nil {
+			return err
 		}
 	}
 	return nil
