@@ -164,7 +164,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
-			Required: a.Required, Help: a.Help, Short: a.Short})
+			Required: a.Required, Help: a.Help, Short: a.Short, DefaultEnv: a.DefaultEnv})
 		if a.Name == "" {
 			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
 		}

@@ -167,6 +167,8 @@ type rawArg struct {
 	Required bool   `toml:"required"`
 	Help     string `toml:"help"`
 	Short    string `toml:"short"`
+
+	DefaultEnv string `toml:"default_env"`
 }
 
 type rawStep struct {

@@ -347,6 +347,9 @@ func (t *Task) check() error {
 		default:
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q has unknown type %q; use string, int, bool or duration", t.Name, a.Name, a.Type))
 		}
+		if a.DefaultEnv != "" && !validEnvName(a.DefaultEnv) {
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: default_env %q is not a variable name: use letters, digits and '_', not starting with a digit", t.Name, a.Name, a.DefaultEnv))
+		}
 		if _, err := a.defaultValue(); err != nil {
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: %v", t.Name, a.Name, err))
 		}

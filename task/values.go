@@ -377,3 +377,21 @@ func (e *execution) evalVars(ctx context.Context, plan []*Task) error {
 	}
 	return nil
 }
+
+// fromEnv returns the value of a's DefaultEnv variable, parsed for a's
+// type, and whether it is set and not empty. It is read when the
+// arguments are parsed, never when tasks.toml is loaded.
+func (a *Arg) fromEnv() (any, bool, error) {
+	if a.DefaultEnv == "" {
+		return nil, false, nil
+	}
+	s := os.Getenv(a.DefaultEnv)
+	if s == "" {
+		return nil, false, nil
+	}
+	v, err := a.Parse(s)
+	if err != nil {
+		return nil, false, fmt.Errorf("from $%s: %w", a.DefaultEnv, err)
+	}
+	return v, true, nil
+}
