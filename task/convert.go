@@ -293,6 +293,17 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Env = c.env(at.child("env", -1), task, raw.Env)
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
 	s.Answers = c.responders(at, task, raw.Responders)
+	if raw.Capture != "" {
+		s.Capture = raw.Capture
+		switch {
+		case raw.Run == "" && raw.Local == "":
+			c.fail(at.child("capture", -1), "task %q: capture belongs to a run or local step", task)
+		case !validName(raw.Capture):
+			c.fail(at.child("capture", -1), "task %q: capture %q is not a name: a letter followed by letters, digits, '-', '_', ':' or '.'", task, raw.Capture)
+		case raw.Pty != nil && *raw.Pty:
+			c.fail(at.child("pty", -1), "task %q: a capture step runs without a pseudo-terminal (its stdout must stay apart from stderr); remove pty = true", task)
+		}
+	}
 	return s, true
 }
 
@@ -434,6 +445,16 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		}
 		return false
 	}
+	captured := map[string]bool{}   // by the steps checked so far
+	captureStep := map[string]int{} // name -> the step that captures it
+	for i, s := range t.Steps {
+		if s.Capture != "" {
+			if known(s.Capture) || captureStep[s.Capture] > 0 {
+				c.fail(s.pos.child("capture", -1), "task %q: capture %q is already the name of an argument, a var or an earlier capture; choose another", t.Name, s.Capture)
+			}
+			captureStep[s.Capture] = i + 1
+		}
+	}
 	check := func(p pos, s string) {
 		ns, err := names(s)
 		if err != nil {
@@ -441,7 +462,11 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 			return
 		}
 		for _, n := range ns {
-			if !known(n) {
+			switch {
+			case known(n) || captured[n]:
+			case captureStep[n] > 0:
+				c.fail(p, "task %q: {{.%s}} is captured by step %d and can be used only in the steps after it", t.Name, n, captureStep[n])
+			default:
 				c.fail(p, "task %q: {{.%s}} is not an argument of the task or a var; declare it under args or [vars]", t.Name, n)
 			}
 		}
@@ -468,6 +493,9 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		}
 		for _, v := range s.Env {
 			check(s.pos, v)
+		}
+		if s.Capture != "" {
+			captured[s.Capture] = true
 		}
 	}
 }

@@ -280,6 +280,8 @@ type scope struct {
 	index   int    // which of the task's hosts this is: once steps run on 0
 	multi   bool   // one of several hosts: its output carries the host already
 	current string // the step running now, for the summary
+
+	captured map[string]string // by the capture steps run so far
 }
 
 func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
@@ -312,6 +314,9 @@ func orDiscard(w io.Writer) io.Writer {
 func (s *scope) lookup(name string) (string, bool) {
 	if v, ok := s.args[name]; ok {
 		return formatValue(v), true
+	}
+	if v, ok := s.captured[name]; ok {
+		return v, true
 	}
 	if v, ok := s.e.Registry.Vars[name]; ok {
 		return v, true

@@ -189,6 +189,7 @@ type rawStep struct {
 	Retries    *int           `toml:"retries"`
 	Once       bool           `toml:"once"`
 	Responders []rawResponder `toml:"responders"`
+	Capture    string         `toml:"capture"`
 }
 
 type rawResponder struct {

@@ -267,6 +267,9 @@ func (e *execution) checkCommands(t *Task, args map[string]any) error {
 					return "0", true // not known yet; safe in every context
 				}
 			}
+			if _, isArg := args[name]; !isArg && t.captures(name) {
+				return "0", true // captured as the task runs; checked then
+			}
 			s := &scope{e: e, t: t, args: args}
 			return s.lookup(name)
 		}

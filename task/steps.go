@@ -61,8 +61,11 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 		s.current = "local " + s.current
 	}
 	c.local = local
-	_, err = s.exec(ctx, c)
-	return err
+	if st.Capture == "" {
+		_, err = s.exec(ctx, c)
+		return err
+	}
+	return s.capture(ctx, c, st.Capture)
 }
 
 func (s *scope) callTask(ctx context.Context, st *Step) error {

@@ -110,6 +110,11 @@ type Step struct {
 	Retries *int     // as Task.Retries; overrides it when set
 	Once    bool     // on a multi-host task: run on the first host only
 	Answers []Answer // as Task.Answers; added to them
+	// Capture, on a Run or Local step, names a value that later steps
+	// of the task read as {{.name}}: the command's standard output
+	// without its trailing newlines, kept per host. The command runs
+	// with pipes, not a pseudo-terminal, so that stderr stays apart.
+	Capture string
 
 	pos pos
 }

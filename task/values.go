@@ -395,3 +395,39 @@ func (a *Arg) fromEnv() (any, bool, error) {
 	}
 	return v, true, nil
 }
+
+// capture runs c, a step with capture = name, and keeps its standard
+// output, without the trailing newlines, as {{.name}} for the later steps
+// of this scope (this task, on this host). In a dry run nothing runs and
+// the value is empty.
+func (s *scope) capture(ctx context.Context, c *command, name string) error {
+	c.capture = runner.DefaultCapture
+	off := false
+	c.pty = &off // stdout apart from stderr, and no \r\n
+	res, err := s.exec(ctx, c)
+	if err != nil {
+		return err
+	}
+	var v string
+	if res != nil {
+		if res.Truncated {
+			return &TaskError{Task: s.t.Name, Host: s.host, Err: fmt.Errorf("capture %s: the command printed more than %d bytes; a captured value is short", name, runner.DefaultCapture)}
+		}
+		v = strings.TrimRight(string(res.Stdout), "\r\n")
+	}
+	if s.captured == nil {
+		s.captured = map[string]string{}
+	}
+	s.captured[name] = v
+	return nil
+}
+
+// captures reports whether a step of t captures name.
+func (t *Task) captures(name string) bool {
+	for i := range t.Steps {
+		if t.Steps[i].Capture == name {
+			return true
+		}
+	}
+	return false
+}
