@@ -46,6 +46,8 @@ func parseDotenvEntry(s string) dotenvFile {
 type dotenvs struct {
 	mu    sync.Mutex
 	files map[string]map[string]string // absolute path -> its variables
+
+	secret map[string]string // Registry.secretEnv, once per run
 }
 
 // read returns the variables of the dotenv files named by entries (as
@@ -217,7 +219,7 @@ func (s *scope) envFor() (map[string]string, error) {
 		env[k] = v
 	}
 	for _, list := range [][]string{r.Dotenv, s.t.Dotenv} {
-		vars, err := s.e.dotenv.read(r.Dir, list)
+		vars, err := s.e.readDotenvList(list)
 		if err != nil {
 			return nil, err
 		}
@@ -240,11 +242,35 @@ func (s *scope) envFor() (map[string]string, error) {
 // file or a syntax error stops the run before anything of it runs.
 func (e *execution) readDotenv(t *Task) error {
 	for _, list := range [][]string{e.Registry.Dotenv, t.Dotenv} {
-		if _, err := e.dotenv.read(e.Registry.Dir, list); err != nil {
+		if _, err := e.readDotenvList(list); err != nil {
 			return &TaskError{Task: t.Name, Err: err}
 		}
 	}
 	return nil
+}
+
+// readDotenvList reads the dotenv files of list and refuses a variable
+// that tasks.toml names as a secret (a sudo_password_env or a
+// response_env): gotask reads those from its own environment only and
+// keeps them out of every command's, and a dotenv file would hand one to
+// every command.
+func (e *execution) readDotenvList(list []string) (map[string]string, error) {
+	vars, err := e.dotenv.read(e.Registry.Dir, list)
+	if err != nil || len(vars) == 0 {
+		return vars, err
+	}
+	e.dotenv.mu.Lock()
+	if e.dotenv.secret == nil {
+		e.dotenv.secret = e.Registry.secretEnv()
+	}
+	secret := e.dotenv.secret
+	e.dotenv.mu.Unlock()
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		if where, ok := secret[k]; ok {
+			return nil, fmt.Errorf("a dotenv file of %q sets %s, %s: gotask keeps secrets out of commands and reads them only from its own environment; export it instead", list, k, where)
+		}
+	}
+	return vars, nil
 }
 
 // computed holds the values of one run's computed vars ([vars] name =
