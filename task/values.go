@@ -457,3 +457,53 @@ func (t *Task) captures(name string) bool {
 	}
 	return false
 }
+
+// valuesUsed returns what of issue 16's values the task of s depends on,
+// for its up-to-date fingerprint: the computed vars it uses, with their
+// values this run, [env], and its dotenv files' variables. A dotenv file
+// that cannot be read adds nothing here: running the task reports it.
+func (s *scope) valuesUsed() (computed, topEnv, dotenv map[string]string) {
+	r := s.e.Registry
+	if len(r.ComputedVars) > 0 {
+		used := func(v string) {
+			ns, _ := names(v)
+			for _, n := range ns {
+				if _, ok := r.ComputedVars[n]; !ok {
+					continue
+				}
+				if val, ok := s.lookup(n); ok {
+					if computed == nil {
+						computed = map[string]string{}
+					}
+					computed[n] = val
+				}
+			}
+		}
+		t := s.t
+		fields := []string{t.Dir}
+		fields = append(fields, t.Sources...)
+		fields = append(fields, t.Generates...)
+		fields = append(fields, t.Status...)
+		fields = append(fields, slices.Collect(maps.Values(t.Env))...)
+		fields = append(fields, slices.Collect(maps.Values(r.Env))...)
+		for _, st := range t.Steps {
+			fields = append(fields, st.Run, st.Local, st.Put, st.Get, st.To, st.Dir)
+			fields = append(fields, slices.Collect(maps.Values(st.With))...)
+			fields = append(fields, slices.Collect(maps.Values(st.Env))...)
+		}
+		for _, f := range fields {
+			used(f)
+		}
+	}
+	for _, list := range [][]string{r.Dotenv, s.t.Dotenv} {
+		vars, err := s.e.readDotenvList(list)
+		if err != nil || len(vars) == 0 {
+			continue
+		}
+		if dotenv == nil {
+			dotenv = map[string]string{}
+		}
+		maps.Copy(dotenv, vars)
+	}
+	return computed, r.Env, dotenv
+}
