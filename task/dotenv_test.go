@@ -112,3 +112,40 @@ run = "echo {{.a}}"
 		}
 	}
 }
+
+// FuzzDotenvRoundTrip checks that any value written the way a dotenv
+// file writes it, double-quoted with \, " and $ escaped, or
+// single-quoted when it holds no quote, reads back exactly (a \r\n as
+// \n: files edited on Windows read as elsewhere), and that no
+// input makes the parser panic or accept an invalid name.
+func FuzzDotenvRoundTrip(f *testing.F) {
+	f.Add("plain", "$(touch pwned)")
+	f.Add("multi\nline", "'; touch pwned; '")
+	f.Add(`back\slash "q" $HOME`, "# not a comment")
+	f.Fuzz(func(t *testing.T, value, junk string) {
+		if vars, err := parseDotenv("j.env", []byte(junk)); err == nil {
+			for k := range vars {
+				if !validEnvName(k) {
+					t.Fatalf("%q: accepted the name %q", junk, k)
+				}
+			}
+		}
+		q := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(value)
+		doc := "# written\nexport A=\"" + q + "\" # note\nB=after\n"
+		if !strings.Contains(value, "'") {
+			doc += "C='" + value + "'\n"
+		}
+		vars, err := parseDotenv("f.env", []byte(doc))
+		if err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		want := strings.ReplaceAll(value, "\r\n", "\n") // Windows line ends are read as \n
+		wantC := want
+		if strings.Contains(value, "'") {
+			wantC = ""
+		}
+		if vars["A"] != want || vars["B"] != "after" || vars["C"] != wantC {
+			t.Fatalf("%q read back as %q", doc, vars)
+		}
+	})
+}

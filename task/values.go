@@ -106,7 +106,8 @@ func (e *DotenvError) Error() string {
 // starting with "export ", blank lines and # comments. A value is bare
 // (trimmed, up to a " #" comment), in single quotes (taken as written) or
 // in double quotes (with the escapes \n, \t, \r, \", \\ and \$). Quoted
-// values may span lines. Nothing is ever expanded or run.
+// values may span lines. Lines may end with \r\n, read as \n (also
+// inside quotes). Nothing is ever expanded or run.
 func parseDotenv(file string, data []byte) (map[string]string, error) {
 	env := map[string]string{}
 	s := strings.ReplaceAll(string(data), "\r\n", "\n")
