@@ -79,6 +79,7 @@ func (s *scope) callTask(ctx context.Context, st *Step) error {
 			return &TaskError{Task: s.t.Name, Err: err}
 		}
 	}
+	s.passCaptured(t, given)
 	args, err := t.ParseArgs(given)
 	if err != nil {
 		return err

@@ -508,3 +508,17 @@ func (s *scope) valuesUsed() (computed, topEnv, dotenv map[string]string) {
 	}
 	return computed, r.Env, dotenv
 }
+
+// passCaptured gives a task called from a step of s each value s has
+// captured whose name is an argument of the called task, unless the
+// step's args give that argument.
+func (s *scope) passCaptured(t *Task, given map[string]string) {
+	for _, a := range t.Args {
+		if _, ok := given[a.Name]; ok {
+			continue
+		}
+		if v, ok := s.captured[a.Name]; ok {
+			given[a.Name] = v
+		}
+	}
+}
