@@ -1,10 +1,15 @@
 package task
 
 import (
+	"bytes"
 	"errors"
 	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gotask/gotask/runner/local"
 )
 
 func TestParseDotenv(t *testing.T) {
@@ -148,4 +153,39 @@ func FuzzDotenvRoundTrip(f *testing.F) {
 			t.Fatalf("%q read back as %q", doc, vars)
 		}
 	})
+}
+
+// A computed var runs once per run, however many tasks of the run use
+// it (deps at once included), and again in the next run of the same
+// Executor, which may print something else.
+func TestComputedVarOncePerRun(t *testing.T) {
+	dir := t.TempDir()
+	doc := `[vars]
+n = { sh = "echo x >> count; wc -l < count | tr -d ' '" }
+
+[tasks.a]
+run = "echo a{{.n}}"
+[tasks.b]
+run = "echo b{{.n}}"
+[tasks.top]
+deps = ["a", "b"]
+run = "echo top{{.n}}"
+`
+	r := NewRegistry()
+	if err := r.LoadBytes(filepath.Join(dir, "tasks.toml"), []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	e := &Executor{Registry: r, Local: local.New(), Stdout: &stdout}
+	for _, want := range []string{"1", "2"} {
+		stdout.Reset()
+		if err := e.Run(t.Context(), Call{Name: "top"}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Fields(stdout.String())
+		slices.Sort(lines)
+		if got := strings.Join(lines, " "); got != "a"+want+" b"+want+" top"+want {
+			t.Errorf("run %s printed %q", want, got)
+		}
+	}
 }
