@@ -108,6 +108,25 @@ func completeHosts(opts *rootOptions, toComplete string) ([]string, cobra.ShellC
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 }
 
+// completeVars completes --var: the declared vars' names, each followed
+// by '='.
+func completeVars(opts *rootOptions, toComplete string) ([]string, cobra.ShellCompDirective) {
+	reg, err := loadRegistry(opts)
+	if err != nil || strings.Contains(toComplete, "=") {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, names := range [][]string{slices.Collect(maps.Keys(reg.Vars)), slices.Collect(maps.Keys(reg.ComputedVars))} {
+		for _, name := range names {
+			if strings.HasPrefix(name, toComplete) {
+				out = append(out, name+"=")
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+}
+
 // completeTasks completes task names, and after a task name its flags.
 func completeTasks(opts *rootOptions, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	reg, err := loadRegistry(opts)

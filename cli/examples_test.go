@@ -90,6 +90,17 @@ func TestExampleTasksFile(t *testing.T) {
 		}
 	})
 
+	t.Run("version uses a computed var and a captured value", func(t *testing.T) {
+		stdout, stderr, code := runMain(t, "-f", file, "version")
+		if code != 0 || !regexp.MustCompile(`(?m)^gotask \S+ on \S+$`).MatchString(stdout) {
+			t.Fatalf("gotask version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		stdout, _, code = runMain(t, "-f", file, "version", "--var", "version=$(touch pwned)")
+		if code != 0 || !regexp.MustCompile(`(?m)^gotask \$\(touch pwned\) on \S+$`).MatchString(stdout) {
+			t.Fatalf("gotask version --var: exit %d, stdout %q", code, stdout)
+		}
+	})
+
 	t.Run("fail passes its exit status through", func(t *testing.T) {
 		_, stderr, code := runMain(t, "-f", file, "fail")
 		if code != 3 {

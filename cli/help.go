@@ -59,8 +59,14 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 		for i, a := range t.Args {
 			line := a.Help
 			switch {
+			case a.Required && a.DefaultEnv != "":
+				line += fmt.Sprintf(" (required, or $%s)", a.DefaultEnv)
 			case a.Required:
 				line += " (required)"
+			case a.DefaultEnv != "" && a.Default != nil:
+				line += fmt.Sprintf(" (default $%s, else %v)", a.DefaultEnv, a.Default)
+			case a.DefaultEnv != "":
+				line += fmt.Sprintf(" (default $%s)", a.DefaultEnv)
 			case a.Default != nil:
 				line += fmt.Sprintf(" (default %v)", a.Default)
 			}

@@ -91,6 +91,8 @@ type jsonArg struct {
 	Required bool   `json:"required,omitempty"`
 	Default  any    `json:"default,omitempty"`
 	Help     string `json:"help,omitempty"`
+
+	DefaultEnv string `json:"default_env,omitempty"`
 }
 
 func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
@@ -103,7 +105,7 @@ func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
 			if typ == "" {
 				typ = string(task.String)
 			}
-			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help})
+			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help, DefaultEnv: a.DefaultEnv})
 		}
 		out = append(out, jt)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -135,6 +137,8 @@ type rootOptions struct {
 	AcceptNewHostKeys      bool
 	PromptForLoginPassword bool
 
+	Vars []string // --var name=value, in order
+
 	Args []string // tasks and their flags, as given
 
 	cfg    *config
@@ -210,6 +214,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
+	f.StringArrayVar(&opts.Vars, "var", nil, "set a var of tasks.toml for this run: --var name=value (repeatable; replaces the value or sh command of a declared var)")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
 	f.BoolVar(&opts.Init, "init", false, "write a starter tasks.toml here (or to -f FILE); never overwrites")
 	f.BoolVarP(&opts.Help, "help", "h", false, "show help; gotask --help TASK shows a task's help")
@@ -232,6 +237,9 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	})
 	_ = cmd.RegisterFlagCompletionFunc("hosts", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return completeHosts(opts, toComplete)
+	})
+	_ = cmd.RegisterFlagCompletionFunc("var", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return completeVars(opts, toComplete)
 	})
 	cmd.SetUsageTemplate(usageTemplate)
 	return cmd
@@ -284,6 +292,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.List {
 		// -l after a task name.
 		return listTasks(opts.Streams, reg, opts.JSON)
+	}
+	if err := setVars(reg, opts.Vars); err != nil {
+		return err
 	}
 	if opts.JSON {
 		opts.Output = string(output.JSON)
@@ -376,4 +387,32 @@ func flagError(c *cobra.Command, err error) error {
 		}
 	}
 	return &UsageError{Msg: msg + " (see gotask --help)"}
+}
+
+// setVars applies --var name=value to the registry's vars. The name must
+// be a var tasks.toml declares: a misspelt --var would otherwise change
+// nothing and go unnoticed. A computed var given with --var takes the
+// value given, and its command does not run.
+func setVars(reg *task.Registry, vars []string) error {
+	for _, kv := range vars {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return &UsageError{Msg: "--var takes name=value, like --var version=1.2"}
+		}
+		_, plain := reg.Vars[name]
+		_, computed := reg.ComputedVars[name]
+		if !plain && !computed {
+			msg := fmt.Sprintf("--var %s: tasks.toml declares no var %q; declare it under [vars] first", name, name)
+			if len(reg.Vars)+len(reg.ComputedVars) > 0 {
+				known := slices.Sorted(maps.Keys(reg.Vars))
+				known = append(known, slices.Sorted(maps.Keys(reg.ComputedVars))...)
+				slices.Sort(known)
+				msg += " (its vars: " + strings.Join(known, ", ") + ")"
+			}
+			return &UsageError{Msg: msg}
+		}
+		delete(reg.ComputedVars, name)
+		reg.Vars[name] = value
+	}
+	return nil
 }

@@ -38,6 +38,13 @@ func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
 		if _, ok := out[a.Name]; ok {
 			continue
 		}
+		if v, ok, err := a.fromEnv(); ok || err != nil {
+			if err != nil {
+				return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: err}
+			}
+			out[a.Name] = v
+			continue
+		}
 		if a.Required {
 			return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: errors.New("required; give it as --" + a.Name + " VALUE")}
 		}
@@ -76,6 +83,10 @@ type Arg struct {
 	Help     string
 	// Short is a one-letter alias, given as -x.
 	Short string
+	// DefaultEnv names an environment variable whose value, when it is
+	// set and not empty, is used for an argument not given, before
+	// Default (and it satisfies Required).
+	DefaultEnv string
 }
 
 // Kind is the argument's type: Type, or String when Type is empty.

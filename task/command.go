@@ -52,12 +52,14 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	c := &command{line: expanded, pty: t.Pty, warn: t.Warn, sudo: t.Sudo, retries: t.Retries,
 		stdin: s.stdin, watch: t.Answers}
 	c.timeout = t.Timeout
-	c.env = maps.Clone(t.Env)
+	if c.env, err = s.envFor(); err != nil {
+		return nil, err
+	}
 	if c.dir, err = expand(t.Dir, s.lookup); err != nil {
 		return nil, err
 	}
 	if st == nil {
-		return c, s.expandEnv(c)
+		return c, nil
 	}
 	if st.Dir != "" {
 		d, err := expand(st.Dir, s.lookup)
@@ -66,7 +68,11 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 		}
 		c.dir, c.stepDir = joinDir(c.dir, d), d
 	}
-	for k, v := range st.Env {
+	for _, k := range slices.Sorted(maps.Keys(st.Env)) {
+		v, err := expand(st.Env[k], s.lookup)
+		if err != nil {
+			return nil, fmt.Errorf("env %s: %w", k, err)
+		}
 		if c.env == nil {
 			c.env = map[string]string{}
 		}
@@ -89,18 +95,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 		c.sudo = st.Sudo
 	}
 	c.watch = append(slices.Clip(c.watch), st.Answers...)
-	return c, s.expandEnv(c)
-}
-
-func (s *scope) expandEnv(c *command) error {
-	for k, v := range c.env {
-		x, err := expand(v, s.lookup)
-		if err != nil {
-			return fmt.Errorf("env %s: %w", k, err)
-		}
-		c.env[k] = x
-	}
-	return nil
+	return c, nil
 }
 
 func joinDir(base, d string) string {

@@ -33,15 +33,28 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 		r.SudoPasswordCmd = doc.SudoPasswordCmd
 	}
 	for name, v := range doc.Vars {
-		if _, ok := r.Vars[name]; ok && c.ns != "" {
+		if c.ns != "" && (r.Vars[name] != "" || r.ComputedVars[name] != "") {
 			continue // the including file's value wins, as --var would
+		}
+		at := top.child("vars", -1).child(name, -1)
+		if m, ok := v.(map[string]any); ok {
+			c.computedVar(at, name, m, r)
+			continue
 		}
 		s, ok := scalar(v)
 		if !ok {
-			c.fail(top.child("vars", -1).child(name, -1), "var %q must be a string, number or boolean", name)
+			c.fail(at, "var %q must be a string, number, boolean or { sh = \"command\" }", name)
 			continue
 		}
 		r.Vars[name] = s
+	}
+	// Like default: an included file's [env] and dotenv serve it when it
+	// is run on its own; in a tree the top file's rule. They are checked
+	// either way.
+	env := c.topEnv(top.child("env", -1), doc.Env, r)
+	dotenv := c.dotenv(top.child("dotenv", -1), "", doc.Dotenv)
+	if c.ns == "" {
+		r.Env, r.Dotenv = env, dotenv
 	}
 	for name, v := range doc.Hosts {
 		at := top.child("hosts", -1).child(name, -1)
@@ -173,12 +186,13 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		UseGitignore: raw.UseGitignore, Hidden: raw.Hidden,
 	}
 	t.Env = c.env(at.child("env", -1), name, raw.Env)
+	t.Dotenv = c.dotenv(at.child("dotenv", -1), name, raw.Dotenv)
 	t.Timeout = c.duration(at.child("timeout", -1), name, raw.Timeout)
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
 	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
-			Required: a.Required, Help: a.Help, Short: a.Short})
+			Required: a.Required, Help: a.Help, Short: a.Short, DefaultEnv: a.DefaultEnv})
 		if a.Name == "" {
 			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
 		}
@@ -308,6 +322,17 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
 	s.Answers = c.responders(at, task, raw.Responders)
 	c.loop(at, task, raw, &s)
+	if raw.Capture != "" {
+		s.Capture = raw.Capture
+		switch {
+		case raw.Run == "" && raw.Local == "":
+			c.fail(at.child("capture", -1), "task %q: capture belongs to a run or local step", task)
+		case !validName(raw.Capture):
+			c.fail(at.child("capture", -1), "task %q: capture %q is not a name: a letter followed by letters, digits, '-', '_', ':' or '.'", task, raw.Capture)
+		case raw.Pty != nil && *raw.Pty:
+			c.fail(at.child("pty", -1), "task %q: a capture step runs without a pseudo-terminal (its stdout must stay apart from stderr); remove pty = true", task)
+		}
+	}
 	return s, true
 }
 
@@ -324,6 +349,69 @@ func (c *converter) env(at pos, task string, raw map[string]any) map[string]stri
 		env[k] = s
 	}
 	return env
+}
+
+// topEnv converts the top-level [env]: its keys must be variable names
+// and its {{.name}} vars, as no task's arguments are in scope there.
+func (c *converter) topEnv(at pos, raw map[string]any, r *Registry) map[string]string {
+	if raw == nil {
+		return nil
+	}
+	env := make(map[string]string, len(raw))
+	for k, v := range raw {
+		s, ok := scalar(v)
+		if !ok {
+			c.fail(at.child(k, -1), "[env] %s must be a string, number or boolean", k)
+			continue
+		}
+		if !validEnvName(k) {
+			c.fail(at.child(k, -1), "[env] key %q is not a variable name: use letters, digits and '_', not starting with a digit", k)
+			continue
+		}
+		ns, err := names(s)
+		if err != nil {
+			c.fail(at.child(k, -1), "[env] %s: %v", k, err)
+			continue
+		}
+		for _, n := range ns {
+			if _, ok := r.Vars[n]; !ok && !builtin(n) && r.ComputedVars[n] == "" {
+				c.fail(at.child(k, -1), "[env] %s: {{.%s}} is not a var; declare it under [vars] (a task's arguments belong in the task's env)", k, n)
+			}
+		}
+		env[k] = s
+	}
+	return env
+}
+
+// computedVar converts a var written { sh = "command" }. The command is
+// taken as written: no {{.name}} is substituted in it (it runs before
+// any value is known), so `docker inspect -f '{{.Id}}'` works.
+func (c *converter) computedVar(at pos, name string, m map[string]any, r *Registry) {
+	for k := range m {
+		if k != "sh" {
+			c.fail(at.child(k, -1), "unknown key %q in var %q (a computed var is { sh = \"command\" })", k, name)
+		}
+	}
+	sh, ok := m["sh"].(string)
+	if !ok || strings.TrimSpace(sh) == "" {
+		c.fail(at, "var %q: sh must be a command, like { sh = \"git describe --tags --always\" }", name)
+		return
+	}
+	r.ComputedVars[name] = sh
+}
+
+// dotenv checks a dotenv list: each entry a path, "!path" if required.
+func (c *converter) dotenv(at pos, task string, list []string) []string {
+	for i, e := range list {
+		if p := parseDotenvEntry(e); p.path == "" || strings.HasPrefix(p.path, "!") {
+			where := "dotenv"
+			if task != "" {
+				where = fmt.Sprintf("task %q: dotenv", task)
+			}
+			c.fail(at.index(i), "%s entry %q is not a file path; write \".env\", or \"!.env\" for a file that must exist", where, e)
+		}
+	}
+	return list
 }
 
 func (c *converter) duration(at pos, task, s string) time.Duration {
@@ -377,7 +465,7 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer
 func (c *converter) checkNames(t *Task, r *Registry) {
 	loop := false // checking a step with for: {{.item}} is known
 	known := func(name string) bool {
-		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" {
+		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" || r.ComputedVars[name] != "" {
 			return true
 		}
 		for _, a := range t.Args {
@@ -387,6 +475,16 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		}
 		return false
 	}
+	captured := map[string]bool{}   // by the steps checked so far
+	captureStep := map[string]int{} // name -> the step that captures it
+	for i, s := range t.Steps {
+		if s.Capture != "" {
+			if known(s.Capture) || captureStep[s.Capture] > 0 {
+				c.fail(s.pos.child("capture", -1), "task %q: capture %q is already the name of an argument, a var or an earlier capture; choose another", t.Name, s.Capture)
+			}
+			captureStep[s.Capture] = i + 1
+		}
+	}
 	check := func(p pos, s string) {
 		ns, err := names(s)
 		if err != nil {
@@ -394,11 +492,13 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 			return
 		}
 		for _, n := range ns {
-			if !known(n) {
-				if n == "item" {
-					c.fail(p, "task %q: {{.item}} is the item of a loop; add for = [...] to the step", t.Name)
-					continue
-				}
+			switch {
+			case known(n) || captured[n]:
+			case n == "item":
+				c.fail(p, "task %q: {{.item}} is the item of a loop; add for = [...] to the step", t.Name)
+			case captureStep[n] > 0:
+				c.fail(p, "task %q: {{.%s}} is captured by step %d and can be used only in the steps after it", t.Name, n, captureStep[n])
+			default:
 				c.fail(p, "task %q: {{.%s}} is not an argument of the task or a var; declare it under args or [vars]", t.Name, n)
 			}
 		}
@@ -427,6 +527,9 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		}
 		for _, v := range s.Env {
 			check(s.pos, v)
+		}
+		if s.Capture != "" {
+			captured[s.Capture] = true
 		}
 	}
 }

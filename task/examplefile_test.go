@@ -68,4 +68,6 @@ func TestExamplesTasksFileLoads(t *testing.T) {
 	check("flaky", flaky.Retries == 2, "retries")
 	slow, _ := r.Lookup("slow")
 	check("slow", slow.Timeout == time.Second, "a timeout")
+	version, ok := r.Lookup("version")
+	check("version", ok && r.ComputedVars["version"] != "" && len(version.Steps) == 2 && version.Steps[0].Capture == "os", "a computed var and a captured value")
 }

@@ -111,6 +111,9 @@ type execution struct {
 	sudos  map[string]*responder.Sudo // per host and user: one password
 	con    *output.Console            // Output, or its default for this run
 	failed errorsSeen                 // failures that -w let the run carry on past
+	dotenv dotenvs                    // the dotenv files read so far
+	vars   computed                   // the computed vars evaluated so far
+	ctx    context.Context            // the run's: a computed var first used by a command runs in it
 
 	commands CommandRunner // runs every command instead of the runners: see NewJob
 }
@@ -161,6 +164,7 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		return err
 	}
 	var plan []resolved
+	var tasks []*Task
 	for _, c := range calls {
 		t, err := e.Registry.Resolve(c.Name)
 		if err != nil {
@@ -171,13 +175,23 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 			return err
 		}
 		plan = append(plan, resolved{t, args})
+		tasks = append(tasks, t)
+	}
+	x := e.newExecution()
+	x.ctx = ctx
+	if err := x.evalVars(ctx, tasks); err != nil {
+		return err
 	}
 	for _, p := range plan {
-		if err := e.checkCommands(p.t, p.args); err != nil {
+		if err := x.checkCommands(p.t, p.args); err != nil {
 			return err
 		}
 	}
-	x := e.newExecution()
+	for _, p := range plan {
+		if err := x.readDotenv(p.t); err != nil {
+			return err
+		}
+	}
 	for _, p := range plan {
 		if err := x.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err
@@ -268,6 +282,8 @@ type scope struct {
 	current string // the step running now, for the summary
 	item    string // {{.item}}, while looping holds
 	looping bool   // running one item of a step with for
+
+	captured map[string]string // by the capture steps run so far
 }
 
 func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
@@ -309,8 +325,19 @@ func (s *scope) lookup(name string) (string, bool) {
 	if v, ok := s.args[name]; ok {
 		return formatValue(v), true
 	}
+	if v, ok := s.captured[name]; ok {
+		return v, true
+	}
 	if v, ok := s.e.Registry.Vars[name]; ok {
 		return v, true
+	}
+	if _, ok := s.e.Registry.ComputedVars[name]; ok {
+		ctx := s.e.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		v, err := s.e.computedVar(ctx, name)
+		return v, err == nil
 	}
 	if name == "host" {
 		return s.host, true

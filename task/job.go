@@ -122,7 +122,8 @@ func (j *Job) Stdout() io.Writer { return j.s.stdout }
 // Stderr is where the task's error output goes.
 func (j *Job) Stderr() io.Writer { return j.s.stderr }
 
-// Var returns a tasks.toml var, or "".
+// Var returns a tasks.toml var (as --var set it), or "". A computed var
+// ({ sh = "..." }) is not run for a Go task: Var returns "" for it.
 func (j *Job) Var(name string) string { return j.s.e.Registry.Vars[name] }
 
 // String returns a string argument. It panics if the task declares no

@@ -107,6 +107,8 @@ type rawFile struct {
 	SudoPasswordCmd string             `toml:"sudo_password_cmd"`
 	Tasks           map[string]rawTask `toml:"tasks"`
 	Includes        map[string]any     `toml:"includes"`
+	Env             map[string]any     `toml:"env"`
+	Dotenv          []string           `toml:"dotenv"`
 }
 
 type rawTask struct {
@@ -134,6 +136,7 @@ type rawTask struct {
 	UseGitignore bool           `toml:"use_gitignore"`
 	Hidden       bool           `toml:"hidden"`
 	Confirm      any            `toml:"confirm"`
+	Dotenv       []string       `toml:"dotenv"`
 }
 
 type rawArg struct {
@@ -143,6 +146,8 @@ type rawArg struct {
 	Required bool   `toml:"required"`
 	Help     string `toml:"help"`
 	Short    string `toml:"short"`
+
+	DefaultEnv string `toml:"default_env"`
 }
 
 type rawStep struct {
@@ -165,6 +170,7 @@ type rawStep struct {
 	Responders []rawResponder `toml:"responders"`
 	For        any            `toml:"for"`
 	Parallel   int            `toml:"parallel"`
+	Capture    string         `toml:"capture"`
 }
 
 type rawResponder struct {

@@ -19,6 +19,20 @@ type Registry struct {
 
 	// Vars are substituted into commands as {{.name}}, like arguments.
 	Vars map[string]string
+	// ComputedVars are vars whose value is the output of a shell command
+	// (tasks.toml's name = { sh = "..." }), keyed by name: the command
+	// runs in Dir, at most once per run, and only when a task of the run
+	// uses the var. Its output, without the trailing newline, is the
+	// value.
+	ComputedVars map[string]string
+	// Env holds environment variables for every task's commands
+	// (tasks.toml's top-level [env]); a task's env and dotenv files
+	// override them. Values may use {{.name}}.
+	Env map[string]string
+	// Dotenv lists dotenv files, relative to Dir, read when a task runs
+	// and applied to every task's commands over Env. A missing file is
+	// skipped unless its entry starts with '!'.
+	Dotenv []string
 	// Default is the task a bare `gotask` runs; empty lists the tasks.
 	Default string
 	// Groups are the named host groups of tasks.toml's [hosts].
@@ -77,6 +91,8 @@ func NewRegistry() *Registry {
 		aliases: map[string]string{},
 		Vars:    map[string]string{},
 		Groups:  map[string]*HostGroup{},
+
+		ComputedVars: map[string]string{},
 	}
 }
 
@@ -337,6 +353,9 @@ func (t *Task) check() error {
 		case String, Int, Bool, Duration:
 		default:
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q has unknown type %q; use string, int, bool or duration", t.Name, a.Name, a.Type))
+		}
+		if a.DefaultEnv != "" && !validEnvName(a.DefaultEnv) {
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: default_env %q is not a variable name: use letters, digits and '_', not starting with a digit", t.Name, a.Name, a.DefaultEnv))
 		}
 		if _, err := a.defaultValue(); err != nil {
 			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: %v", t.Name, a.Name, err))

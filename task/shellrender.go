@@ -250,7 +250,7 @@ func (r *Registry) shellTemplate(t *Task, at pos, line string) (*shellTemplate, 
 // where it is used (a non-integer in arithmetic, say) stops the run too.
 // Only the values of called tasks, computed as the run goes, and of the
 // host are checked when their command is about to run.
-func (e *Executor) checkCommands(t *Task, args map[string]any) error {
+func (e *execution) checkCommands(t *Task, args map[string]any) error {
 	seen := map[*Task]bool{}
 	var visit func(t *Task, args map[string]any) error
 	visit = func(t *Task, args map[string]any) error {
@@ -271,7 +271,10 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 					return "0", true // not known yet; safe in every context
 				}
 			}
-			s := &scope{e: &execution{Executor: e}, t: t, args: args}
+			if _, isArg := args[name]; !isArg && t.captures(name) {
+				return "0", true // captured as the task runs; checked then
+			}
+			s := &scope{e: e, t: t, args: args}
 			return s.lookup(name)
 		}
 		check := func(at pos, line string) error {

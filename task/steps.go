@@ -69,8 +69,11 @@ func (s *scope) once(ctx context.Context, st *Step) error {
 		s.current = "local " + s.current
 	}
 	c.local = local
-	_, err = s.exec(ctx, c)
-	return err
+	if st.Capture == "" {
+		_, err = s.exec(ctx, c)
+		return err
+	}
+	return s.capture(ctx, c, st.Capture)
 }
 
 func (s *scope) callTask(ctx context.Context, st *Step) error {
@@ -84,6 +87,7 @@ func (s *scope) callTask(ctx context.Context, st *Step) error {
 			return &TaskError{Task: s.t.Name, Err: err}
 		}
 	}
+	s.passCaptured(t, given)
 	args, err := t.ParseArgs(given)
 	if err != nil {
 		return err

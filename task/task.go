@@ -39,6 +39,11 @@ type Task struct {
 	Dir string
 	// Env holds environment variables for the task's commands.
 	Env map[string]string
+	// Dotenv lists dotenv files, relative to the tasks.toml directory,
+	// whose variables the task's commands get, over the registry's and
+	// under Env. A missing file is skipped unless its entry starts with
+	// '!'.
+	Dotenv []string
 	// Pty forces (true) or forbids (false) a pseudo-terminal; nil lets the
 	// runner decide from whether stdin is a terminal.
 	Pty *bool
@@ -107,6 +112,11 @@ type Step struct {
 	Retries *int     // as Task.Retries; overrides it when set
 	Once    bool     // on a multi-host task: run on the first host only
 	Answers []Answer // as Task.Answers; added to them
+	// Capture, on a Run or Local step, names a value that later steps
+	// of the task read as {{.name}}: the command's standard output
+	// without its trailing newlines, kept per host. The command runs
+	// with pipes, not a pseudo-terminal, so that stderr stays apart.
+	Capture string
 
 	// For runs the step once per item, the item as {{.item}}: the
 	// items listed, or else the lines ForSh prints (empty ones left

@@ -47,10 +47,14 @@ func (e *Executor) Status(ctx context.Context, call Call) (*UpToDate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.checkCommands(t, args); err != nil {
+	x := e.newExecution()
+	x.ctx = ctx
+	if err := x.evalVars(ctx, []*Task{t}); err != nil {
 		return nil, err
 	}
-	x := e.newExecution()
+	if err := x.checkCommands(t, args); err != nil {
+		return nil, err
+	}
 	return x.upToDate(ctx, x.newScope(ctx, t, args, "", e.Local), false)
 }
 
@@ -163,10 +167,17 @@ func (s *scope) definition() []byte {
 		Vars                  map[string]string
 		Args                  map[string]string
 		UseGitignore, HasFunc bool
-	}{t.Steps, t.Env, t.Dir, t.Sudo, t.Sources, t.Generates, s.e.Registry.Vars, map[string]string{}, t.UseGitignore, t.Func != nil}
+		// The values of issue 16, left out when unused so that the
+		// records of tasks that use none stay valid.
+		Computed map[string]string `json:",omitempty"` // computed vars the task uses
+		TopEnv   map[string]string `json:",omitempty"` // [env]
+		Dotenv   map[string]string `json:",omitempty"` // its dotenv files' variables
+	}{Steps: t.Steps, Env: t.Env, Dir: t.Dir, Sudo: t.Sudo, Sources: t.Sources, Generates: t.Generates,
+		Vars: s.e.Registry.Vars, Args: map[string]string{}, UseGitignore: t.UseGitignore, HasFunc: t.Func != nil}
 	for k, v := range s.args {
 		def.Args[k] = formatValue(v)
 	}
+	def.Computed, def.TopEnv, def.Dotenv = s.valuesUsed()
 	b, _ := json.Marshal(def) // plain data: cannot fail
 	return b
 }
