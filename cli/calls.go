@@ -28,7 +28,8 @@ func firstTask(args []string) string {
 }
 
 // splitCalls splits the arguments into tasks, each with its own flags,
-// Invoke style: gotask build --os linux test --short. A flag of global
+// Invoke style: gotask build --os linux test --short. The words after
+// `--` go to the task just before it, as its {{.ARGS}}. A flag of global
 // that the task has no flag of that name for is taken as gotask's own
 // (gotask build -n), except those that must come first.
 func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]task.Call, error) {
@@ -63,8 +64,13 @@ func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]tas
 		if *help {
 			call.Args = map[string]string{helpMarker: ""}
 		}
-		calls = append(calls, call)
 		args = fs.Args()
+		if n := fs.ArgsLenAtDash(); n >= 0 {
+			// `--` ends the command line: the words after it are this
+			// task's {{.ARGS}}, whatever they look like.
+			call.Passthrough, args = args[n:], args[:n]
+		}
+		calls = append(calls, call)
 	}
 	return calls, nil
 }

@@ -50,6 +50,10 @@ func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
 	return out, nil
 }
 
+// PassthroughName is the name of the value that holds the words given
+// after `--` on the command line ({{.ARGS}}); no argument may take it.
+const PassthroughName = "ARGS"
+
 func (t *Task) arg(name string) *Arg {
 	for i := range t.Args {
 		if t.Args[i].Name == name || t.Args[i].Short == name {
@@ -159,6 +163,8 @@ func formatValue(v any) string {
 		return v
 	case time.Duration:
 		return v.String()
+	case []string:
+		return strings.Join(v, " ")
 	}
 	return fmt.Sprint(v)
 }

@@ -45,7 +45,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	if err != nil {
 		return nil, err
 	}
-	expanded, err := tmpl.render(s.lookup)
+	expanded, err := tmpl.renderWords(s.lookup, s.words)
 	if err != nil {
 		return nil, err
 	}

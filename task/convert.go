@@ -402,4 +402,4 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 }
 
 // builtin names are always available to {{.name}}.
-func builtin(name string) bool { return name == "host" }
+func builtin(name string) bool { return name == "host" || name == PassthroughName }

@@ -19,6 +19,9 @@ import (
 type Call struct {
 	Name string
 	Args map[string]string
+	// Passthrough are the words after `--` on the command line, the
+	// task's {{.ARGS}}: each stands as its own quoted word. Nil means none.
+	Passthrough []string
 }
 
 // Executor runs tasks: it parses their arguments, runs dependencies
@@ -170,6 +173,9 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		if err != nil {
 			return err
 		}
+		if len(c.Passthrough) > 0 {
+			args[PassthroughName] = slices.Clone(c.Passthrough)
+		}
 		plan = append(plan, resolved{t, args})
 	}
 	for _, p := range plan {
@@ -305,7 +311,27 @@ func (s *scope) lookup(name string) (string, bool) {
 	if name == "host" {
 		return s.host, true
 	}
+	if name == PassthroughName {
+		return "", true // no words after `--`
+	}
 	return "", false
+}
+
+// words resolves a {{.name}} whose value is a list of words, such as
+// {{.ARGS}}.
+func (s *scope) words(name string) ([]string, bool) {
+	return argWords(s.args, s.e.Registry.Vars, name)
+}
+
+// argWords returns the list of words that args hold under name. ARGS is
+// a list, empty unless Call.Passthrough filled it, unless a var takes
+// the name (lookup then finds the var).
+func argWords(args map[string]any, vars map[string]string, name string) ([]string, bool) {
+	if v, ok := args[name].([]string); ok {
+		return v, true
+	}
+	_, isVar := vars[name]
+	return nil, name == PassthroughName && !isVar
 }
 
 // note prints one of gotask's own messages unless Quiet.

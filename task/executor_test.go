@@ -495,3 +495,22 @@ func TestGoTaskRunCapturesItsOutput(t *testing.T) {
 		t.Errorf("Run kept %d bytes (truncated %v) of the %d that seq wrote", len(out), truncated, want.Len())
 	}
 }
+
+func TestExecutorPassthroughReachesGoTasks(t *testing.T) {
+	// A Go task sees the words after `--` as they were given, and a
+	// task called without any sees none.
+	var got [][]string
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "go", Func: func(_ context.Context, j *Job) error {
+		got = append(got, j.Words(PassthroughName))
+		return nil
+	}})
+	x := runTasks(t, r, nil, Call{Name: "go", Passthrough: []string{"-run", "$(id)", ""}}, Call{Name: "go"})
+	if x.err != nil {
+		t.Fatal(x.err)
+	}
+	want := [][]string{{"-run", "$(id)", ""}, nil}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("Words(ARGS) = %q, want %q", got, want)
+	}
+}

@@ -284,6 +284,11 @@ func (t *Task) check() error {
 	if err := checkEnv(t, t.pos.child("env", -1), t.Env); err != nil {
 		return err
 	}
+	for i, a := range t.Args {
+		if a.Name == PassthroughName || a.Short == PassthroughName {
+			return t.errorAt(t.pos.child("args", i), fmt.Sprintf("task %q: argument name %q is taken by the words after `--` ({{.%s}}); rename the argument", t.Name, PassthroughName, PassthroughName))
+		}
+	}
 	for i := range t.Steps {
 		s := &t.Steps[i]
 		at := s.pos

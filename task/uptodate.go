@@ -146,6 +146,12 @@ func (s *scope) stateKey() string {
 	var b strings.Builder
 	b.WriteString(s.t.Name)
 	for _, k := range slices.Sorted(maps.Keys(s.args)) {
+		if words, ok := s.args[k].([]string); ok {
+			if len(words) > 0 { // none: the key of a task without lists stays as it was
+				fmt.Fprintf(&b, " --%s=%q", k, words)
+			}
+			continue
+		}
 		fmt.Fprintf(&b, " --%s=%s", k, formatValue(s.args[k]))
 	}
 	return b.String()
@@ -165,6 +171,12 @@ func (s *scope) definition() []byte {
 		UseGitignore, HasFunc bool
 	}{t.Steps, t.Env, t.Dir, t.Sudo, t.Sources, t.Generates, s.e.Registry.Vars, map[string]string{}, t.UseGitignore, t.Func != nil}
 	for k, v := range s.args {
+		if words, ok := v.([]string); ok {
+			if len(words) > 0 {
+				def.Args[k] = fmt.Sprintf("%q", words)
+			}
+			continue
+		}
 		def.Args[k] = formatValue(v)
 	}
 	b, _ := json.Marshal(def) // plain data: cannot fail
