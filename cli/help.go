@@ -25,6 +25,8 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 	for _, a := range t.Args {
 		flag := "--" + a.Name
 		switch {
+		case a.Positional:
+			flag = a.Usage()
 		case a.Type != task.Bool:
 			flag += " " + strings.ToUpper(string(a.Kind()))
 		case a.Default == true:
@@ -47,6 +49,9 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 			cols[i] = "--" + a.Name
 			if a.Short != "" {
 				cols[i] = "-" + a.Short + ", " + cols[i]
+			}
+			if a.Positional {
+				cols[i] = a.Usage() + ", " + cols[i]
 			}
 			switch {
 			case a.Type != task.Bool:

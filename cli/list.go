@@ -69,6 +69,9 @@ type jsonArg struct {
 	Required bool   `json:"required,omitempty"`
 	Default  any    `json:"default,omitempty"`
 	Help     string `json:"help,omitempty"`
+
+	Positional bool `json:"positional,omitempty"` // also given as a bare word
+	Variadic   bool `json:"variadic,omitempty"`   // takes every word left
 }
 
 func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
@@ -81,7 +84,8 @@ func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
 			if typ == "" {
 				typ = string(task.String)
 			}
-			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help})
+			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help,
+				Positional: a.Positional, Variadic: a.Variadic})
 		}
 		out = append(out, jt)
 	}

@@ -3,6 +3,8 @@ package task
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,8 +12,98 @@ import (
 
 // ParseArgs turns command-line strings into typed values, filling in
 // defaults and checking required arguments. Unknown names are errors.
+// A variadic argument's value is a []string (its words, each checked
+// against the type); given here, it is one word.
 func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
+	return t.parseArgs(given, nil)
+}
+
+// ParseCall is ParseArgs for a call: the call's positional words fill
+// the task's positional arguments that its flags left unset, in the
+// order they are declared, and a variadic argument takes the rest. A
+// word left over is an error.
+func (t *Task) ParseCall(c Call) (map[string]any, error) {
+	given := maps.Clone(c.Args)
+	if given == nil {
+		given = map[string]string{}
+	}
+	var lists map[string][]string
+	words := c.Positional
+	for i := range t.Args {
+		a := &t.Args[i]
+		if !a.Positional || len(words) == 0 || a.givenIn(given) {
+			continue
+		}
+		if a.Variadic {
+			lists = map[string][]string{a.Name: words}
+			words = nil
+			break
+		}
+		given[a.Name], words = words[0], words[1:]
+	}
+	if len(words) > 0 {
+		return nil, &ArgError{Task: t.Name, Err: fmt.Errorf("unexpected word %q: %s", words[0], t.positionalUsage())}
+	}
+	args, err := t.parseArgs(given, lists)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Passthrough) > 0 {
+		args[PassthroughName] = slices.Clone(c.Passthrough)
+	}
+	return args, nil
+}
+
+// positionalUsage says how many words the task takes after its name.
+func (t *Task) positionalUsage() string {
+	var names []string
+	for _, a := range t.Args {
+		if a.Positional {
+			names = append(names, a.Usage())
+		}
+	}
+	if len(names) == 0 {
+		return "the task takes no words after its name, only --flags (and words after --, as {{.ARGS}})"
+	}
+	return "the task takes only " + strings.Join(names, " ") + " after its name (a word after -- goes to {{.ARGS}})"
+}
+
+// Usage is how the argument is written on the command line: --name TYPE,
+// or NAME (NAME... if variadic) for a positional argument.
+func (a *Arg) Usage() string {
+	switch {
+	case a.Variadic:
+		return strings.ToUpper(a.Name) + "..."
+	case a.Positional:
+		return strings.ToUpper(a.Name)
+	case a.Kind() == Bool:
+		return "--" + a.Name
+	}
+	return "--" + a.Name + " " + strings.ToUpper(string(a.Kind()))
+}
+
+// givenIn reports whether given holds a value for a, by its name or its
+// short name.
+func (a *Arg) givenIn(given map[string]string) bool {
+	if _, ok := given[a.Name]; ok {
+		return true
+	}
+	_, ok := given[a.Short]
+	return a.Short != "" && ok
+}
+
+// parseArgs is ParseArgs, with the words of variadic arguments in lists.
+func (t *Task) parseArgs(given map[string]string, lists map[string][]string) (map[string]any, error) {
 	out := make(map[string]any, len(t.Args))
+	for name, words := range lists {
+		a := t.arg(name)
+		for _, w := range words {
+			if _, err := a.Parse(w); err != nil {
+				return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: err}
+			}
+		}
+		out[a.Name] = slices.Clone(words)
+	}
 	for name, s := range given {
 		a := t.arg(name)
 		if a == nil {
@@ -31,6 +123,9 @@ func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
 		if err != nil {
 			return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: err}
 		}
+		if a.Variadic {
+			v = []string{s}
+		}
 		out[a.Name] = v // given by its short name or its own
 	}
 	for i := range t.Args {
@@ -39,7 +134,18 @@ func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
 			continue
 		}
 		if a.Required {
-			return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: errors.New("required; give it as --" + a.Name + " VALUE")}
+			how := "required; give it as --" + a.Name + " VALUE"
+			switch {
+			case a.Variadic:
+				how = fmt.Sprintf("required; give at least one word after the task name (gotask %s %s)", t.Name, a.Usage())
+			case a.Positional:
+				how = fmt.Sprintf("required; give it after the task name (gotask %s %s) or as --%s VALUE", t.Name, a.Usage(), a.Name)
+			}
+			return nil, &ArgError{Task: t.Name, Arg: a.Name, Err: errors.New(how)}
+		}
+		if a.Variadic {
+			out[a.Name] = []string(nil)
+			continue
 		}
 		v, err := a.defaultValue()
 		if err != nil {
@@ -80,6 +186,12 @@ type Arg struct {
 	Help     string
 	// Short is a one-letter alias, given as -x.
 	Short string
+	// Positional arguments may also be given as bare words after the
+	// task name, in the order they are declared (gotask fmt a.go).
+	Positional bool
+	// Variadic, on the last positional argument, takes every word that
+	// is left: the value is a []string, each word checked against Type.
+	Variadic bool
 }
 
 // Kind is the argument's type: Type, or String when Type is empty.

@@ -156,7 +156,8 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
-			Required: a.Required, Help: a.Help, Short: a.Short})
+			Required: a.Required, Help: a.Help, Short: a.Short,
+			Positional: a.Positional, Variadic: a.Variadic})
 		if a.Name == "" {
 			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
 		}

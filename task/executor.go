@@ -19,6 +19,9 @@ import (
 type Call struct {
 	Name string
 	Args map[string]string
+	// Positional are the bare words after the task name, for its
+	// positional arguments (see Arg.Positional). Nil means none.
+	Positional []string
 	// Passthrough are the words after `--` on the command line, the
 	// task's {{.ARGS}}: each stands as its own quoted word. Nil means none.
 	Passthrough []string
@@ -169,12 +172,9 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		if err != nil {
 			return err
 		}
-		args, err := t.ParseArgs(c.Args)
+		args, err := t.ParseCall(c)
 		if err != nil {
 			return err
-		}
-		if len(c.Passthrough) > 0 {
-			args[PassthroughName] = slices.Clone(c.Passthrough)
 		}
 		plan = append(plan, resolved{t, args})
 	}

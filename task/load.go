@@ -164,6 +164,10 @@ type rawArg struct {
 	Required bool   `toml:"required"`
 	Help     string `toml:"help"`
 	Short    string `toml:"short"`
+
+	// v2-flow: arguments given as bare words, and their choices.
+	Positional bool `toml:"positional"`
+	Variadic   bool `toml:"variadic"`
 }
 
 type rawStep struct {

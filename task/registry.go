@@ -284,10 +284,8 @@ func (t *Task) check() error {
 	if err := checkEnv(t, t.pos.child("env", -1), t.Env); err != nil {
 		return err
 	}
-	for i, a := range t.Args {
-		if a.Name == PassthroughName || a.Short == PassthroughName {
-			return t.errorAt(t.pos.child("args", i), fmt.Sprintf("task %q: argument name %q is taken by the words after `--` ({{.%s}}); rename the argument", t.Name, PassthroughName, PassthroughName))
-		}
+	if err := t.checkArgs(); err != nil {
+		return err
 	}
 	for i := range t.Steps {
 		s := &t.Steps[i]
@@ -483,4 +481,33 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// checkArgs checks the arguments' declarations: ARGS is taken, a
+// positional argument is not a bool, and only the last positional
+// argument may be variadic (it takes every word left).
+func (t *Task) checkArgs() error {
+	variadic := ""
+	for i, a := range t.Args {
+		at := t.pos.child("args", i)
+		fail := func(format string, args ...any) error {
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: ", t.Name, a.Name)+fmt.Sprintf(format, args...))
+		}
+		switch {
+		case a.Name == PassthroughName || a.Short == PassthroughName:
+			return t.errorAt(at, fmt.Sprintf("task %q: argument name %q is taken by the words after `--` ({{.%s}}); rename the argument", t.Name, PassthroughName, PassthroughName))
+		case a.Variadic && !a.Positional:
+			return fail("variadic needs positional = true")
+		case a.Positional && a.Kind() == Bool:
+			return fail("a bool cannot be positional; give it as --%s", a.Name)
+		case a.Variadic && a.Default != nil:
+			return fail("a variadic argument has no default (it is empty when no word is given)")
+		case a.Positional && variadic != "":
+			return fail("comes after the variadic argument %q, which takes every word left; make %q the last positional argument", variadic, variadic)
+		}
+		if a.Variadic {
+			variadic = a.Name
+		}
+	}
+	return nil
 }
