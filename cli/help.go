@@ -63,6 +63,9 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 		}
 		for i, a := range t.Args {
 			line := a.Help
+			if len(a.Choices) > 0 {
+				line += " (one of " + strings.Join(a.Choices, ", ") + ")"
+			}
 			switch {
 			case a.Required:
 				line += " (required)"

@@ -70,8 +70,9 @@ type jsonArg struct {
 	Default  any    `json:"default,omitempty"`
 	Help     string `json:"help,omitempty"`
 
-	Positional bool `json:"positional,omitempty"` // also given as a bare word
-	Variadic   bool `json:"variadic,omitempty"`   // takes every word left
+	Positional bool     `json:"positional,omitempty"` // also given as a bare word
+	Variadic   bool     `json:"variadic,omitempty"`   // takes every word left
+	Choices    []string `json:"choices,omitempty"`    // the only values it takes
 }
 
 func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
@@ -85,7 +86,7 @@ func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
 				typ = string(task.String)
 			}
 			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help,
-				Positional: a.Positional, Variadic: a.Variadic})
+				Positional: a.Positional, Variadic: a.Variadic, Choices: a.Choices})
 		}
 		out = append(out, jt)
 	}

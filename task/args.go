@@ -192,6 +192,9 @@ type Arg struct {
 	// Variadic, on the last positional argument, takes every word that
 	// is left: the value is a []string, each word checked against Type.
 	Variadic bool
+	// Choices, when set, are the only values the argument takes (as
+	// written for its type: "1", not "01"). Nil allows any value.
+	Choices []string
 }
 
 // Kind is the argument's type: Type, or String when Type is empty.
@@ -202,8 +205,21 @@ func (a *Arg) Kind() ArgType {
 	return a.Type
 }
 
-// Parse turns a command-line string into the argument's Go value.
+// Parse turns a command-line string into the argument's Go value,
+// checking it is one of the Choices if there are any.
 func (a *Arg) Parse(s string) (any, error) {
+	v, err := a.parseType(s)
+	if err != nil || len(a.Choices) == 0 {
+		return v, err
+	}
+	if !slices.Contains(a.Choices, formatValue(v)) {
+		return nil, fmt.Errorf("%q is not one of the choices: %s", s, strings.Join(a.Choices, ", "))
+	}
+	return v, nil
+}
+
+// parseType is Parse without the choices.
+func (a *Arg) parseType(s string) (any, error) {
 	switch a.Kind() {
 	case String:
 		return s, nil
@@ -247,7 +263,7 @@ func (a *Arg) defaultValue() (any, error) {
 		if a.Kind() == String {
 			return v, nil
 		}
-		return a.Parse(v)
+		return a.parseType(v)
 	case int:
 		if a.Kind() == Int {
 			return v, nil

@@ -157,7 +157,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
 			Required: a.Required, Help: a.Help, Short: a.Short,
-			Positional: a.Positional, Variadic: a.Variadic})
+			Positional: a.Positional, Variadic: a.Variadic, Choices: a.Choices})
 		if a.Name == "" {
 			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
 		}

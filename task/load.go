@@ -166,8 +166,9 @@ type rawArg struct {
 	Short    string `toml:"short"`
 
 	// v2-flow: arguments given as bare words, and their choices.
-	Positional bool `toml:"positional"`
-	Variadic   bool `toml:"variadic"`
+	Positional bool     `toml:"positional"`
+	Variadic   bool     `toml:"variadic"`
+	Choices    []string `toml:"choices"`
 }
 
 type rawStep struct {

@@ -508,6 +508,16 @@ func (t *Task) checkArgs() error {
 		if a.Variadic {
 			variadic = a.Name
 		}
+		for j, c := range a.Choices {
+			if _, err := a.parseType(c); err != nil {
+				return t.errorAt(at.child("choices", j), fmt.Sprintf("task %q: argument %q: choice %v", t.Name, a.Name, err))
+			}
+		}
+		if len(a.Choices) > 0 && !a.Required && !a.Variadic {
+			if v, err := a.defaultValue(); err == nil && !slices.Contains(a.Choices, formatValue(v)) {
+				return fail("default %q is not one of the choices (%s); add it or make the argument required", formatValue(v), strings.Join(a.Choices, ", "))
+			}
+		}
 	}
 	return nil
 }
