@@ -23,11 +23,46 @@ func (t *Task) ParseArgs(given map[string]string) (map[string]any, error) {
 // order they are declared, and a variadic argument takes the rest. A
 // word left over is an error.
 func (t *Task) ParseCall(c Call) (map[string]any, error) {
-	given := maps.Clone(c.Args)
+	given, lists, err := t.fill(c)
+	if err != nil {
+		return nil, err
+	}
+	args, err := t.parseArgs(given, lists)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Passthrough) > 0 {
+		args[PassthroughName] = slices.Clone(c.Passthrough)
+	}
+	return args, nil
+}
+
+// Missing returns the required arguments that c leaves unset, in the
+// order they are declared (nil if a word of c is left over: ParseCall
+// reports that).
+func (t *Task) Missing(c Call) []*Arg {
+	given, lists, err := t.fill(c)
+	if err != nil {
+		return nil
+	}
+	var out []*Arg
+	for i := range t.Args {
+		a := &t.Args[i]
+		if _, ok := lists[a.Name]; a.Required && !ok && !a.givenIn(given) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// fill maps the call's positional words to the task's positional
+// arguments: the single words join the flags' values in given, a
+// variadic argument's words are in lists.
+func (t *Task) fill(c Call) (given map[string]string, lists map[string][]string, err error) {
+	given = maps.Clone(c.Args)
 	if given == nil {
 		given = map[string]string{}
 	}
-	var lists map[string][]string
 	words := c.Positional
 	for i := range t.Args {
 		a := &t.Args[i]
@@ -42,16 +77,9 @@ func (t *Task) ParseCall(c Call) (map[string]any, error) {
 		given[a.Name], words = words[0], words[1:]
 	}
 	if len(words) > 0 {
-		return nil, &ArgError{Task: t.Name, Err: fmt.Errorf("unexpected word %q: %s", words[0], t.positionalUsage())}
+		return nil, nil, &ArgError{Task: t.Name, Err: fmt.Errorf("unexpected word %q: %s", words[0], t.positionalUsage())}
 	}
-	args, err := t.parseArgs(given, lists)
-	if err != nil {
-		return nil, err
-	}
-	if len(c.Passthrough) > 0 {
-		args[PassthroughName] = slices.Clone(c.Passthrough)
-	}
-	return args, nil
+	return given, lists, nil
 }
 
 // positionalUsage says how many words the task takes after its name.
