@@ -162,6 +162,13 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
 		}
 	}
+	t.If = raw.If
+	for i, p := range raw.Preconditions {
+		if strings.TrimSpace(p.Sh) == "" {
+			c.fail(at.child("preconditions", i), "task %q: precondition %d needs sh = \"a command\"", name, i+1)
+		}
+		t.Preconditions = append(t.Preconditions, Precondition{Sh: p.Sh, Msg: p.Msg, pos: at.child("preconditions", i).child("sh", -1)})
+	}
 	switch v := raw.Confirm.(type) {
 	case nil:
 	case bool:
@@ -238,7 +245,7 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s := Step{
 		Run: raw.Run, Local: raw.Local, Task: raw.Task, Put: raw.Put, Get: raw.Get, To: raw.To,
 		Warn: raw.Warn, Dir: raw.Dir, Pty: raw.Pty, Once: raw.Once, pos: at,
-		Retries: raw.Retries,
+		Retries: raw.Retries, If: raw.If,
 	}
 	if raw.Retries != nil && *raw.Retries < 0 {
 		c.fail(at.child("retries", -1), "task %q: retries must not be negative", task)
@@ -389,7 +396,12 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 	for i, s := range t.Status {
 		check(t.pos.child("status", i), s)
 	}
+	check(t.pos.child("if", -1), t.If)
+	for _, p := range t.Preconditions {
+		check(p.pos, p.Sh)
+	}
 	for _, s := range t.Steps {
+		check(s.pos.child("if", -1), s.If)
 		for _, field := range []string{s.Run, s.Local, s.Put, s.Get, s.To, s.Dir} {
 			check(s.pos, field)
 		}

@@ -118,6 +118,8 @@ type execution struct {
 	con    *output.Console            // Output, or its default for this run
 	failed errorsSeen                 // failures that -w let the run carry on past
 
+	preChecked sync.Map // *Task -> true: its preconditions passed before the run
+
 	commands CommandRunner // runs every command instead of the runners: see NewJob
 }
 
@@ -184,6 +186,14 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		}
 	}
 	x := e.newExecution()
+	var tasks []*Task
+	var args []map[string]any
+	for _, p := range plan {
+		tasks, args = append(tasks, p.t), append(args, p.args)
+	}
+	if err := x.checkPreconditions(ctx, tasks, args); err != nil {
+		return err
+	}
 	for _, p := range plan {
 		if err := x.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err

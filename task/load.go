@@ -155,6 +155,15 @@ type rawTask struct {
 	UseGitignore bool           `toml:"use_gitignore"`
 	Hidden       bool           `toml:"hidden"`
 	Confirm      any            `toml:"confirm"`
+
+	// v2-flow: control flow.
+	If            string            `toml:"if"`
+	Preconditions []rawPrecondition `toml:"preconditions"`
+}
+
+type rawPrecondition struct {
+	Sh  string `toml:"sh"`
+	Msg string `toml:"msg"`
 }
 
 type rawArg struct {
@@ -189,6 +198,9 @@ type rawStep struct {
 	Retries    *int           `toml:"retries"`
 	Once       bool           `toml:"once"`
 	Responders []rawResponder `toml:"responders"`
+
+	// v2-flow: control flow.
+	If string `toml:"if"`
 }
 
 type rawResponder struct {

@@ -315,10 +315,18 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 				return err
 			}
 		}
+		if err := check(t.pos.child("if", -1), t.If); err != nil {
+			return err
+		}
+		for _, p := range t.Preconditions {
+			if err := check(p.pos, p.Sh); err != nil {
+				return err
+			}
+		}
 		var calls []string
 		for i := range t.Steps {
 			st := &t.Steps[i]
-			for _, line := range []string{st.Run, st.Local} {
+			for _, line := range []string{st.Run, st.Local, st.If} {
 				if err := check(st.pos, line); err != nil {
 					return err
 				}

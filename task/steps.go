@@ -41,6 +41,16 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 	if st.Once && s.index > 0 {
 		return nil
 	}
+	if st.If != "" {
+		ok, err := s.condition(ctx, st.If, st.pos.child("if", -1), st, st.Local != "")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			s.skipped(fmt.Sprintf("task %s: step %q", s.t.Name, firstLine(s.t.DescribeStep(st))), st.If)
+			return nil
+		}
+	}
 	s.current = firstLine(s.t.DescribeStep(st))
 	switch {
 	case st.Task != "":

@@ -79,6 +79,14 @@ type Task struct {
 	// Confirm asks this question before the task runs ("" = don't ask).
 	Confirm string
 
+	// If is a shell condition, run on this machine before the task's
+	// deps: a non-zero exit skips the task, its deps and post tasks.
+	// Empty means always run.
+	If string
+	// Preconditions must all pass, for every task of a run, before any
+	// task of the run starts; a failing one stops the run with its Msg.
+	Preconditions []Precondition
+
 	pos  pos    // where the task was declared, for errors
 	file string // the tasks.toml it came from; "" for Go tasks
 }
@@ -105,6 +113,18 @@ type Step struct {
 	Retries *int     // as Task.Retries; overrides it when set
 	Once    bool     // on a multi-host task: run on the first host only
 	Answers []Answer // as Task.Answers; added to them
+	// If is a shell condition, run where the step would run: a non-zero
+	// exit skips the step. Empty means always run.
+	If string
+
+	pos pos
+}
+
+// Precondition is a shell command that must exit 0 before a run starts;
+// Msg tells the user what to do when it does not.
+type Precondition struct {
+	Sh  string
+	Msg string
 
 	pos pos
 }
