@@ -250,6 +250,9 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	if raw.Retries != nil && *raw.Retries < 0 {
 		c.fail(at.child("retries", -1), "task %q: retries must not be negative", task)
 	}
+	if raw.Defer != nil {
+		c.deferStep(at, task, raw, &s)
+	}
 	kinds := 0
 	for _, v := range []string{raw.Run, raw.Local, raw.Task, raw.Put, raw.Get} {
 		if v != "" {
@@ -257,7 +260,7 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 		}
 	}
 	if kinds != 1 {
-		c.fail(at, "task %q: a step needs exactly one of run, local, task, put or get", task)
+		c.fail(at, "task %q: a step needs exactly one of run, local, task, put, get or defer", task)
 		return s, false
 	}
 	if (raw.Put != "" || raw.Get != "") != (raw.To != "") {
@@ -416,3 +419,47 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 
 // builtin names are always available to {{.name}}.
 func builtin(name string) bool { return name == "host" || name == PassthroughName }
+
+// deferStep reads a cleanup step: defer = "command" or defer = { task =
+// "name", args = { ... } } (or { run = "command" }). Its command or call
+// moves into the step's Run or Task, so it is checked like any other.
+func (c *converter) deferStep(at pos, task string, raw *rawStep, s *Step) {
+	at = at.child("defer", -1)
+	if raw.Run != "" || raw.Local != "" || raw.Task != "" || raw.Put != "" || raw.Get != "" {
+		c.fail(at, "task %q: a defer step holds its command or call itself: { defer = \"cmd\" } or { defer = { task = \"name\" } }", task)
+		return
+	}
+	s.Defer = true
+	switch v := raw.Defer.(type) {
+	case string:
+		raw.Run, s.Run = v, v
+		return
+	case map[string]any:
+		for k, x := range v {
+			switch k {
+			case "run", "task":
+				str, ok := x.(string)
+				if !ok {
+					c.fail(at.child(k, -1), "task %q: defer's %s must be a string", task, k)
+					continue
+				}
+				if k == "run" {
+					raw.Run, s.Run = str, str
+				} else {
+					raw.Task, s.Task = str, str
+				}
+			case "args":
+				m, ok := x.(map[string]any)
+				if !ok {
+					c.fail(at.child(k, -1), "task %q: defer's args must be a table", task)
+					continue
+				}
+				raw.Args = m
+			default:
+				c.fail(at.child(k, -1), "task %q: unknown key %q in defer (use run, or task with args)", task, k)
+			}
+		}
+		return
+	}
+	c.fail(at, "task %q: defer must be a command or { task = \"name\" }", task)
+}

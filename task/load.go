@@ -200,7 +200,8 @@ type rawStep struct {
 	Responders []rawResponder `toml:"responders"`
 
 	// v2-flow: control flow.
-	If string `toml:"if"`
+	If    string `toml:"if"`
+	Defer any    `toml:"defer"`
 }
 
 type rawResponder struct {

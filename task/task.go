@@ -116,6 +116,10 @@ type Step struct {
 	// If is a shell condition, run where the step would run: a non-zero
 	// exit skips the step. Empty means always run.
 	If string
+	// Defer makes the step (a Run or a Task) a cleanup: reaching it
+	// registers it, and it runs when the task's steps end, failed or
+	// not, after the cleanups registered later.
+	Defer bool
 
 	pos pos
 }
