@@ -30,6 +30,9 @@ func (e *execution) runTaskOn(ctx context.Context, t *Task, args map[string]any,
 			return err
 		}
 	}
+	if err := e.askConfirm(t); err != nil {
+		return err
+	}
 	if err := e.runOnce(ctx, t.Deps); err != nil {
 		return err
 	}

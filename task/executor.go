@@ -204,15 +204,6 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 
 // body runs the task's own steps or Go function.
 func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targets []target) error {
-	if t.Confirm != "" && !e.Dry {
-		ok, err := e.confirm(t)
-		if err != nil {
-			return &TaskError{Task: t.Name, Err: err}
-		}
-		if !ok {
-			return &TaskError{Task: t.Name, Err: errors.New("not confirmed; nothing was run")}
-		}
-	}
 	s := e.newScope(ctx, t, args, "", e.Local)
 	defer s.close()
 	var check *UpToDate
@@ -253,6 +244,23 @@ func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targ
 	}
 	if err := check.record(ctx); err != nil {
 		return &TaskError{Task: t.Name, Err: fmt.Errorf("record that it is up to date: %w", err)}
+	}
+	return nil
+}
+
+// askConfirm asks t's confirm question, if it has one, before its deps
+// run: a deploy does not build before the user says yes. A dry run asks
+// nothing.
+func (e *execution) askConfirm(t *Task) error {
+	if t.Confirm == "" || e.Dry {
+		return nil
+	}
+	ok, err := e.confirm(t)
+	if err != nil {
+		return &TaskError{Task: t.Name, Err: err}
+	}
+	if !ok {
+		return &TaskError{Task: t.Name, Err: errors.New("not confirmed; nothing was run")}
 	}
 	return nil
 }

@@ -514,3 +514,37 @@ func TestExecutorPassthroughReachesGoTasks(t *testing.T) {
 		t.Errorf("Words(ARGS) = %q, want %q", got, want)
 	}
 }
+
+func TestExecutorConfirmBeforeDeps(t *testing.T) {
+	// A deploy asks before it builds: at the question no dep has run,
+	// and a no runs none of them.
+	for _, yes := range []bool{true, false} {
+		t.Run(fmt.Sprint("yes=", yes), func(t *testing.T) {
+			r := NewRegistry()
+			r.MustAdd(Task{Name: "build", Steps: logs("build")})
+			r.MustAdd(Task{Name: "deploy", Deps: []string{"build"}, Confirm: "Deploy?", Steps: logs("deploy")})
+			asked := false
+			var atQuestion error
+			x := runTasks(t, r, func(e *Executor) {
+				e.Confirm = func(string) (bool, error) {
+					asked = true
+					_, atQuestion = os.Stat(filepath.Join(r.Dir, "log"))
+					return yes, nil
+				}
+			}, Call{Name: "deploy"})
+			if !asked {
+				t.Fatal("confirm was not asked")
+			}
+			if !errors.Is(atQuestion, os.ErrNotExist) {
+				t.Errorf("when asked, the log existed (stat: %v): deps ran before the question", atQuestion)
+			}
+			want := []string{"build", "deploy"}
+			if !yes {
+				want = nil
+			}
+			if got := x.log(t); !slices.Equal(got, want) {
+				t.Errorf("log = %q, want %q", got, want)
+			}
+		})
+	}
+}
