@@ -163,6 +163,8 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		}
 	}
 	t.If = raw.If
+	t.RetryDelay = c.duration(at.child("retry_delay", -1), name, raw.RetryDelay)
+	t.Until = raw.Until
 	for i, p := range raw.Preconditions {
 		if strings.TrimSpace(p.Sh) == "" {
 			c.fail(at.child("preconditions", i), "task %q: precondition %d needs sh = \"a command\"", name, i+1)
@@ -295,6 +297,8 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Sudo = c.sudo(at.child("sudo", -1), task, raw.Sudo)
 	s.Env = c.env(at.child("env", -1), task, raw.Env)
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
+	s.RetryDelay = c.duration(at.child("retry_delay", -1), task, raw.RetryDelay)
+	s.Until = raw.Until
 	s.Answers = c.responders(at, task, raw.Responders)
 	return s, true
 }
@@ -400,11 +404,13 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 		check(t.pos.child("status", i), s)
 	}
 	check(t.pos.child("if", -1), t.If)
+	check(t.pos.child("until", -1), t.Until)
 	for _, p := range t.Preconditions {
 		check(p.pos, p.Sh)
 	}
 	for _, s := range t.Steps {
 		check(s.pos.child("if", -1), s.If)
+		check(s.pos.child("until", -1), s.Until)
 		for _, field := range []string{s.Run, s.Local, s.Put, s.Get, s.To, s.Dir} {
 			check(s.pos, field)
 		}

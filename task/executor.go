@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
@@ -105,6 +106,8 @@ type Executor struct {
 	// of each of the registry's secret variables that is set (see
 	// Registry.SecretEnv). Nil means nothing is masked.
 	Secrets *responder.Secrets
+
+	sleep func(context.Context, time.Duration) error // waits between retries; nil: a timer (tests set it)
 }
 
 // execution is one call of Executor.Run (or Status): what a run

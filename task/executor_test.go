@@ -548,3 +548,48 @@ func TestExecutorConfirmBeforeDeps(t *testing.T) {
 		})
 	}
 }
+
+func TestExecutorRetryDelayDoubles(t *testing.T) {
+	// retry_delay waits before each retry, twice as long each time, up
+	// to MaxRetryDelay; the waits are recorded, not slept.
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "flaky", Retries: 6, RetryDelay: 4 * time.Second, Steps: sh("echo try >> log; exit 1")})
+	var waits []time.Duration
+	x := runTasks(t, r, func(e *Executor) {
+		e.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	}, Call{Name: "flaky"})
+	if x.err == nil {
+		t.Fatal("a command that always fails succeeded")
+	}
+	if n := len(x.log(t)); n != 7 {
+		t.Errorf("ran %d times, want 7 (1 + 6 retries)", n)
+	}
+	want := []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits = %v, want %v", waits, want)
+	}
+}
+
+func TestExecutorRetryDelayStopsOnCancel(t *testing.T) {
+	// Ctrl-C during the wait ends the run at once (the real timer, a
+	// delay far longer than the test's hang guard).
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "flaky", Retries: 1, RetryDelay: time.Hour, Steps: sh("echo try >> log; exit 1")})
+	ctx, cancel := context.WithCancel(t.Context())
+	e := &Executor{Registry: r, Local: local.New(), Stderr: cancelOnWrite{cancel}}
+	r.Dir = t.TempDir()
+	err := e.Run(ctx, Call{Name: "flaky"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+}
+
+// cancelOnWrite cancels when gotask says it is retrying.
+type cancelOnWrite struct{ cancel func() }
+
+func (c cancelOnWrite) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "retrying") {
+		c.cancel()
+	}
+	return len(p), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gotask/gotask/runner"
 )
@@ -141,4 +142,23 @@ func (e *execution) preconditions(ctx context.Context, t *Task, args map[string]
 		}
 	}
 	return nil
+}
+
+// MaxRetryDelay bounds the wait between retries, which doubles from
+// RetryDelay.
+const MaxRetryDelay = 30 * time.Second
+
+// waitRetry waits d before a retry, or until ctx is done.
+func (e *execution) waitRetry(ctx context.Context, d time.Duration) error {
+	if e.sleep != nil {
+		return e.sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -159,6 +159,8 @@ type rawTask struct {
 	// v2-flow: control flow.
 	If            string            `toml:"if"`
 	Preconditions []rawPrecondition `toml:"preconditions"`
+	RetryDelay    string            `toml:"retry_delay"`
+	Until         string            `toml:"until"`
 }
 
 type rawPrecondition struct {
@@ -200,8 +202,10 @@ type rawStep struct {
 	Responders []rawResponder `toml:"responders"`
 
 	// v2-flow: control flow.
-	If    string `toml:"if"`
-	Defer any    `toml:"defer"`
+	If         string `toml:"if"`
+	Defer      any    `toml:"defer"`
+	RetryDelay string `toml:"retry_delay"`
+	Until      string `toml:"until"`
 }
 
 type rawResponder struct {

@@ -318,6 +318,9 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 		if err := check(t.pos.child("if", -1), t.If); err != nil {
 			return err
 		}
+		if err := check(t.pos.child("until", -1), t.Until); err != nil {
+			return err
+		}
 		for _, p := range t.Preconditions {
 			if err := check(p.pos, p.Sh); err != nil {
 				return err
@@ -326,7 +329,7 @@ func (e *Executor) checkCommands(t *Task, args map[string]any) error {
 		var calls []string
 		for i := range t.Steps {
 			st := &t.Steps[i]
-			for _, line := range []string{st.Run, st.Local, st.If} {
+			for _, line := range []string{st.Run, st.Local, st.If, st.Until} {
 				if err := check(st.pos, line); err != nil {
 					return err
 				}

@@ -83,6 +83,13 @@ type Task struct {
 	// deps: a non-zero exit skips the task, its deps and post tasks.
 	// Empty means always run.
 	If string
+	// RetryDelay is the wait before the first retry; each later one
+	// waits twice as long, up to MaxRetryDelay. Zero retries at once.
+	RetryDelay time.Duration
+	// Until is a shell check run after each command, where it ran: the
+	// command is retried (up to Retries more times) until the check
+	// exits 0. Empty means a command that exits 0 is done.
+	Until string
 	// Preconditions must all pass, for every task of a run, before any
 	// task of the run starts; a failing one stops the run with its Msg.
 	Preconditions []Precondition
@@ -116,6 +123,9 @@ type Step struct {
 	// If is a shell condition, run where the step would run: a non-zero
 	// exit skips the step. Empty means always run.
 	If string
+	// RetryDelay and Until are as Task's; they override them when set.
+	RetryDelay time.Duration
+	Until      string
 	// Defer makes the step (a Run or a Task) a cleanup: reaching it
 	// registers it, and it runs when the task's steps end, failed or
 	// not, after the cleanups registered later.
