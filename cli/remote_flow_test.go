@@ -11,7 +11,8 @@ import (
 // TestRemoteFlow runs v2 control flow through a real sshd: the words
 // after -- reach the host as literal words, a step's if and until run on
 // the host (where sshd sets SSH_CONNECTION) and a local step's on this
-// machine, and a cleanup runs on the host after a failing step.
+// machine, a remote task's if and preconditions run here without its
+// host dir, and a cleanup runs on the host after a failing step.
 func TestRemoteFlow(t *testing.T) {
 	t.Setenv("SSH_CONNECTION", "") // this machine's side, whatever the test runs under
 	s := newSSH(t, sshtest.SSHDOptions{}, nil, "web")
@@ -30,6 +31,13 @@ steps = [
   { local = "echo local-if-true", if = "test -z \"$SSH_CONNECTION\"" },
   { run = "echo x >> `+dir+`/tries", retries = 3, until = "test -n \"$SSH_CONNECTION\" && test $(wc -l < `+dir+`/tries) -ge 2" },
 ]
+
+[tasks.skipremote]
+hosts = ["web"]
+dir = "/nonexistent/gotask-host-only-dir"
+preconditions = [{ sh = "true" }]
+if = "false"
+run = "echo never"
 
 [tasks.cleanup]
 hosts = ["web"]
@@ -54,6 +62,13 @@ steps = [
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "tries")); err != nil || string(b) != "x\nx\n" {
 		t.Errorf("until on the host: tries %q (%v), want two runs", b, err)
+	}
+
+	// A remote task's dir is a path on its hosts: its if and
+	// preconditions, which run here, do not go there.
+	o = s.run(t, file, "skipremote")
+	if o.code != 0 || o.stdout != "" {
+		t.Errorf("skipremote: exit %d, stdout %q, want a skipped task", o.code, o.stdout)
 	}
 
 	o = s.run(t, file, "cleanup")

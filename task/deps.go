@@ -22,7 +22,7 @@ func (e *execution) runTaskOn(ctx context.Context, t *Task, args map[string]any,
 	if err != nil {
 		return err
 	}
-	if ok, err := e.taskIf(ctx, t, args); err != nil || !ok {
+	if ok, err := e.taskIf(ctx, t, args, len(targets) > 0); err != nil || !ok {
 		return err
 	}
 	if _, checked := e.preChecked.Load(t); !checked && len(t.Preconditions) > 0 {

@@ -293,6 +293,7 @@ type scope struct {
 	index   int    // which of the task's hosts this is: once steps run on 0
 	multi   bool   // one of several hosts: its output carries the host already
 	current string // the step running now, for the summary
+	hostDir bool   // the task's dir is a path on its hosts: conditions run here ignore it
 }
 
 func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {

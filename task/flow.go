@@ -40,6 +40,9 @@ func (s *scope) condition(ctx context.Context, line string, at pos, st *Step, lo
 	}
 	c.sudo, c.retries, c.stdin, c.hide = "", 0, nil, true
 	c.local = local
+	if local && s.hostDir {
+		c.dir = c.stepDir // the task's dir is a path on its hosts
+	}
 	cmd, err := s.runnerCmd(ctx, c)
 	if err != nil {
 		return false, &TaskError{Task: s.t.Name, Host: s.host, Err: err}
@@ -68,11 +71,13 @@ func (s *scope) skipped(what, cond string) {
 }
 
 // taskIf runs t's if condition on this machine; false skips the task.
-func (e *execution) taskIf(ctx context.Context, t *Task, args map[string]any) (bool, error) {
+// remote says the task runs on hosts, so its dir is not a path here.
+func (e *execution) taskIf(ctx context.Context, t *Task, args map[string]any, remote bool) (bool, error) {
 	if t.If == "" {
 		return true, nil
 	}
 	s := e.newScope(ctx, t, args, "", e.Local)
+	s.hostDir = remote
 	defer s.close()
 	ok, err := s.condition(ctx, t.If, t.pos.child("if", -1), nil, true)
 	if err == nil && !ok {
@@ -128,9 +133,11 @@ func (e *execution) checkPreconditions(ctx context.Context, tasks []*Task, args 
 	return nil
 }
 
-// preconditions runs t's preconditions on this machine, in the task's dir.
+// preconditions runs t's preconditions on this machine, in the task's
+// dir unless that is a path on its hosts.
 func (e *execution) preconditions(ctx context.Context, t *Task, args map[string]any) error {
 	s := e.newScope(ctx, t, args, "", e.Local)
+	s.hostDir = len(t.Hosts) > 0 || len(e.Hosts) > 0
 	defer s.close()
 	for _, p := range t.Preconditions {
 		ok, err := s.condition(ctx, p.Sh, p.pos, nil, true)
