@@ -28,7 +28,10 @@ func firstTask(args []string) string {
 }
 
 // splitCalls splits the arguments into tasks, each with its own flags,
-// Invoke style: gotask build --os linux test --short. A flag of global
+// Invoke style: gotask build --os linux test --short. Bare words after a
+// task name fill its positional arguments, up to a word that names a
+// task; a variadic argument takes every word left. The words after `--`
+// go to the task just before it, as its {{.ARGS}}. A flag of global
 // that the task has no flag of that name for is taken as gotask's own
 // (gotask build -n), except those that must come first.
 func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]task.Call, error) {
@@ -44,17 +47,41 @@ func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]tas
 		}
 		fs, values, help := taskFlags(t)
 		addGlobalFlags(fs, global)
-		if err := fs.Parse(args[1:]); err != nil {
-			// An unknown --flag: let the task say so, with "did you mean".
-			var unknown *pflag.NotExistError
-			if errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() == "" {
-				if _, err := t.ParseArgs(map[string]string{unknown.GetSpecifiedName(): ""}); err != nil {
-					return nil, err
+		call := task.Call{Name: t.Name, Args: map[string]string{}}
+		slots := positionalSlots(t)
+		args = args[1:]
+		for {
+			if err := fs.Parse(args); err != nil {
+				// An unknown --flag: let the task say so, with "did you mean".
+				var unknown *pflag.NotExistError
+				if errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() == "" {
+					if _, err := t.ParseArgs(map[string]string{unknown.GetSpecifiedName(): ""}); err != nil {
+						return nil, err
+					}
+				}
+				return nil, &task.ArgError{Task: t.Name, Err: err}
+			}
+			args = fs.Args()
+			if n := fs.ArgsLenAtDash(); n >= 0 {
+				// `--` ends the command line: the words after it are this
+				// task's {{.ARGS}}, whatever they look like.
+				call.Passthrough, args = args[n:], args[:n]
+				break
+			}
+			// Bare words fill the task's positional arguments: a word
+			// that names a task ends them, except for a variadic
+			// argument, which takes every word up to -- or the end.
+			if len(args) == 0 || len(call.Positional) >= slots.max && !slots.variadic {
+				break
+			}
+			if !(slots.variadic && len(call.Positional) >= slots.max-1) {
+				if _, isTask := reg.Lookup(args[0]); isTask {
+					break
 				}
 			}
-			return nil, &task.ArgError{Task: t.Name, Err: err}
+			call.Positional = append(call.Positional, args[0])
+			args = args[1:]
 		}
-		call := task.Call{Name: t.Name, Args: map[string]string{}}
 		fs.Visit(func(f *pflag.Flag) {
 			if value, ok := values[f.Name]; ok {
 				call.Args[strings.TrimPrefix(f.Name, "no-")] = value()
@@ -64,9 +91,25 @@ func splitCalls(reg *task.Registry, args []string, global *pflag.FlagSet) ([]tas
 			call.Args = map[string]string{helpMarker: ""}
 		}
 		calls = append(calls, call)
-		args = fs.Args()
 	}
 	return calls, nil
+}
+
+// slots is how many bare words a task takes after its name.
+type slots struct {
+	max      int  // its positional arguments
+	variadic bool // the last takes every word left
+}
+
+func positionalSlots(t *task.Task) slots {
+	var s slots
+	for _, a := range t.Args {
+		if a.Positional {
+			s.max++
+			s.variadic = s.variadic || a.Variadic
+		}
+	}
+	return s
 }
 
 func hasArg(t *task.Task, name string) bool {

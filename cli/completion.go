@@ -136,12 +136,27 @@ func completeTasks(opts *rootOptions, args []string, toComplete string) ([]strin
 	if strings.HasPrefix(toComplete, "-") {
 		for i := len(args) - 1; i >= 0; i-- {
 			if t, ok := reg.Lookup(args[i]); ok {
+				if name, value, ok := strings.Cut(toComplete, "="); ok {
+					// --env=p: the argument's choices.
+					a := argByFlag(t, name)
+					if a == nil {
+						return nil, cobra.ShellCompDirectiveNoFileComp
+					}
+					return choicesFor(a, value, name+"="), cobra.ShellCompDirectiveNoFileComp
+				}
 				return taskFlagNames(t, args[i+1:], toComplete), cobra.ShellCompDirectiveNoFileComp
 			}
 		}
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var names []string
+	if a, only := nextValue(reg, args); a != nil {
+		// The value of --env, or the next positional word: its choices.
+		names = choicesFor(a, toComplete, "")
+		if only {
+			return names, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
 	for _, t := range reg.Tasks() {
 		if !t.Hidden && strings.HasPrefix(t.Name, toComplete) {
 			help, _, _ := strings.Cut(t.Help, "\n")
@@ -171,4 +186,83 @@ func flagGiven(a task.Arg, given []string) bool {
 		}
 	}
 	return false
+}
+
+// nextValue finds the argument whose value the next word gives: the
+// last word is a task's --flag that takes a value, or the task takes
+// positional words and has a slot left. only says the word can be
+// nothing else (a flag's value, or a variadic argument's word).
+func nextValue(reg *task.Registry, args []string) (a *task.Arg, only bool) {
+	last := -1
+	for i := len(args) - 1; i >= 0; i-- {
+		if _, ok := reg.Lookup(args[i]); ok {
+			last = i
+			break
+		}
+	}
+	if last < 0 {
+		return nil, false
+	}
+	t, _ := reg.Lookup(args[last])
+	words := 0
+	given := map[string]bool{}
+	after := args[last+1:]
+	for j := 0; j < len(after); j++ {
+		w := after[j]
+		if !strings.HasPrefix(w, "-") {
+			words++
+			continue
+		}
+		f := argByFlag(t, w)
+		if f == nil || strings.Contains(w, "=") || f.Type == task.Bool {
+			if f != nil {
+				given[f.Name] = true
+			}
+			continue
+		}
+		given[f.Name] = true
+		if j == len(after)-1 {
+			return f, true // the flag's value comes next
+		}
+		j++
+	}
+	for i := range t.Args {
+		p := &t.Args[i]
+		if !p.Positional || given[p.Name] {
+			continue
+		}
+		if p.Variadic {
+			return p, true
+		}
+		if words == 0 {
+			return p, false
+		}
+		words--
+	}
+	return nil, false
+}
+
+// argByFlag returns the argument that the flag (--name, -s, --name=v)
+// gives, or nil.
+func argByFlag(t *task.Task, flag string) *task.Arg {
+	name, _, _ := strings.Cut(flag, "=")
+	for i := range t.Args {
+		a := &t.Args[i]
+		if name == "--"+a.Name || a.Short != "" && name == "-"+a.Short {
+			return a
+		}
+	}
+	return nil
+}
+
+// choicesFor completes the choices of a that start with prefix, each
+// written after before.
+func choicesFor(a *task.Arg, prefix, before string) []string {
+	var out []string
+	for _, c := range a.Choices {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, before+c)
+		}
+	}
+	return out
 }

@@ -25,6 +25,8 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 	for _, a := range t.Args {
 		flag := "--" + a.Name
 		switch {
+		case a.Positional:
+			flag = a.Usage()
 		case a.Type != task.Bool:
 			flag += " " + strings.ToUpper(string(a.Kind()))
 		case a.Default == true:
@@ -48,6 +50,9 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 			if a.Short != "" {
 				cols[i] = "-" + a.Short + ", " + cols[i]
 			}
+			if a.Positional {
+				cols[i] = a.Usage() + ", " + cols[i]
+			}
 			switch {
 			case a.Type != task.Bool:
 				cols[i] += " " + string(a.Kind())
@@ -58,6 +63,9 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 		}
 		for i, a := range t.Args {
 			line := a.Help
+			if len(a.Choices) > 0 {
+				line += " (one of " + strings.Join(a.Choices, ", ") + ")"
+			}
 			switch {
 			case a.Required && a.DefaultEnv != "":
 				line += fmt.Sprintf(" (required, or $%s)", a.DefaultEnv)

@@ -92,7 +92,10 @@ type jsonArg struct {
 	Default  any    `json:"default,omitempty"`
 	Help     string `json:"help,omitempty"`
 
-	DefaultEnv string `json:"default_env,omitempty"`
+	DefaultEnv string   `json:"default_env,omitempty"`
+	Positional bool     `json:"positional,omitempty"` // also given as a bare word
+	Variadic   bool     `json:"variadic,omitempty"`   // takes every word left
+	Choices    []string `json:"choices,omitempty"`    // the only values it takes
 }
 
 func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
@@ -105,7 +108,8 @@ func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
 			if typ == "" {
 				typ = string(task.String)
 			}
-			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help, DefaultEnv: a.DefaultEnv})
+			jt.Args = append(jt.Args, jsonArg{Name: a.Name, Type: typ, Required: a.Required, Default: a.Default, Help: a.Help,
+				DefaultEnv: a.DefaultEnv, Positional: a.Positional, Variadic: a.Variadic, Choices: a.Choices})
 		}
 		out = append(out, jt)
 	}

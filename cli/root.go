@@ -315,6 +315,10 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if help := helpCall(calls); help != "" {
 		return showTaskHelp(ctx, opts, help)
 	}
+	if opts.Streams.InTTY && !opts.Status {
+		// A required argument left out is asked for, before anything runs.
+		calls = askMissing(opts.Streams, reg, calls)
+	}
 	if !opts.Dry {
 		// Only their own binary can run Go tasks; a dry run runs none.
 		if err := opts.cfg.goTasks.run(); err != nil {

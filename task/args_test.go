@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,53 @@ func TestParseArgs(t *testing.T) {
 				t.Errorf("ParseArgs(%v) = %v, want %v", tt.given, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseCallPositional(t *testing.T) {
+	tk := &Task{Name: "cp", Args: []Arg{
+		{Name: "force", Type: Bool},
+		{Name: "mode", Type: Int, Positional: true, Default: 644},
+		{Name: "files", Positional: true, Variadic: true},
+	}}
+	for _, tc := range []struct {
+		name string
+		call Call
+		want map[string]any
+		err  string
+	}{
+		{"none", Call{}, map[string]any{"force": false, "mode": 644, "files": []string(nil)}, ""},
+		{"in order, the rest to the variadic", Call{Positional: []string{"600", "a", "$(id)"}},
+			map[string]any{"force": false, "mode": 600, "files": []string{"a", "$(id)"}}, ""},
+		{"a flag fills its slot, words go on to the next", Call{Args: map[string]string{"mode": "700"}, Positional: []string{"a"}},
+			map[string]any{"force": false, "mode": 700, "files": []string{"a"}}, ""},
+		{"passthrough is ARGS", Call{Positional: []string{"1"}, Passthrough: []string{"-v"}},
+			map[string]any{"force": false, "mode": 1, "files": []string(nil), "ARGS": []string{"-v"}}, ""},
+		{"typed", Call{Positional: []string{"x"}}, nil, `argument --mode: "x" is not a whole number`},
+		{"both flag and words", Call{Args: map[string]string{"mode": "1", "files": "a"}, Positional: []string{"b"}}, nil, `unexpected word "b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tk.ParseCall(tc.call)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("ParseCall(%+v) error = %v, want one saying %q", tc.call, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ParseCall(%+v) = %#v, want %#v", tc.call, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseCallTooManyWords(t *testing.T) {
+	tk := &Task{Name: "t", Args: []Arg{{Name: "a", Positional: true}}}
+	_, err := tk.ParseCall(Call{Positional: []string{"x", "y"}})
+	if err == nil || !strings.Contains(err.Error(), `unexpected word "y": the task takes only A after its name`) {
+		t.Fatalf("err = %v, want unexpected word y", err)
 	}
 }

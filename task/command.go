@@ -34,6 +34,11 @@ type command struct {
 	watch   []Answer
 	extra   []responder.Watcher
 	capture int // runner.Cmd.Capture: zero (a short tail) unless a caller reads the output
+
+	retryDelay time.Duration // before the first retry, doubling up to MaxRetryDelay
+	until      string        // a check that must pass, else the command is retried
+	untilAt    pos
+	step       *Step // the step the command comes from, if any
 }
 
 // command builds a command from a step of the scope's task, with the
@@ -45,13 +50,14 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	if err != nil {
 		return nil, err
 	}
-	expanded, err := tmpl.render(s.lookup)
+	expanded, err := tmpl.renderWords(s.lookup, s.words)
 	if err != nil {
 		return nil, err
 	}
 	c := &command{line: expanded, pty: t.Pty, warn: t.Warn, sudo: t.Sudo, retries: t.Retries,
 		stdin: s.stdin, watch: t.Answers}
 	c.timeout = t.Timeout
+	c.retryDelay, c.until, c.untilAt, c.step = t.RetryDelay, t.Until, t.pos.child("until", -1), st
 	if c.env, err = s.envFor(); err != nil {
 		return nil, err
 	}
@@ -87,6 +93,12 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	}
 	if st.Retries != nil {
 		c.retries = *st.Retries
+	}
+	if st.RetryDelay > 0 {
+		c.retryDelay = st.RetryDelay
+	}
+	if st.Until != "" {
+		c.until, c.untilAt = st.Until, st.pos.child("until", -1)
 	}
 	switch {
 	case st.NoSudo:
@@ -127,6 +139,7 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 		r = s.e.Local
 	}
 	var res *runner.Result
+	delay := c.retryDelay
 	for attempt := 0; ; attempt++ {
 		switch {
 		case s.e.commands != nil: // a Job made by NewJob
@@ -137,11 +150,28 @@ func (s *scope) exec(ctx context.Context, c *command) (*runner.Result, error) {
 			res, err = runSudo(ctx, r, cmd, sudo, s.host != "" && !c.local)
 		}
 		var ee *runner.ExitError
-		if err == nil || attempt >= c.retries || ctx.Err() != nil || !errors.As(err, &ee) {
+		retryable := err != nil && errors.As(err, &ee)
+		if err == nil && c.until != "" {
+			ok, cerr := s.condition(ctx, c.until, c.untilAt, c.step, c.local)
+			switch {
+			case cerr != nil:
+				err = cerr
+			case !ok:
+				err, retryable = fmt.Errorf("until %q did not pass after %d attempt(s)", c.until, attempt+1), true
+			}
+		}
+		if err == nil || attempt >= c.retries || ctx.Err() != nil || !retryable {
 			break
 		}
 		if !s.e.Quiet {
 			fmt.Fprintf(s.stderr, "gotask: task %q: %v; retrying (%d of %d)\n", s.t.Name, err, attempt+1, c.retries)
+		}
+		if delay > 0 {
+			if werr := s.e.waitRetry(ctx, delay); werr != nil {
+				err = werr
+				break
+			}
+			delay = min(2*delay, MaxRetryDelay)
 		}
 	}
 	if res != nil && s.e.Secrets != nil {

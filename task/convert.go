@@ -192,10 +192,20 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
-			Required: a.Required, Help: a.Help, Short: a.Short, DefaultEnv: a.DefaultEnv})
+			Required: a.Required, Help: a.Help, Short: a.Short, DefaultEnv: a.DefaultEnv,
+			Positional: a.Positional, Variadic: a.Variadic, Choices: a.Choices})
 		if a.Name == "" {
 			c.fail(at.child("args", i), "task %q: argument %d has no name", name, i+1)
 		}
+	}
+	t.If = raw.If
+	t.RetryDelay = c.duration(at.child("retry_delay", -1), name, raw.RetryDelay)
+	t.Until = raw.Until
+	for i, p := range raw.Preconditions {
+		if strings.TrimSpace(p.Sh) == "" {
+			c.fail(at.child("preconditions", i), "task %q: precondition %d needs sh = \"a command\"", name, i+1)
+		}
+		t.Preconditions = append(t.Preconditions, Precondition{Sh: p.Sh, Msg: p.Msg, pos: at.child("preconditions", i).child("sh", -1)})
 	}
 	switch v := raw.Confirm.(type) {
 	case nil:
@@ -273,10 +283,13 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s := Step{
 		Run: raw.Run, Local: raw.Local, Task: raw.Task, Put: raw.Put, Get: raw.Get, To: raw.To,
 		Warn: raw.Warn, Dir: raw.Dir, Pty: raw.Pty, Once: raw.Once, pos: at,
-		Retries: raw.Retries,
+		Retries: raw.Retries, If: raw.If,
 	}
 	if raw.Retries != nil && *raw.Retries < 0 {
 		c.fail(at.child("retries", -1), "task %q: retries must not be negative", task)
+	}
+	if raw.Defer != nil {
+		c.deferStep(at, task, raw, &s)
 	}
 	kinds := 0
 	for _, v := range []string{raw.Run, raw.Local, raw.Task, raw.Put, raw.Get} {
@@ -285,7 +298,7 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 		}
 	}
 	if kinds != 1 {
-		c.fail(at, "task %q: a step needs exactly one of run, local, task, put or get", task)
+		c.fail(at, "task %q: a step needs exactly one of run, local, task, put, get or defer", task)
 		return s, false
 	}
 	if (raw.Put != "" || raw.Get != "") != (raw.To != "") {
@@ -320,6 +333,8 @@ func (c *converter) step(at pos, task string, raw *rawStep) (Step, bool) {
 	s.Sudo = c.sudo(at.child("sudo", -1), task, raw.Sudo)
 	s.Env = c.env(at.child("env", -1), task, raw.Env)
 	s.Timeout = c.duration(at.child("timeout", -1), task, raw.Timeout)
+	s.RetryDelay = c.duration(at.child("retry_delay", -1), task, raw.RetryDelay)
+	s.Until = raw.Until
 	s.Answers = c.responders(at, task, raw.Responders)
 	c.loop(at, task, raw, &s)
 	if raw.Capture != "" {
@@ -516,8 +531,15 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 	for i, s := range t.Status {
 		check(t.pos.child("status", i), s)
 	}
+	check(t.pos.child("if", -1), t.If)
+	check(t.pos.child("until", -1), t.Until)
+	for _, p := range t.Preconditions {
+		check(p.pos, p.Sh)
+	}
 	for _, s := range t.Steps {
 		loop = s.looped()
+		check(s.pos.child("if", -1), s.If)
+		check(s.pos.child("until", -1), s.Until)
 		for _, field := range []string{s.Run, s.Local, s.Put, s.Get, s.To, s.Dir} {
 			check(s.pos, field)
 		}
@@ -535,4 +557,48 @@ func (c *converter) checkNames(t *Task, r *Registry) {
 }
 
 // builtin names are always available to {{.name}}.
-func builtin(name string) bool { return name == "host" }
+func builtin(name string) bool { return name == "host" || name == PassthroughName }
+
+// deferStep reads a cleanup step: defer = "command" or defer = { task =
+// "name", args = { ... } } (or { run = "command" }). Its command or call
+// moves into the step's Run or Task, so it is checked like any other.
+func (c *converter) deferStep(at pos, task string, raw *rawStep, s *Step) {
+	at = at.child("defer", -1)
+	if raw.Run != "" || raw.Local != "" || raw.Task != "" || raw.Put != "" || raw.Get != "" {
+		c.fail(at, "task %q: a defer step holds its command or call itself: { defer = \"cmd\" } or { defer = { task = \"name\" } }", task)
+		return
+	}
+	s.Defer = true
+	switch v := raw.Defer.(type) {
+	case string:
+		raw.Run, s.Run = v, v
+		return
+	case map[string]any:
+		for k, x := range v {
+			switch k {
+			case "run", "task":
+				str, ok := x.(string)
+				if !ok {
+					c.fail(at.child(k, -1), "task %q: defer's %s must be a string", task, k)
+					continue
+				}
+				if k == "run" {
+					raw.Run, s.Run = str, str
+				} else {
+					raw.Task, s.Task = str, str
+				}
+			case "args":
+				m, ok := x.(map[string]any)
+				if !ok {
+					c.fail(at.child(k, -1), "task %q: defer's args must be a table", task)
+					continue
+				}
+				raw.Args = m
+			default:
+				c.fail(at.child(k, -1), "task %q: unknown key %q in defer (use run, or task with args)", task, k)
+			}
+		}
+		return
+	}
+	c.fail(at, "task %q: defer must be a command or { task = \"name\" }", task)
+}

@@ -22,6 +22,17 @@ func (e *execution) runTaskOn(ctx context.Context, t *Task, args map[string]any,
 	if err != nil {
 		return err
 	}
+	if ok, err := e.taskIf(ctx, t, args, len(targets) > 0); err != nil || !ok {
+		return err
+	}
+	if _, checked := e.preChecked.Load(t); !checked && len(t.Preconditions) > 0 {
+		if err := e.preconditions(ctx, t, args); err != nil {
+			return err
+		}
+	}
+	if err := e.askConfirm(t); err != nil {
+		return err
+	}
 	if err := e.runOnce(ctx, t.Deps); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
@@ -19,6 +20,12 @@ import (
 type Call struct {
 	Name string
 	Args map[string]string
+	// Positional are the bare words after the task name, for its
+	// positional arguments (see Arg.Positional). Nil means none.
+	Positional []string
+	// Passthrough are the words after `--` on the command line, the
+	// task's {{.ARGS}}: each stands as its own quoted word. Nil means none.
+	Passthrough []string
 }
 
 // Executor runs tasks: it parses their arguments, runs dependencies
@@ -99,6 +106,8 @@ type Executor struct {
 	// of each of the registry's secret variables that is set (see
 	// Registry.SecretEnv). Nil means nothing is masked.
 	Secrets *responder.Secrets
+
+	sleep func(context.Context, time.Duration) error // waits between retries; nil: a timer (tests set it)
 }
 
 // execution is one call of Executor.Run (or Status): what a run
@@ -114,6 +123,8 @@ type execution struct {
 	dotenv dotenvs                    // the dotenv files read so far
 	vars   computed                   // the computed vars evaluated so far
 	ctx    context.Context            // the run's: a computed var first used by a command runs in it
+
+	preChecked sync.Map // *Task -> true: its preconditions passed before the run
 
 	commands CommandRunner // runs every command instead of the runners: see NewJob
 }
@@ -170,7 +181,7 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 		if err != nil {
 			return err
 		}
-		args, err := t.ParseArgs(c.Args)
+		args, err := t.ParseCall(c)
 		if err != nil {
 			return err
 		}
@@ -192,6 +203,13 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 			return err
 		}
 	}
+	args := make([]map[string]any, len(plan))
+	for i, p := range plan {
+		args[i] = p.args
+	}
+	if err := x.checkPreconditions(ctx, tasks, args); err != nil {
+		return err
+	}
 	for _, p := range plan {
 		if err := x.runTaskOn(ctx, p.t, p.args, e.Hosts); err != nil {
 			return err
@@ -202,15 +220,6 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 
 // body runs the task's own steps or Go function.
 func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targets []target) error {
-	if t.Confirm != "" && !e.Dry {
-		ok, err := e.confirm(t)
-		if err != nil {
-			return &TaskError{Task: t.Name, Err: err}
-		}
-		if !ok {
-			return &TaskError{Task: t.Name, Err: errors.New("not confirmed; nothing was run")}
-		}
-	}
 	s := e.newScope(ctx, t, args, "", e.Local)
 	defer s.close()
 	var check *UpToDate
@@ -255,6 +264,23 @@ func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targ
 	return nil
 }
 
+// askConfirm asks t's confirm question, if it has one, before its deps
+// run: a deploy does not build before the user says yes. A dry run asks
+// nothing.
+func (e *execution) askConfirm(t *Task) error {
+	if t.Confirm == "" || e.Dry {
+		return nil
+	}
+	ok, err := e.confirm(t)
+	if err != nil {
+		return &TaskError{Task: t.Name, Err: err}
+	}
+	if !ok {
+		return &TaskError{Task: t.Name, Err: errors.New("not confirmed; nothing was run")}
+	}
+	return nil
+}
+
 func (e *execution) confirm(t *Task) (bool, error) {
 	if e.AssumeYes {
 		return true, nil
@@ -284,6 +310,7 @@ type scope struct {
 	looping bool   // running one item of a step with for
 
 	captured map[string]string // by the capture steps run so far
+	hostDir  bool              // the task's dir is a path on its hosts: conditions run here ignore it
 }
 
 func (e *execution) newScope(ctx context.Context, t *Task, args map[string]any, host string, r runner.Runner) *scope {
@@ -342,7 +369,27 @@ func (s *scope) lookup(name string) (string, bool) {
 	if name == "host" {
 		return s.host, true
 	}
+	if name == PassthroughName {
+		return "", true // no words after `--`
+	}
 	return "", false
+}
+
+// words resolves a {{.name}} whose value is a list of words, such as
+// {{.ARGS}}.
+func (s *scope) words(name string) ([]string, bool) {
+	return argWords(s.args, s.e.Registry.Vars, name)
+}
+
+// argWords returns the list of words that args hold under name. ARGS is
+// a list, empty unless Call.Passthrough filled it, unless a var takes
+// the name (lookup then finds the var).
+func argWords(args map[string]any, vars map[string]string, name string) ([]string, bool) {
+	if v, ok := args[name].([]string); ok {
+		return v, true
+	}
+	_, isVar := vars[name]
+	return nil, name == PassthroughName && !isVar
 }
 
 // note prints one of gotask's own messages unless Quiet.

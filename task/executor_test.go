@@ -495,3 +495,101 @@ func TestGoTaskRunCapturesItsOutput(t *testing.T) {
 		t.Errorf("Run kept %d bytes (truncated %v) of the %d that seq wrote", len(out), truncated, want.Len())
 	}
 }
+
+func TestExecutorPassthroughReachesGoTasks(t *testing.T) {
+	// A Go task sees the words after `--` as they were given, and a
+	// task called without any sees none.
+	var got [][]string
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "go", Func: func(_ context.Context, j *Job) error {
+		got = append(got, j.Words(PassthroughName))
+		return nil
+	}})
+	x := runTasks(t, r, nil, Call{Name: "go", Passthrough: []string{"-run", "$(id)", ""}}, Call{Name: "go"})
+	if x.err != nil {
+		t.Fatal(x.err)
+	}
+	want := [][]string{{"-run", "$(id)", ""}, nil}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("Words(ARGS) = %q, want %q", got, want)
+	}
+}
+
+func TestExecutorConfirmBeforeDeps(t *testing.T) {
+	// A deploy asks before it builds: at the question no dep has run,
+	// and a no runs none of them.
+	for _, yes := range []bool{true, false} {
+		t.Run(fmt.Sprint("yes=", yes), func(t *testing.T) {
+			r := NewRegistry()
+			r.MustAdd(Task{Name: "build", Steps: logs("build")})
+			r.MustAdd(Task{Name: "deploy", Deps: []string{"build"}, Confirm: "Deploy?", Steps: logs("deploy")})
+			asked := false
+			var atQuestion error
+			x := runTasks(t, r, func(e *Executor) {
+				e.Confirm = func(string) (bool, error) {
+					asked = true
+					_, atQuestion = os.Stat(filepath.Join(r.Dir, "log"))
+					return yes, nil
+				}
+			}, Call{Name: "deploy"})
+			if !asked {
+				t.Fatal("confirm was not asked")
+			}
+			if !errors.Is(atQuestion, os.ErrNotExist) {
+				t.Errorf("when asked, the log existed (stat: %v): deps ran before the question", atQuestion)
+			}
+			want := []string{"build", "deploy"}
+			if !yes {
+				want = nil
+			}
+			if got := x.log(t); !slices.Equal(got, want) {
+				t.Errorf("log = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestExecutorRetryDelayDoubles(t *testing.T) {
+	// retry_delay waits before each retry, twice as long each time, up
+	// to MaxRetryDelay; the waits are recorded, not slept.
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "flaky", Retries: 6, RetryDelay: 4 * time.Second, Steps: sh("echo try >> log; exit 1")})
+	var waits []time.Duration
+	x := runTasks(t, r, func(e *Executor) {
+		e.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	}, Call{Name: "flaky"})
+	if x.err == nil {
+		t.Fatal("a command that always fails succeeded")
+	}
+	if n := len(x.log(t)); n != 7 {
+		t.Errorf("ran %d times, want 7 (1 + 6 retries)", n)
+	}
+	want := []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
+	if !slices.Equal(waits, want) {
+		t.Errorf("waits = %v, want %v", waits, want)
+	}
+}
+
+func TestExecutorRetryDelayStopsOnCancel(t *testing.T) {
+	// Ctrl-C during the wait ends the run at once (the real timer, a
+	// delay far longer than the test's hang guard).
+	r := NewRegistry()
+	r.MustAdd(Task{Name: "flaky", Retries: 1, RetryDelay: time.Hour, Steps: sh("echo try >> log; exit 1")})
+	ctx, cancel := context.WithCancel(t.Context())
+	e := &Executor{Registry: r, Local: local.New(), Stderr: cancelOnWrite{cancel}}
+	r.Dir = t.TempDir()
+	err := e.Run(ctx, Call{Name: "flaky"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+}
+
+// cancelOnWrite cancels when gotask says it is retrying.
+type cancelOnWrite struct{ cancel func() }
+
+func (c cancelOnWrite) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "retrying") {
+		c.cancel()
+	}
+	return len(p), nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/gotask/gotask/internal/shell"
@@ -138,6 +139,13 @@ func (j *Job) Bool(name string) bool { return argOf[bool](j, name) }
 
 // Duration returns a duration argument; see String.
 func (j *Job) Duration(name string) time.Duration { return argOf[time.Duration](j, name) }
+
+// Words returns the list of words named name: Words("ARGS") is what
+// followed `--` on the command line (nil when nothing did).
+func (j *Job) Words(name string) []string {
+	v, _ := j.s.args[name].([]string)
+	return slices.Clone(v)
+}
 
 func argOf[T any](j *Job, name string) T {
 	v, ok := j.s.args[name].(T)

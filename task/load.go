@@ -137,6 +137,17 @@ type rawTask struct {
 	Hidden       bool           `toml:"hidden"`
 	Confirm      any            `toml:"confirm"`
 	Dotenv       []string       `toml:"dotenv"`
+
+	// v2-flow: control flow.
+	If            string            `toml:"if"`
+	Preconditions []rawPrecondition `toml:"preconditions"`
+	RetryDelay    string            `toml:"retry_delay"`
+	Until         string            `toml:"until"`
+}
+
+type rawPrecondition struct {
+	Sh  string `toml:"sh"`
+	Msg string `toml:"msg"`
 }
 
 type rawArg struct {
@@ -148,6 +159,10 @@ type rawArg struct {
 	Short    string `toml:"short"`
 
 	DefaultEnv string `toml:"default_env"`
+	// v2-flow: arguments given as bare words, and their choices.
+	Positional bool     `toml:"positional"`
+	Variadic   bool     `toml:"variadic"`
+	Choices    []string `toml:"choices"`
 }
 
 type rawStep struct {
@@ -171,6 +186,12 @@ type rawStep struct {
 	For        any            `toml:"for"`
 	Parallel   int            `toml:"parallel"`
 	Capture    string         `toml:"capture"`
+
+	// v2-flow: control flow.
+	If         string `toml:"if"`
+	Defer      any    `toml:"defer"`
+	RetryDelay string `toml:"retry_delay"`
+	Until      string `toml:"until"`
 }
 
 type rawResponder struct {

@@ -112,7 +112,7 @@ func TestLoadErrorPositions(t *testing.T) {
 		{
 			name: "step of two kinds",
 			doc:  "[tasks.build]\nsteps = [\n  { run = \"b\" },\n  { run = \"b\", local = \"c\" },\n]\n",
-			want: []string{`tasks.toml:4:3: task "build": a step needs exactly one of run, local, task, put or get`},
+			want: []string{`tasks.toml:4:3: task "build": a step needs exactly one of run, local, task, put, get or defer`},
 		},
 		{
 			name: "unknown dependency",

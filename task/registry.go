@@ -307,6 +307,9 @@ func (t *Task) check() error {
 	if err := checkEnv(t, t.pos.child("env", -1), t.Env); err != nil {
 		return err
 	}
+	if err := t.checkArgs(); err != nil {
+		return err
+	}
 	for i := range t.Steps {
 		s := &t.Steps[i]
 		at := s.pos
@@ -504,4 +507,43 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// checkArgs checks the arguments' declarations: ARGS is taken, a
+// positional argument is not a bool, and only the last positional
+// argument may be variadic (it takes every word left).
+func (t *Task) checkArgs() error {
+	variadic := ""
+	for i, a := range t.Args {
+		at := t.pos.child("args", i)
+		fail := func(format string, args ...any) error {
+			return t.errorAt(at, fmt.Sprintf("task %q: argument %q: ", t.Name, a.Name)+fmt.Sprintf(format, args...))
+		}
+		switch {
+		case a.Name == PassthroughName || a.Short == PassthroughName:
+			return t.errorAt(at, fmt.Sprintf("task %q: argument name %q is taken by the words after `--` ({{.%s}}); rename the argument", t.Name, PassthroughName, PassthroughName))
+		case a.Variadic && !a.Positional:
+			return fail("variadic needs positional = true")
+		case a.Positional && a.Kind() == Bool:
+			return fail("a bool cannot be positional; give it as --%s", a.Name)
+		case a.Variadic && a.Default != nil:
+			return fail("a variadic argument has no default (it is empty when no word is given)")
+		case a.Positional && variadic != "":
+			return fail("comes after the variadic argument %q, which takes every word left; make %q the last positional argument", variadic, variadic)
+		}
+		if a.Variadic {
+			variadic = a.Name
+		}
+		for j, c := range a.Choices {
+			if _, err := a.parseType(c); err != nil {
+				return t.errorAt(at.child("choices", j), fmt.Sprintf("task %q: argument %q: choice %v", t.Name, a.Name, err))
+			}
+		}
+		if len(a.Choices) > 0 && !a.Required && !a.Variadic {
+			if v, err := a.defaultValue(); err == nil && !slices.Contains(a.Choices, formatValue(v)) {
+				return fail("default %q is not one of the choices (%s); add it or make the argument required", formatValue(v), strings.Join(a.Choices, ", "))
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -188,11 +189,35 @@ func (a *analysis) place(h *hole, start int) error {
 		// a bare -n would be an operator.
 		h.quote = test || h.start > start && src[h.start-1] == '~' ||
 			h.end < len(src) && (src[h.end] == '<' || src[h.end] == '>')
+		h.words = a.wholeArg(node, h)
 	}
 	if escaped() {
 		return errBackslash
 	}
 	return nil
+}
+
+// wholeArg reports whether the placeholder h, in the literal node, is a
+// whole argument of a simple command or a whole item of a for loop's
+// list: only there may a list of words (such as {{.ARGS}}) stand as
+// several words. Anywhere else (an assignment, a redirection, part of a
+// word) a list is one word, its items joined by spaces.
+func (a *analysis) wholeArg(node syntax.Node, h *hole) bool {
+	lit, ok := node.(*syntax.Lit)
+	if !ok || lit.Value != a.t.src[h.start:h.end] || len(a.stack) < 3 {
+		return false
+	}
+	w, ok := a.stack[len(a.stack)-2].(*syntax.Word)
+	if !ok || len(w.Parts) != 1 {
+		return false
+	}
+	switch p := a.stack[len(a.stack)-3].(type) {
+	case *syntax.CallExpr:
+		return slices.Contains(p.Args, w)
+	case *syntax.WordIter:
+		return slices.Contains(p.Items, w)
+	}
+	return false
 }
 
 var errNameSink = errors.New("stands where bash reads a variable name, and evaluates code in its subscript; pass the value in the environment (env) and use $VAR instead")

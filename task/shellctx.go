@@ -58,6 +58,7 @@ type hole struct {
 	start, end int // the sentinel, in shellTemplate.src
 	at         int // the placeholder, in the original command
 	quote      bool
+	words      bool     // holeWord: a whole argument, where a list stands as several words
 	lineStart  bool     // holeQuotedHeredoc: the first thing on its line
 	doc        *heredoc // holeQuotedHeredoc: which here-document
 }
@@ -202,7 +203,10 @@ func (t *shellTemplate) place(command string, f *syntax.File, holes []hole, all 
 func (h *hole) merge(o hole) error {
 	h.quote = h.quote || o.quote
 	switch {
-	case h.kind == o.kind, o.kind == holeUnknown:
+	case o.kind == holeUnknown:
+		return nil
+	case h.kind == o.kind:
+		h.words = h.words && o.words
 		return nil
 	case h.kind == holeDollarSingle && o.kind == holeSingle:
 		return nil // dash reads $'...' as $ and '...': the value stays quoted

@@ -10,11 +10,34 @@ import (
 
 // render substitutes lookup's values into the template.
 func (t *shellTemplate) render(lookup func(string) (string, bool)) (string, error) {
+	return t.renderWords(lookup, nil)
+}
+
+// renderWords substitutes lookup's values into the template. A name that
+// words knows is a list (such as {{.ARGS}}): where it stands as a whole
+// argument of a command or a whole item of a for loop's list, each item
+// is its own quoted word (none when the list is empty); anywhere else,
+// lookup's value stands, which joins the items with spaces. Nil words
+// knows no lists.
+func (t *shellTemplate) renderWords(lookup func(string) (string, bool), words func(string) ([]string, bool)) (string, error) {
 	if len(t.holes) == 0 {
 		return t.src, nil
 	}
 	values := make([]string, len(t.holes))
 	for i, h := range t.holes {
+		if h.kind == holeWord && h.words && words != nil {
+			if list, ok := words(h.name); ok {
+				quoted := make([]string, len(list))
+				for j, w := range list {
+					if strings.IndexByte(w, 0) >= 0 {
+						return "", &ValueError{Name: h.name, Msg: "holds a NUL byte, which no command line can carry"}
+					}
+					quoted[j] = quoteWord(w, h.quote)
+				}
+				values[i] = strings.Join(quoted, " ")
+				continue
+			}
+		}
 		v, ok := lookup(h.name)
 		if !ok {
 			return "", fmt.Errorf("unknown name {{.%s}}", h.name)
@@ -54,6 +77,12 @@ func (t *shellTemplate) render(lookup func(string) (string, bool)) (string, erro
 		v := values[i]
 		switch h.kind {
 		case holeWord:
+			if h.words && words != nil {
+				if _, ok := words(h.name); ok {
+					b.WriteString(v) // quoted word by word above
+					break
+				}
+			}
 			b.WriteString(quoteWord(v, h.quote))
 		case holeSingle:
 			b.WriteString("'" + quoteAlways(v) + "'")
@@ -277,12 +306,13 @@ func (e *execution) checkCommands(t *Task, args map[string]any) error {
 			s := &scope{e: e, t: t, args: args}
 			return s.lookup(name)
 		}
+		words := func(name string) ([]string, bool) { return argWords(args, e.Registry.Vars, name) }
 		check := func(at pos, line string) error {
 			tmpl, err := e.Registry.shellTemplate(t, at, line)
 			if err != nil || args == nil {
 				return err
 			}
-			if _, err := tmpl.render(lookup); err != nil {
+			if _, err := tmpl.renderWords(lookup, words); err != nil {
 				return &TaskError{Task: t.Name, Err: err}
 			}
 			return nil
@@ -292,11 +322,22 @@ func (e *execution) checkCommands(t *Task, args map[string]any) error {
 				return err
 			}
 		}
+		if err := check(t.pos.child("if", -1), t.If); err != nil {
+			return err
+		}
+		if err := check(t.pos.child("until", -1), t.Until); err != nil {
+			return err
+		}
+		for _, p := range t.Preconditions {
+			if err := check(p.pos, p.Sh); err != nil {
+				return err
+			}
+		}
 		var calls []string
 		for i := range t.Steps {
 			st := &t.Steps[i]
 			loop = st.looped()
-			for _, line := range []string{st.Run, st.Local, st.ForSh} {
+			for _, line := range []string{st.Run, st.Local, st.ForSh, st.If, st.Until} {
 				if err := check(st.pos, line); err != nil {
 					return err
 				}

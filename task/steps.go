@@ -29,12 +29,43 @@ func (s *scope) runBody(ctx context.Context) error {
 	if s.e.Dry {
 		s.note("# %s\n", s.t.Name)
 	}
+	var deferred []*Step
+	var err error
 	for i := range s.t.Steps {
-		if err := s.step(ctx, &s.t.Steps[i]); err != nil {
-			return err
+		st := &s.t.Steps[i]
+		if st.Defer {
+			if ok, cerr := s.stepIf(ctx, st); cerr != nil || !ok {
+				err = cerr
+			} else {
+				deferred = append(deferred, st)
+			}
+		} else {
+			err = s.step(ctx, st)
+		}
+		if err != nil {
+			break
 		}
 	}
-	return nil
+	// Cleanups run whatever happened, the last registered first; the
+	// first failure is the one reported.
+	for i := len(deferred) - 1; i >= 0; i-- {
+		if derr := s.step(ctx, deferred[i]); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	return err
+}
+
+// stepIf runs a step's if condition; false (said with -e or -n) skips it.
+func (s *scope) stepIf(ctx context.Context, st *Step) (bool, error) {
+	if st.If == "" {
+		return true, nil
+	}
+	ok, err := s.condition(ctx, st.If, st.pos.child("if", -1), st, st.Local != "")
+	if err == nil && !ok {
+		s.skipped(fmt.Sprintf("task %s: step %q", s.t.Name, firstLine(s.t.DescribeStep(st))), st.If)
+	}
+	return ok, err
 }
 
 func (s *scope) step(ctx context.Context, st *Step) error {
@@ -49,6 +80,11 @@ func (s *scope) step(ctx context.Context, st *Step) error {
 
 // once runs a step once (for a looped step: for one item).
 func (s *scope) once(ctx context.Context, st *Step) error {
+	if !st.Defer { // a cleanup's if was asked when it was reached
+		if ok, err := s.stepIf(ctx, st); err != nil || !ok {
+			return err
+		}
+	}
 	s.current = firstLine(s.t.DescribeStep(st))
 	switch {
 	case st.Task != "":
@@ -169,6 +205,11 @@ func (t *Task) DescribeStep(st *Step) string {
 	sudo := ""
 	if st.Sudo != "" || t.Sudo != "" && !st.NoSudo {
 		sudo = "sudo "
+	}
+	if st.Defer {
+		inner := *st
+		inner.Defer = false
+		return "defer " + t.DescribeStep(&inner)
 	}
 	switch {
 	case st.Task != "":

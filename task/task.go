@@ -84,6 +84,21 @@ type Task struct {
 	// Confirm asks this question before the task runs ("" = don't ask).
 	Confirm string
 
+	// If is a shell condition, run on this machine before the task's
+	// deps: a non-zero exit skips the task, its deps and post tasks.
+	// Empty means always run.
+	If string
+	// RetryDelay is the wait before the first retry; each later one
+	// waits twice as long, up to MaxRetryDelay. Zero retries at once.
+	RetryDelay time.Duration
+	// Until is a shell check run after each command, where it ran: the
+	// command is retried (up to Retries more times) until the check
+	// exits 0. Empty means a command that exits 0 is done.
+	Until string
+	// Preconditions must all pass, for every task of a run, before any
+	// task of the run starts; a failing one stops the run with its Msg.
+	Preconditions []Precondition
+
 	pos  pos    // where the task was declared, for errors
 	file string // the tasks.toml it came from; "" for Go tasks
 	ns   string // the namespace of an included file's task ("web"); "" otherwise
@@ -126,6 +141,26 @@ type Step struct {
 	// Parallel runs up to this many items of For at once, each line of
 	// their output prefixed with the item; 0 or 1: one after another.
 	Parallel int
+
+	// If is a shell condition, run where the step would run: a non-zero
+	// exit skips the step. Empty means always run.
+	If string
+	// RetryDelay and Until are as Task's; they override them when set.
+	RetryDelay time.Duration
+	Until      string
+	// Defer makes the step (a Run or a Task) a cleanup: reaching it
+	// registers it, and it runs when the task's steps end, failed or
+	// not, after the cleanups registered later.
+	Defer bool
+
+	pos pos
+}
+
+// Precondition is a shell command that must exit 0 before a run starts;
+// Msg tells the user what to do when it does not.
+type Precondition struct {
+	Sh  string
+	Msg string
 
 	pos pos
 }

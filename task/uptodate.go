@@ -150,6 +150,12 @@ func (s *scope) stateKey() string {
 	var b strings.Builder
 	b.WriteString(s.t.Name)
 	for _, k := range slices.Sorted(maps.Keys(s.args)) {
+		if words, ok := s.args[k].([]string); ok {
+			if len(words) > 0 { // none: the key of a task without lists stays as it was
+				fmt.Fprintf(&b, " --%s=%q", k, words)
+			}
+			continue
+		}
 		fmt.Fprintf(&b, " --%s=%s", k, formatValue(s.args[k]))
 	}
 	return b.String()
@@ -175,6 +181,12 @@ func (s *scope) definition() []byte {
 	}{Steps: t.Steps, Env: t.Env, Dir: t.Dir, Sudo: t.Sudo, Sources: t.Sources, Generates: t.Generates,
 		Vars: s.e.Registry.Vars, Args: map[string]string{}, UseGitignore: t.UseGitignore, HasFunc: t.Func != nil}
 	for k, v := range s.args {
+		if words, ok := v.([]string); ok {
+			if len(words) > 0 {
+				def.Args[k] = fmt.Sprintf("%q", words)
+			}
+			continue
+		}
 		def.Args[k] = formatValue(v)
 	}
 	def.Computed, def.TopEnv, def.Dotenv = s.valuesUsed()
