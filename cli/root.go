@@ -138,6 +138,7 @@ type rootOptions struct {
 	PromptForLoginPassword bool
 
 	Vars []string // --var name=value, in order
+	Env  []string // --env NAME=value, in order
 
 	Args []string // tasks and their flags, as given
 
@@ -214,6 +215,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
+	f.StringArrayVar(&opts.Env, "env", nil, "set an environment variable for every command of the run: --env NAME=value (repeatable; over [env], dotenv and the tasks' env)")
 	f.StringArrayVar(&opts.Vars, "var", nil, "set a var of tasks.toml for this run: --var name=value (repeatable; replaces the value or sh command of a declared var)")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
 	f.BoolVar(&opts.Init, "init", false, "write a starter tasks.toml here (or to -f FILE); never overwrites")
@@ -296,6 +298,10 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if err := setVars(reg, opts.Vars); err != nil {
 		return err
 	}
+	cliEnv, err := envFlags(reg, opts.Env)
+	if err != nil {
+		return err
+	}
 	if opts.JSON {
 		opts.Output = string(output.JSON)
 	}
@@ -346,6 +352,7 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		Quiet:     opts.Quiet,
 		NoPty:     opts.NoPty,
 		AssumeYes: opts.Yes,
+		Env:       cliEnv,
 	}
 	// A command gets stdin only when gotask has a real one: an in-memory
 	// reader in tests, or a terminal or pipe the user gave us.
@@ -391,6 +398,29 @@ func flagError(c *cobra.Command, err error) error {
 		}
 	}
 	return &UsageError{Msg: msg + " (see gotask --help)"}
+}
+
+// envFlags reads --env NAME=value. A name must be a variable name, and
+// not one tasks.toml names as a secret (a sudo_password_env or
+// response_env): gotask keeps those out of every command, and a value on
+// the command line is no place for a secret anyway.
+func envFlags(reg *task.Registry, list []string) (map[string]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	secret := reg.SecretEnv()
+	env := make(map[string]string, len(list))
+	for _, kv := range list {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !task.ValidEnvName(name) {
+			return nil, &UsageError{Msg: fmt.Sprintf("--env %q: write NAME=value, NAME made of letters, digits and '_', not starting with a digit", kv)}
+		}
+		if slices.Contains(secret, name) {
+			return nil, &UsageError{Msg: fmt.Sprintf("--env %s: tasks.toml names %s as a secret, which gotask reads from its own environment only; export it instead", name, name)}
+		}
+		env[name] = value
+	}
+	return env, nil
 }
 
 // setVars applies --var name=value to the registry's vars. The name must

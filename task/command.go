@@ -84,6 +84,13 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 		}
 		c.env[k] = v
 	}
+	if len(s.e.Env) > 0 {
+		// The command line's --env is over every layer, the step's too.
+		if c.env == nil {
+			c.env = map[string]string{}
+		}
+		maps.Copy(c.env, s.e.Env)
+	}
 	if st.Pty != nil {
 		c.pty = st.Pty
 	}

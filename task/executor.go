@@ -96,6 +96,11 @@ type Executor struct {
 	// It is called when sudo prompts; nil means no password is known, so
 	// a prompting sudo fails with a message saying how to give one.
 	SudoPassword responder.PasswordFunc
+
+	// Env holds environment variables set on the command line (gotask
+	// --env K=V): over every other layer ([env], dotenv files, a task's
+	// and a step's env). Nil sets none.
+	Env map[string]string
 	// SudoPrompt, when set, is asked once, before the first sudo command,
 	// if SudoPassword has no password: the CLI sets it to a prompt with
 	// echo off when stdin is a terminal.

@@ -388,6 +388,10 @@ func checkEnv(t *Task, at pos, env map[string]string) error {
 	return nil
 }
 
+// ValidEnvName reports whether s is a portable environment variable
+// name: letters, digits and '_', not starting with a digit.
+func ValidEnvName(s string) bool { return validEnvName(s) }
+
 // validEnvName reports whether s is a portable environment variable name.
 func validEnvName(s string) bool {
 	if s == "" {

@@ -233,6 +233,7 @@ func (s *scope) envFor() (map[string]string, error) {
 		}
 		env[k] = v
 	}
+	maps.Copy(env, s.e.Env) // --env, over every layer
 	if len(env) == 0 {
 		return nil, nil
 	}
