@@ -167,6 +167,9 @@ its own arguments:
   gotask renice --pid 4242 --nice 10  run a task with arguments
   gotask build test                   run two tasks in order
   gotask NAME --help                  show a task's arguments
+  gotask test -- -run TestX           pass the words after -- to the task
+  gotask -H web1,web2 deploy          run a task on hosts over SSH
+  gotask --init                       write a starter tasks.toml here
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
 		Args:              cobra.ArbitraryArgs,
@@ -234,6 +237,9 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 				}
 			}
 			return
+		}
+		if c.Long != "" {
+			fmt.Fprintf(streams.Out, "%s\n\n", c.Long)
 		}
 		fmt.Fprint(streams.Out, c.UsageString())
 	})
