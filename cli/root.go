@@ -131,6 +131,7 @@ type rootOptions struct {
 	Hosts                  []string
 	Parallel               int
 	Only, Exclude          []string
+	Resume, RetryFailed    bool
 	Output                 string
 	SSHConfig              string
 	Identities             []string
@@ -210,6 +211,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.IntVarP(&opts.Parallel, "parallel", "P", task.DefaultParallel, "how many hosts run at once (1: one after another)")
 	f.StringSliceVar(&opts.Only, "only", nil, "run only on the hosts matching these patterns (web*)")
 	f.StringSliceVar(&opts.Exclude, "exclude", nil, "skip the hosts matching these patterns")
+	f.BoolVar(&opts.Resume, "resume", false, "skip the hosts where the task's last run ended ok with the same definition and arguments (.gotask/hosts)")
+	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "run only on the hosts that failed, were unreachable or were not reached last time (.gotask/hosts)")
 	f.StringVar(&opts.Output, "output", "prefixed", "how several hosts' output shows: prefixed (live, [host] per line), grouped (a block per host) or json (one event per line)")
 	f.StringVarP(&opts.SSHConfig, "ssh-config", "F", "", "the ssh_config file to use instead of ~/.ssh/config (\"none\" for none)")
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")

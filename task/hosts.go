@@ -125,8 +125,35 @@ func matchAny(patterns []string, name string, def bool) bool {
 }
 
 // fanOut runs the task on every target: in rolling batches of t.Serial
-// hosts, or all at once, never more than Parallel at a time.
-func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {
+// hosts, or all at once, never more than Parallel at a time. Each host's
+// result is recorded with the hash of definition as it ends, so that a
+// run stopped mid-way can be resumed; hosts that --resume or
+// --retry-failed find done are left out.
+func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target, definition []byte) error {
+	multi := len(targets) > 1
+	recs := newHostRecords(e, t, definition)
+	targets, err := e.pending(t, recs, targets)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		if !e.Quiet || e.Dry {
+			fmt.Fprintf(orDiscard(e.Stderr), "gotask: task %s: no host left to run\n", t.Name)
+		}
+		return nil
+	}
+	var recMu sync.Mutex
+	var recErr error
+	record := func(host, result string) {
+		if e.Dry {
+			return
+		}
+		if err := recs.save(host, result); err != nil {
+			recMu.Lock()
+			recErr = errors.Join(recErr, &TaskError{Task: t.Name, Host: host, Err: err})
+			recMu.Unlock()
+		}
+	}
 	parallel := e.Parallel
 	if parallel <= 0 {
 		parallel = DefaultParallel
@@ -136,7 +163,6 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 		batch = t.Serial
 	}
 	con := e.console()
-	multi := len(targets) > 1
 	width := 0
 	for _, tg := range targets {
 		width = max(width, len(tg.name))
@@ -149,6 +175,7 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 	failures := 0
 	sem := make(chan struct{}, parallel)
 	stopped := false
+	stoppedAt := len(targets) // the first host of the batches not started
 	for start := 0; start < len(targets) && !stopped; start += batch {
 		end := min(start+batch, len(targets))
 		var wg sync.WaitGroup
@@ -159,6 +186,7 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				results[i] = HostResult{Host: targets[i].name, Status: "failed", Err: ctx.Err()}
+				record(targets[i].name, "skipped")
 				continue
 			}
 			wg.Add(1)
@@ -167,6 +195,7 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 				defer func() { <-sem }()
 				con.HostStarted()
 				results[i] = e.runHost(ctx, t, args, targets[i], i, multi, width)
+				record(targets[i].name, results[i].Status)
 				con.HostDone(results[i].Status != "ok")
 			}()
 		}
@@ -177,12 +206,18 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 			}
 		}
 		if failures > 0 && end < len(targets) && (ctx.Err() != nil || e.tooManyFailures(t, failures, len(targets))) {
-			stopped = true
+			stopped, stoppedAt = true, end
 		}
 	}
 	con.EndProgress()
+	for i := stoppedAt; i < len(targets); i++ {
+		record(targets[i].name, "skipped")
+	}
 	if multi {
 		e.summary(t, results)
+	}
+	if recErr != nil {
+		fmt.Fprintf(orDiscard(e.Stderr), "gotask: %v; --resume and --retry-failed will rerun those hosts\n", recErr)
 	}
 	var first error
 	for _, r := range results {
