@@ -158,10 +158,7 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 	if parallel <= 0 {
 		parallel = DefaultParallel
 	}
-	batch := len(targets)
-	if t.Serial > 0 {
-		batch = t.Serial
-	}
+	sizes := batches(t, len(targets))
 	con := e.console()
 	width := 0
 	for _, tg := range targets {
@@ -176,8 +173,8 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 	sem := make(chan struct{}, parallel)
 	stopped := false
 	stoppedAt := len(targets) // the first host of the batches not started
-	for start := 0; start < len(targets) && !stopped; start += batch {
-		end := min(start+batch, len(targets))
+	for b, start := 0, 0; start < len(targets) && !stopped; b, start = b+1, start+sizes[b] {
+		end := start + sizes[b]
 		var wg sync.WaitGroup
 		for i := start; i < end; i++ {
 			// Take the slot here, not in the goroutine, so that hosts
@@ -200,12 +197,14 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 			}()
 		}
 		wg.Wait()
+		batchFailed := 0
 		for i := start; i < end; i++ {
 			if results[i].Status != "ok" {
-				failures++
+				batchFailed++
 			}
 		}
-		if failures > 0 && end < len(targets) && (ctx.Err() != nil || e.tooManyFailures(t, failures, len(targets))) {
+		failures += batchFailed
+		if failures > 0 && end < len(targets) && (ctx.Err() != nil || e.tooManyFailures(t, failures, len(targets), batchFailed, end-start)) {
 			stopped, stoppedAt = true, end
 		}
 	}
@@ -238,13 +237,43 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 	return &HostsError{Task: t.Name, Results: results, first: first}
 }
 
+// batches returns the sizes of the rolling batches that cover total
+// hosts: Batches, the last size repeated, or Serial hosts at a time, or
+// all at once.
+func batches(t *Task, total int) []int {
+	var sizes []int
+	for left, i := total, 0; left > 0; i++ {
+		size := total
+		switch {
+		case len(t.Batches) > 0:
+			b := t.Batches[min(i, len(t.Batches)-1)]
+			if p, ok := strings.CutSuffix(b, "%"); ok {
+				pct, _ := strconv.ParseFloat(p, 64) // checked at load
+				size = max(1, int(float64(total)*pct/100))
+			} else {
+				size, _ = strconv.Atoi(b)
+			}
+		case t.Serial > 0:
+			size = t.Serial
+		}
+		size = min(size, left)
+		sizes = append(sizes, size)
+		left -= size
+	}
+	return sizes
+}
+
 // tooManyFailures applies max_fail: a count ("2") or a share ("25%") of
-// the hosts. Without it, a rolling task stops at its first failure and
-// an all-at-once task has nothing left to stop.
-func (e *execution) tooManyFailures(t *Task, failures, total int) bool {
+// the hosts, and max_fail_percent: a share of the batch that just ran.
+// Without either, a rolling task stops at its first failure and an
+// all-at-once task has nothing left to stop.
+func (e *execution) tooManyFailures(t *Task, failures, total, batchFailed, batchSize int) bool {
+	if t.MaxFailPercent != nil && float64(batchFailed)*100 > *t.MaxFailPercent*float64(batchSize) {
+		return true
+	}
 	switch {
 	case t.MaxFail == "":
-		return true
+		return t.MaxFailPercent == nil
 	case strings.HasSuffix(t.MaxFail, "%"):
 		pct, _ := strconv.ParseFloat(strings.TrimSuffix(t.MaxFail, "%"), 64)
 		return float64(failures)*100 >= pct*float64(total)
