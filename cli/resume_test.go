@@ -146,7 +146,7 @@ func TestRetryFailed(t *testing.T) {
 	if got := ranOn(t, dir); !slices.Equal(got, []string{"host3"}) {
 		t.Errorf("retry ran on %v, want [host3]", got)
 	}
-	if want := "gotask: task deploy: --retry-failed skips 3 of 4 hosts, ok last time: host1, host2, host4\n"; !strings.Contains(o.stderr, want) {
+	if want := "gotask: task deploy: skipping 3 of 4 hosts, ok last time: host1, host2, host4\n"; !strings.Contains(o.stderr, want) {
 		t.Errorf("stderr lacks %q", want)
 	}
 
@@ -212,7 +212,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	if got := ranOn(t, dir); !slices.Equal(got, []string{"host3", "host4"}) {
 		t.Errorf("resume ran on %v, want [host3 host4]", got)
 	}
-	if want := "gotask: task deploy: --resume skips 2 of 4 hosts, done with this definition and these arguments: host1, host2\n"; !strings.Contains(o.stderr, want) {
+	if want := "gotask: task deploy: skipping 2 of 4 hosts, done with this definition and these arguments: host1, host2\n"; !strings.Contains(o.stderr, want) {
 		t.Errorf("stderr lacks %q", want)
 	}
 

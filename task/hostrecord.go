@@ -139,12 +139,12 @@ func (e *execution) pending(t *Task, recs *hostRecords, targets []target) ([]tar
 		kept = append(kept, tg)
 	}
 	if len(done) > 0 && (!e.Quiet || e.Dry) {
-		flag, why := "--resume", "done with this definition and these arguments"
+		why := "done with this definition and these arguments"
 		if e.RetryFailed {
-			flag, why = "--retry-failed", "ok last time"
+			why = "ok last time"
 		}
-		fmt.Fprintf(orDiscard(e.Stderr), "gotask: task %s: %s skips %d of %d hosts, %s: %s\n",
-			t.Name, flag, len(done), len(targets), why, strings.Join(done, ", "))
+		fmt.Fprintf(orDiscard(e.Stderr), "gotask: task %s: skipping %d of %d hosts, %s: %s\n",
+			t.Name, len(done), len(targets), why, strings.Join(done, ", "))
 	}
 	return kept, nil
 }

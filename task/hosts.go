@@ -216,7 +216,7 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 		e.summary(t, results)
 	}
 	if recErr != nil {
-		fmt.Fprintf(orDiscard(e.Stderr), "gotask: %v; --resume and --retry-failed will rerun those hosts\n", recErr)
+		fmt.Fprintf(orDiscard(e.Stderr), "gotask: %v; resuming or retrying will run those hosts again\n", recErr)
 	}
 	var first error
 	for _, r := range results {
