@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -10,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gotask/gotask/internal/sshtest"
 )
@@ -163,9 +165,8 @@ func TestRetryFailed(t *testing.T) {
 	checkRecords(t, file, secret)
 }
 
-// TestResumeAfterInterrupt interrupts a run (as Ctrl-C does: the CLI's
-// context ends) once two of four hosts are done and the third is
-// running; --resume then runs the third and fourth only. Changing the
+// TestResumeAfterInterrupt sends SIGINT to a gotask process once two of
+// four hosts are done and the third is running; --resume then runs the third and fourth only. Changing the
 // task's definition or a value it uses makes every host run again.
 func TestResumeAfterInterrupt(t *testing.T) {
 	t.Parallel()
@@ -176,27 +177,40 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	all := strings.Join(hosts, ",")
 	touch(t, filepath.Join(dir, "block", "host3"))
 
-	ctx, cancel := context.WithCancel(t.Context())
+	// A real gotask process, interrupted as Ctrl-C does: SIGINT once
+	// host3 has started. -P 1: one host after another, so host1 and
+	// host2 are done and host4 has not started.
+	ctx, cancel := context.WithTimeout(t.Context(), hangGuard) // a hang guard only
 	defer cancel()
-	blocked := regexp.MustCompile(`(?m)^\[host3\] blocked (\d+)$`)
-	stdout := &syncBuffer{onWrite: func(all string) {
-		if blocked.MatchString(all) {
-			cancel()
-		}
-	}}
-	guard := time.AfterFunc(hangGuard, func() { t.Errorf("gotask still running %v after the start", hangGuard); cancel() })
-	defer guard.Stop()
-	// -P 1: one host after another, so host4 has not started when host3
-	// blocks.
-	o := s.runCtx(ctx, t, file, stdout, "-P", "1", "-H", all, "deploy")
-	guard.Stop()
-	if m := blocked.FindStringSubmatch(o.stdout); m != nil {
-		if pid, _ := strconv.Atoi(m[1]); pid > 1 {
-			_ = syscall.Kill(pid, syscall.SIGKILL) // sshd may not signal a root login's sessions
+	cmd := exec.CommandContext(ctx, gotaskBinary(t), "-f", file, "-F", s.Config, "-P", "1", "-H", all, "deploy")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	blocked := regexp.MustCompile(`^\[host3\] +blocked (\d+)$`)
+	var stdout strings.Builder
+	sleeper := 0
+	for sc := bufio.NewScanner(pipe); sc.Scan(); {
+		stdout.WriteString(sc.Text() + "\n")
+		if m := blocked.FindStringSubmatch(sc.Text()); m != nil {
+			sleeper, _ = strconv.Atoi(m[1])
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if o.code != 130 {
-		t.Fatalf("interrupted run: exit %d, want 130", o.code)
+	err = cmd.Wait()
+	t.Logf("interrupted gotask: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	if sleeper > 1 {
+		_ = syscall.Kill(sleeper, syscall.SIGKILL) // sshd may not signal a root login's sessions
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("interrupted run: exit %d, want 130", code)
 	}
 	if got := ranOn(t, dir); !slices.Equal(got, hosts[:3]) {
 		t.Fatalf("interrupted run ran on %v, want %v", got, hosts[:3])
@@ -205,7 +219,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "block", "host3")); err != nil {
 		t.Fatal(err)
 	}
-	o = s.run(t, file, "-P", "1", "-H", all, "--resume", "deploy")
+	o := s.run(t, file, "-P", "1", "-H", all, "--resume", "deploy")
 	if o.code != 0 {
 		t.Errorf("resume: exit %d, want 0", o.code)
 	}
