@@ -36,6 +36,7 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 		}
 	}
 	e.Hosts, e.Parallel, e.Only, e.Exclude = opts.Hosts, opts.Parallel, opts.Only, opts.Exclude
+	e.Resume, e.RetryFailed = opts.Resume, opts.RetryFailed
 	e.Output = output.New(e.Stdout, e.Stderr, output.Options{
 		Mode:     mode,
 		Color:    opts.Streams.color(),

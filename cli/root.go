@@ -131,6 +131,8 @@ type rootOptions struct {
 	Hosts                  []string
 	Parallel               int
 	Only, Exclude          []string
+	Resume, RetryFailed    bool
+	CheckHosts             bool
 	Output                 string
 	SSHConfig              string
 	Identities             []string
@@ -213,6 +215,9 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.IntVarP(&opts.Parallel, "parallel", "P", task.DefaultParallel, "how many hosts run at once (1: one after another)")
 	f.StringSliceVar(&opts.Only, "only", nil, "run only on the hosts matching these patterns (web*)")
 	f.StringSliceVar(&opts.Exclude, "exclude", nil, "skip the hosts matching these patterns")
+	f.BoolVar(&opts.Resume, "resume", false, "skip the hosts where the task's last run ended ok with the same definition and arguments (.gotask/hosts)")
+	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "run only on the hosts that failed, were unreachable or were not reached last time (.gotask/hosts)")
+	f.BoolVar(&opts.CheckHosts, "check-hosts", false, "check each host of -H or of the named task, in parallel: host key, login and, if the task uses sudo, the sudo password; change nothing, exit 1 if any failed")
 	f.StringVar(&opts.Output, "output", "prefixed", "how several hosts' output shows: prefixed (live, [host] per line), grouped (a block per host) or json (one event per line)")
 	f.StringVarP(&opts.SSHConfig, "ssh-config", "F", "", "the ssh_config file to use instead of ~/.ssh/config (\"none\" for none)")
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
@@ -311,6 +316,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.JSON {
 		opts.Output = string(output.JSON)
 	}
+	if calls == nil && opts.CheckHosts && !opts.Help {
+		calls = []task.Call{} // the hosts of -H, not the default task's
+	}
 	if calls == nil {
 		// A bare gotask, or one with only `--help`.
 		if reg.Default == "" || opts.Help {
@@ -384,6 +392,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	if err := setSudoPassword(ctx, opts, reg, e, env); err != nil {
 		return secrets.Error(err)
+	}
+	if opts.CheckHosts {
+		return secrets.Error(checkHosts(ctx, out, e, calls))
 	}
 	return secrets.Error(e.Run(ctx, calls...))
 }

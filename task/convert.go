@@ -181,7 +181,7 @@ func scalar(v any) (string, bool) {
 func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t := &Task{
 		Name: name, Help: raw.Help, Aliases: raw.Aliases, Deps: raw.Deps, Post: raw.Post,
-		Dir: raw.Dir, Pty: raw.Pty, Warn: raw.Warn, Retries: raw.Retries, Serial: raw.Serial,
+		Dir: raw.Dir, Pty: raw.Pty, Warn: raw.Warn, Retries: raw.Retries,
 		Sources: raw.Sources, Generates: raw.Generates, Status: raw.Status,
 		UseGitignore: raw.UseGitignore, Hidden: raw.Hidden,
 	}
@@ -231,6 +231,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	default:
 		c.fail(at.child("hosts", -1), "task %q: hosts must be a group name or a list of hosts", name)
 	}
+	c.serial(at, t, raw)
 	switch v := raw.MaxFail.(type) {
 	case nil:
 	case int64:
@@ -272,6 +273,68 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		}
 	}
 	return t
+}
+
+// serial reads serial (a number of hosts or a list of batch sizes) and
+// max_fail_percent.
+func (c *converter) serial(at pos, t *Task, raw *rawTask) {
+	name := t.Name
+	switch v := raw.Serial.(type) {
+	case nil:
+	case int64:
+		if v < 0 {
+			c.fail(at.child("serial", -1), "task %q: serial must not be negative", name)
+			v = 0 // said once, here at its key
+		}
+		t.Serial = int(v)
+	case []any:
+		if len(v) == 0 {
+			c.fail(at.child("serial", -1), "task %q: serial must not be an empty list; leave it out to run every host at once", name)
+		}
+		for i, b := range v {
+			size, ok := batchSize(b)
+			if !ok {
+				c.fail(at.child("serial", i), "task %q: serial batch %d must be a number of hosts (at least 1) or a percentage from \"1%%\" to \"100%%\", like \"10%%\"", name, i+1)
+				continue
+			}
+			t.Batches = append(t.Batches, size)
+		}
+	default:
+		c.fail(at.child("serial", -1), "task %q: serial must be a number of hosts or a list of batch sizes like [1, \"10%%\", \"100%%\"]", name)
+	}
+	var pct float64
+	switch v := raw.MaxFailPct.(type) {
+	case nil:
+		return
+	case int64:
+		pct = float64(v)
+	case float64:
+		pct = v
+	default:
+		pct = -1
+	}
+	if !(pct >= 0 && pct <= 100) { // NaN too
+		c.fail(at.child("max_fail_percent", -1), "task %q: max_fail_percent must be a number from 0 to 100", name)
+		return
+	}
+	t.MaxFailPercent = &pct
+}
+
+// batchSize checks one entry of a serial list: a whole number of hosts,
+// at least 1, or a percentage above 0 and at most 100.
+func batchSize(v any) (string, bool) {
+	switch v := v.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10), v >= 1
+	case string:
+		p, ok := strings.CutSuffix(v, "%")
+		if !ok {
+			return "", false
+		}
+		n, err := strconv.ParseFloat(p, 64)
+		return v, err == nil && n > 0 && n <= 100 // NaN fails both
+	}
+	return "", false
 }
 
 func isNumber(s string) bool {

@@ -76,6 +76,11 @@ type Executor struct {
 	// Only and Exclude narrow the hosts to the names matching (or not
 	// matching) these path.Match patterns.
 	Only, Exclude []string
+	// Resume leaves out the hosts where the task's last run ended ok with
+	// the same definition and argument values, as recorded in
+	// .gotask/hosts; RetryFailed leaves out those where it ended ok,
+	// whatever changed since. Either says which hosts it leaves out.
+	Resume, RetryFailed bool
 	// Parallel bounds how many hosts run at once. Zero means
 	// DefaultParallel; 1 runs hosts one after another.
 	Parallel int
@@ -253,7 +258,7 @@ func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targ
 		}
 	}
 	if len(targets) > 0 {
-		err = e.fanOut(ctx, t, args, targets)
+		err = e.fanOut(ctx, t, args, targets, s.definition())
 	} else {
 		err = s.runBody(ctx)
 	}

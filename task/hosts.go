@@ -125,18 +125,41 @@ func matchAny(patterns []string, name string, def bool) bool {
 }
 
 // fanOut runs the task on every target: in rolling batches of t.Serial
-// hosts, or all at once, never more than Parallel at a time.
-func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target) error {
+// hosts, or all at once, never more than Parallel at a time. Each host's
+// result is recorded with the hash of definition as it ends, so that a
+// run stopped mid-way can be resumed; hosts that --resume or
+// --retry-failed find done are left out.
+func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, targets []target, definition []byte) error {
+	multi := len(targets) > 1
+	recs := newHostRecords(e, t, definition)
+	targets, err := e.pending(t, recs, targets)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		if !e.Quiet || e.Dry {
+			fmt.Fprintf(orDiscard(e.Stderr), "gotask: task %s: no host left to run\n", t.Name)
+		}
+		return nil
+	}
+	var recMu sync.Mutex
+	var recErr error
+	record := func(host, result string) {
+		if e.Dry {
+			return
+		}
+		if err := recs.save(host, result); err != nil {
+			recMu.Lock()
+			recErr = errors.Join(recErr, &TaskError{Task: t.Name, Host: host, Err: err})
+			recMu.Unlock()
+		}
+	}
 	parallel := e.Parallel
 	if parallel <= 0 {
 		parallel = DefaultParallel
 	}
-	batch := len(targets)
-	if t.Serial > 0 {
-		batch = t.Serial
-	}
+	sizes := batches(t, len(targets))
 	con := e.console()
-	multi := len(targets) > 1
 	width := 0
 	for _, tg := range targets {
 		width = max(width, len(tg.name))
@@ -149,8 +172,9 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 	failures := 0
 	sem := make(chan struct{}, parallel)
 	stopped := false
-	for start := 0; start < len(targets) && !stopped; start += batch {
-		end := min(start+batch, len(targets))
+	stoppedAt := len(targets) // the first host of the batches not started
+	for b, start := 0, 0; start < len(targets) && !stopped; b, start = b+1, start+sizes[b] {
+		end := start + sizes[b]
 		var wg sync.WaitGroup
 		for i := start; i < end; i++ {
 			// Take the slot here, not in the goroutine, so that hosts
@@ -159,6 +183,7 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				results[i] = HostResult{Host: targets[i].name, Status: "failed", Err: ctx.Err()}
+				record(targets[i].name, "skipped")
 				continue
 			}
 			wg.Add(1)
@@ -167,22 +192,31 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 				defer func() { <-sem }()
 				con.HostStarted()
 				results[i] = e.runHost(ctx, t, args, targets[i], i, multi, width)
+				record(targets[i].name, results[i].Status)
 				con.HostDone(results[i].Status != "ok")
 			}()
 		}
 		wg.Wait()
+		batchFailed := 0
 		for i := start; i < end; i++ {
 			if results[i].Status != "ok" {
-				failures++
+				batchFailed++
 			}
 		}
-		if failures > 0 && end < len(targets) && (ctx.Err() != nil || e.tooManyFailures(t, failures, len(targets))) {
-			stopped = true
+		failures += batchFailed
+		if failures > 0 && end < len(targets) && (ctx.Err() != nil || e.tooManyFailures(t, failures, len(targets), batchFailed, end-start)) {
+			stopped, stoppedAt = true, end
 		}
 	}
 	con.EndProgress()
+	for i := stoppedAt; i < len(targets); i++ {
+		record(targets[i].name, "skipped")
+	}
 	if multi {
 		e.summary(t, results)
+	}
+	if recErr != nil {
+		fmt.Fprintf(orDiscard(e.Stderr), "gotask: %v; resuming or retrying will run those hosts again\n", recErr)
 	}
 	var first error
 	for _, r := range results {
@@ -203,13 +237,43 @@ func (e *execution) fanOut(ctx context.Context, t *Task, args map[string]any, ta
 	return &HostsError{Task: t.Name, Results: results, first: first}
 }
 
+// batches returns the sizes of the rolling batches that cover total
+// hosts: Batches, the last size repeated, or Serial hosts at a time, or
+// all at once.
+func batches(t *Task, total int) []int {
+	var sizes []int
+	for left, i := total, 0; left > 0; i++ {
+		size := total
+		switch {
+		case len(t.Batches) > 0:
+			b := t.Batches[min(i, len(t.Batches)-1)]
+			if p, ok := strings.CutSuffix(b, "%"); ok {
+				pct, _ := strconv.ParseFloat(p, 64) // checked at load
+				size = max(1, int(float64(total)*pct/100))
+			} else {
+				size, _ = strconv.Atoi(b)
+			}
+		case t.Serial > 0:
+			size = t.Serial
+		}
+		size = min(size, left)
+		sizes = append(sizes, size)
+		left -= size
+	}
+	return sizes
+}
+
 // tooManyFailures applies max_fail: a count ("2") or a share ("25%") of
-// the hosts. Without it, a rolling task stops at its first failure and
-// an all-at-once task has nothing left to stop.
-func (e *execution) tooManyFailures(t *Task, failures, total int) bool {
+// the hosts, and max_fail_percent: a share of the batch that just ran.
+// Without either, a rolling task stops at its first failure and an
+// all-at-once task has nothing left to stop.
+func (e *execution) tooManyFailures(t *Task, failures, total, batchFailed, batchSize int) bool {
+	if t.MaxFailPercent != nil && float64(batchFailed)*100 > *t.MaxFailPercent*float64(batchSize) {
+		return true
+	}
 	switch {
 	case t.MaxFail == "":
-		return true
+		return t.MaxFailPercent == nil
 	case strings.HasSuffix(t.MaxFail, "%"):
 		pct, _ := strconv.ParseFloat(strings.TrimSuffix(t.MaxFail, "%"), 64)
 		return float64(failures)*100 >= pct*float64(total)

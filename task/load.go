@@ -128,8 +128,9 @@ type rawTask struct {
 	Sudo         any            `toml:"sudo"`
 	Responders   []rawResponder `toml:"responders"`
 	Hosts        any            `toml:"hosts"`
-	Serial       int            `toml:"serial"`
+	Serial       any            `toml:"serial"`
 	MaxFail      any            `toml:"max_fail"`
+	MaxFailPct   any            `toml:"max_fail_percent"`
 	Sources      []string       `toml:"sources"`
 	Generates    []string       `toml:"generates"`
 	Status       []string       `toml:"status"`

@@ -367,6 +367,18 @@ func (t *Task) check() error {
 	if t.Retries < 0 || t.Serial < 0 {
 		return t.errorAt(t.pos, fmt.Sprintf("task %q: retries and serial must not be negative", t.Name))
 	}
+	for i, b := range t.Batches {
+		var v any = b
+		if n, err := strconv.ParseInt(b, 10, 64); err == nil {
+			v = n
+		}
+		if _, ok := batchSize(v); !ok {
+			return t.errorAt(t.pos, fmt.Sprintf("task %q: batch %d is %q: use a number of hosts (at least 1) or a percentage from \"1%%\" to \"100%%\"", t.Name, i+1, b))
+		}
+	}
+	if p := t.MaxFailPercent; p != nil && !(*p >= 0 && *p <= 100) {
+		return t.errorAt(t.pos, fmt.Sprintf("task %q: max_fail_percent must be a number from 0 to 100", t.Name))
+	}
 	return nil
 }
 

@@ -69,6 +69,15 @@ type Task struct {
 	// ("3") or this share of them ("25%"). Empty means any failure stops
 	// further batches of a serial task.
 	MaxFail string
+	// Batches, when set, replaces Serial: the size of each rolling batch
+	// in turn, a count of hosts ("1") or a share of them ("10%", at
+	// least one host); the last size repeats until every host has run,
+	// so [1, "10%", "100%"] is a canary, then a tenth, then the rest.
+	Batches []string
+	// MaxFailPercent stops further batches once more than this share
+	// (0 to 100) of a batch's hosts failed. Nil means not set: MaxFail
+	// alone decides.
+	MaxFailPercent *float64
 
 	// Sources and Generates make the task skip its run when nothing
 	// changed: see the README's "Up to date" section.
