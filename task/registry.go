@@ -37,6 +37,10 @@ type Registry struct {
 	Default string
 	// Groups are the named host groups of tasks.toml's [hosts].
 	Groups map[string]*HostGroup
+	// HostVars are tasks.toml's [host_vars.HOST] tables: vars for one
+	// host (as its tasks and -H write it), over its groups' vars and
+	// Vars. A task running on no host sees none of them.
+	HostVars map[string]map[string]string
 	// Dir is the directory of tasks.toml: the default working directory
 	// of commands and the root of relative paths. Empty means the
 	// current directory.
@@ -67,6 +71,10 @@ type HostGroup struct {
 	// SudoPasswordEnv names the environment variable holding the sudo
 	// password for these hosts.
 	SudoPasswordEnv string
+	// Vars are vars for these hosts, over the registry's Vars and under
+	// HostVars. Of several groups listing a host, the first by name
+	// that sets a var gives it.
+	Vars map[string]string
 }
 
 // groupsOf returns every host group that lists host, in the order of
@@ -91,6 +99,8 @@ func NewRegistry() *Registry {
 		aliases: map[string]string{},
 		Vars:    map[string]string{},
 		Groups:  map[string]*HostGroup{},
+
+		HostVars: map[string]map[string]string{},
 
 		ComputedVars: map[string]string{},
 	}
@@ -550,4 +560,50 @@ func (t *Task) checkArgs() error {
 		}
 	}
 	return nil
+}
+
+// SetVar sets a var for the run, as gotask --var name=value does: over
+// every other layer, so it also replaces the var's computed command and
+// its values in host groups and host_vars.
+func (r *Registry) SetVar(name, value string) {
+	delete(r.ComputedVars, name)
+	for _, vars := range r.HostVars {
+		delete(vars, name)
+	}
+	for _, g := range r.Groups {
+		delete(g.Vars, name)
+	}
+	r.Vars[name] = value
+}
+
+// hostVar returns the value host gives the var name: its host_vars, else
+// the vars of the first group by name that lists it and sets the var.
+func (r *Registry) hostVar(host, name string) (string, bool) {
+	if host == "" {
+		return "", false
+	}
+	if v, ok := r.HostVars[host][name]; ok {
+		return v, true
+	}
+	for _, g := range r.groupsOf(host) {
+		if v, ok := g.Vars[name]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// isHostVar says whether some host_vars table or host group sets name.
+func (r *Registry) isHostVar(name string) bool {
+	for _, vars := range r.HostVars {
+		if _, ok := vars[name]; ok {
+			return true
+		}
+	}
+	for _, g := range r.Groups {
+		if _, ok := g.Vars[name]; ok {
+			return true
+		}
+	}
+	return false
 }
