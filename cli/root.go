@@ -435,7 +435,7 @@ func setVars(reg *task.Registry, vars []string) error {
 		}
 		_, plain := reg.Vars[name]
 		_, computed := reg.ComputedVars[name]
-		if !plain && !computed {
+		if !plain && !computed && !reg.IsHostVar(name) {
 			msg := fmt.Sprintf("--var %s: tasks.toml declares no var %q; declare it under [vars] first", name, name)
 			if len(reg.Vars)+len(reg.ComputedVars) > 0 {
 				known := slices.Sorted(maps.Keys(reg.Vars))
@@ -445,8 +445,7 @@ func setVars(reg *task.Registry, vars []string) error {
 			}
 			return &UsageError{Msg: msg}
 		}
-		delete(reg.ComputedVars, name)
-		reg.Vars[name] = value
+		reg.SetVar(name, value)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	}
 	expanded, err := tmpl.renderWords(s.lookup, s.words)
 	var unknown *unknownNameError
-	if errors.As(err, &unknown) && s.e.Registry.isHostVar(unknown.name) {
+	if errors.As(err, &unknown) && s.e.Registry.IsHostVar(unknown.name) {
 		if s.host == "" {
 			return nil, fmt.Errorf("{{.%s}} is set only for some hosts, and task %q runs here, on no host: declare it under [vars] too, or give the task hosts", unknown.name, t.Name)
 		}

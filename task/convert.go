@@ -534,7 +534,7 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer
 func (c *converter) checkNames(t *Task, r *Registry) {
 	loop := false // checking a step with for: {{.item}} is known
 	known := func(name string) bool {
-		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" || r.ComputedVars[name] != "" || r.isHostVar(name) {
+		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" || r.ComputedVars[name] != "" || r.IsHostVar(name) {
 			return true
 		}
 		for _, a := range t.Args {

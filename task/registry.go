@@ -593,8 +593,8 @@ func (r *Registry) hostVar(host, name string) (string, bool) {
 	return "", false
 }
 
-// isHostVar says whether some host_vars table or host group sets name.
-func (r *Registry) isHostVar(name string) bool {
+// IsHostVar says whether some host_vars table or host group sets name.
+func (r *Registry) IsHostVar(name string) bool {
 	for _, vars := range r.HostVars {
 		if _, ok := vars[name]; ok {
 			return true

@@ -305,7 +305,7 @@ func (e *execution) checkCommands(t *Task, args map[string]any) error {
 					return "0", true // not known yet; safe in every context
 				}
 			}
-			if _, isArg := args[name]; !isArg && e.Registry.isHostVar(name) {
+			if _, isArg := args[name]; !isArg && e.Registry.IsHostVar(name) {
 				return "0", true // the host's value; checked when its command runs
 			}
 			if _, isArg := args[name]; !isArg && t.captures(name) {
