@@ -107,19 +107,21 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 type rootOptions struct {
 	Streams *Streams
 
-	File    string
-	Global  bool
-	List    bool
-	JSON    bool
-	Dry     bool
-	Echo    bool
-	Warn    bool
-	NoPty   bool
-	Quiet   bool
-	Yes     bool
-	Version bool
-	Init    bool
-	Help    bool
+	File   string
+	Global bool
+	List   bool
+	JSON   bool
+
+	ListHosts bool // --list-hosts
+	Dry       bool
+	Echo      bool
+	Warn      bool
+	NoPty     bool
+	Quiet     bool
+	Yes       bool
+	Version   bool
+	Init      bool
+	Help      bool
 
 	Force    bool
 	ForceAll bool
@@ -194,7 +196,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringVarP(&opts.File, "file", "f", "", "the tasks file (default: tasks.toml here or in a parent directory)")
 	f.BoolVarP(&opts.Global, "global", "g", false, "use the global tasks file, ~/.config/gotask/tasks.toml ($XDG_CONFIG_HOME respected), in the current directory")
 	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
-	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON")
+	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON; with --list-hosts, the hosts")
+	f.BoolVar(&opts.ListHosts, "list-hosts", false, "list the host groups and hosts, with the vars each host gives its tasks")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
 	f.BoolVarP(&opts.Warn, "warn", "w", false, "carry on after a failing command (the exit status still reports it)")
@@ -279,6 +282,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		return err
 	}
 	pending := opts.cfg.pending
+	if opts.ListHosts {
+		return listHosts(opts.Streams, reg, opts.JSON)
+	}
 	if opts.List {
 		defer pending.noteUnlisted(opts.Streams)
 		return listTasks(opts.Streams, reg, opts.JSON)

@@ -607,3 +607,26 @@ func (r *Registry) IsHostVar(name string) bool {
 	}
 	return false
 }
+
+// HostVarsOf returns the vars host gives its tasks over Vars: its
+// host_vars over those of the groups listing it (the first group by name
+// that sets a var gives it). Nil when there are none.
+func (r *Registry) HostVarsOf(host string) map[string]string {
+	var out map[string]string
+	groups := r.groupsOf(host)
+	for i := len(groups) - 1; i >= 0; i-- {
+		for k, v := range groups[i].Vars {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	for k, v := range r.HostVars[host] {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
+	return out
+}
