@@ -32,6 +32,13 @@ func loadRegistryOnce(opts *rootOptions) (*task.Registry, error) {
 	if path == "" {
 		root, found, err := findProject(".")
 		if found == "" {
+			if reg == nil && opts.AdHoc != nil {
+				// An ad-hoc command needs no tasks file: its hosts come
+				// from -H (hosts and ssh_config aliases).
+				reg = task.NewRegistry()
+				reg.Dir = root
+				return reg, nil
+			}
 			if reg != nil {
 				// Tasks from Go code alone: commands run beside the
 				// gotasks/ package, as they would beside tasks.toml.

@@ -113,6 +113,12 @@ type rootOptions struct {
 	JSON   bool
 
 	ListHosts bool // --list-hosts
+
+	// AdHoc are the words after a `--` that no task name comes before
+	// (gotask -H web1 -- uptime): the command to run on the hosts; nil
+	// when there is no such `--`.
+	AdHoc     []string
+	AdHocSudo bool // --sudo: run AdHoc through sudo
 	Dry       bool
 	Echo      bool
 	Warn      bool
@@ -169,6 +175,8 @@ its own arguments:
   gotask renice --pid 4242 --nice 10  run a task with arguments
   gotask build test                   run two tasks in order
   gotask NAME --help                  show a task's arguments
+  gotask -H web1,web2 -- uptime       run a command on hosts (no tasks.toml needed)
+  gotask --list-hosts                 list the host groups, hosts and their vars
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
 		Args:              cobra.ArbitraryArgs,
@@ -177,6 +185,10 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 		DisableAutoGenTag: true,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Args = args
+			if c.ArgsLenAtDash() == 0 {
+				// `--` before any task name: an ad-hoc command.
+				opts.AdHoc, opts.Args = nonNil(args), nil
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -198,6 +210,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
 	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON; with --list-hosts, the hosts")
 	f.BoolVar(&opts.ListHosts, "list-hosts", false, "list the host groups and hosts, with the vars each host gives its tasks")
+	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND: run the command through sudo, as root")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
 	f.BoolVarP(&opts.Warn, "warn", "w", false, "carry on after a failing command (the exit status still reports it)")
@@ -277,6 +290,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		fmt.Fprintf(opts.Streams.Out, "gotask %s\n", version(opts.cfg))
 		return nil
 	}
+	if opts.AdHocSudo && opts.AdHoc == nil {
+		return &UsageError{Msg: "--sudo applies to an ad-hoc command only (gotask -H HOSTS --sudo -- COMMAND); a task says sudo = true in tasks.toml"}
+	}
 	reg, err := loadRegistry(opts)
 	if err != nil {
 		return err
@@ -288,6 +304,13 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.List {
 		defer pending.noteUnlisted(opts.Streams)
 		return listTasks(opts.Streams, reg, opts.JSON)
+	}
+	if opts.AdHoc != nil {
+		name, err := addAdHoc(reg, opts)
+		if err != nil {
+			return err
+		}
+		opts.Args = []string{name}
 	}
 	calls, err := splitCalls(reg, opts.Args, opts.global)
 	var unknown *task.UnknownTaskError
