@@ -112,7 +112,8 @@ type rootOptions struct {
 	List   bool
 	JSON   bool
 
-	ListHosts bool // --list-hosts
+	ListHosts bool   // --list-hosts
+	Inventory string // --inventory FILE
 
 	// AdHoc are the words after a `--` that no task name comes before
 	// (gotask -H web1 -- uptime): the command to run on the hosts; nil
@@ -210,6 +211,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
 	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON; with --list-hosts, the hosts")
 	f.BoolVar(&opts.ListHosts, "list-hosts", false, "list the host groups and hosts, with the vars each host gives its tasks")
+	f.StringVar(&opts.Inventory, "inventory", "", "add the host groups and host vars of FILE, a TOML file holding only [hosts] and [host_vars]")
 	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND: run the command through sudo, as root")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")

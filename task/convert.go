@@ -166,6 +166,9 @@ func (c *converter) hostVars(at pos, raw map[string]any, r *Registry) {
 		for k, val := range vars {
 			if _, ok := have[k]; !ok {
 				have[k] = val
+			} else if c.ns == "" {
+				// Only an inventory comes before the top file.
+				c.fail(hat.child(k, -1), "host_vars for %q: %s is already set by the inventory; set it in one place", host, k)
 			}
 		}
 	}

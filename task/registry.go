@@ -59,7 +59,8 @@ type Registry struct {
 	// fails as an unknown task.
 	Partial bool
 
-	cmds templates // shell commands with placeholders, analysed once
+	cmds       templates         // shell commands with placeholders, analysed once
+	groupFiles map[string]string // host group -> the file that defined it
 }
 
 // HostGroup is a named set of hosts from tasks.toml's [hosts] table.
@@ -629,4 +630,37 @@ func (r *Registry) HostVarsOf(host string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// AddInventory reads an inventory file (gotask --inventory FILE): a
+// tasks.toml holding only [hosts] and [host_vars]. Its groups and host
+// vars join r's; call it before Load, so that tasks.toml's tasks may use
+// its vars and a group defined in both is reported. Errors name the
+// file, line and column.
+func (r *Registry) AddInventory(path string) error {
+	inv := NewRegistry()
+	if err := inv.Load(path); err != nil {
+		return err
+	}
+	if len(inv.tasks) > 0 || len(inv.Vars)+len(inv.ComputedVars) > 0 || inv.Env != nil || inv.Dotenv != nil ||
+		inv.Default != "" || inv.SudoPasswordCmd != "" || len(inv.Includes) > 0 {
+		return fmt.Errorf("an inventory holds only [hosts] and [host_vars]; move its tasks, vars and other keys to %s", FileName)
+	}
+	if r.groupFiles == nil {
+		r.groupFiles = map[string]string{}
+	}
+	for name, g := range inv.Groups {
+		if old, ok := r.Groups[name]; ok && !sameGroup(old, g) {
+			return fmt.Errorf("host group %q is defined in %s and in %s; give one of them another name", name, r.groupFiles[name], path)
+		}
+		r.Groups[name] = g
+		r.groupFiles[name] = path
+	}
+	for host, vars := range inv.HostVars {
+		if r.HostVars[host] == nil {
+			r.HostVars[host] = map[string]string{}
+		}
+		maps.Copy(r.HostVars[host], vars)
+	}
+	return nil
 }
