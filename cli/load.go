@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -32,7 +33,17 @@ func loadRegistryOnce(opts *rootOptions) (*task.Registry, error) {
 	if path == "" {
 		root, found, err := findProject(".")
 		if found == "" {
+			if reg == nil && (opts.AdHoc != nil || opts.ListHosts) {
+				// An ad-hoc command needs no tasks file: its hosts come
+				// from -H (hosts and ssh_config aliases) and --inventory.
+				reg = task.NewRegistry()
+				reg.Dir = root
+				return reg, addInventory(reg, opts.Inventory)
+			}
 			if reg != nil {
+				if err := addInventory(reg, opts.Inventory); err != nil {
+					return nil, err
+				}
 				// Tasks from Go code alone: commands run beside the
 				// gotasks/ package, as they would beside tasks.toml.
 				if reg.Dir == "" {
@@ -51,10 +62,30 @@ func loadRegistryOnce(opts *rootOptions) (*task.Registry, error) {
 		reg = task.NewRegistry()
 		reg.Partial = opts.cfg.goTasksLeftOut // tasks.toml may name them
 	}
+	if err := addInventory(reg, opts.Inventory); err != nil {
+		return nil, err
+	}
 	if err := reg.Load(path); err != nil {
 		return nil, err
 	}
 	return reg, nil
+}
+
+// addInventory adds the host groups and host vars of --inventory FILE,
+// if given, to reg, before tasks.toml is loaded into it.
+func addInventory(reg *task.Registry, file string) error {
+	if file == "" {
+		return nil
+	}
+	if _, err := os.Stat(file); err != nil {
+		return &UsageError{Msg: fmt.Sprintf("--inventory %s: %v", file, errors.Unwrap(err))}
+	}
+	err := reg.AddInventory(file)
+	var le *task.LoadError
+	if err != nil && !errors.As(err, &le) {
+		return &UsageError{Msg: fmt.Sprintf("--inventory %s: %v", file, err)}
+	}
+	return err
 }
 
 // relative shortens an absolute path below the working directory, so

@@ -107,19 +107,28 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 type rootOptions struct {
 	Streams *Streams
 
-	File    string
-	Global  bool
-	List    bool
-	JSON    bool
-	Dry     bool
-	Echo    bool
-	Warn    bool
-	NoPty   bool
-	Quiet   bool
-	Yes     bool
-	Version bool
-	Init    bool
-	Help    bool
+	File   string
+	Global bool
+	List   bool
+	JSON   bool
+
+	ListHosts bool   // --list-hosts
+	Inventory string // --inventory FILE
+
+	// AdHoc are the words after a `--` that no task name comes before
+	// (gotask -H web1 -- uptime): the command to run on the hosts; nil
+	// when there is no such `--`.
+	AdHoc     []string
+	AdHocSudo bool // --sudo: run AdHoc through sudo
+	Dry       bool
+	Echo      bool
+	Warn      bool
+	NoPty     bool
+	Quiet     bool
+	Yes       bool
+	Version   bool
+	Init      bool
+	Help      bool
 
 	Force    bool
 	ForceAll bool
@@ -172,6 +181,8 @@ its own arguments:
   gotask test -- -run TestX           pass the words after -- to the task
   gotask -H web1,web2 deploy          run a task on hosts over SSH
   gotask --init                       write a starter tasks.toml here
+  gotask -H web1,web2 -- uptime       run a command on hosts (no tasks.toml needed)
+  gotask --list-hosts                 list the host groups, hosts and their vars
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
 		Args:              cobra.ArbitraryArgs,
@@ -180,6 +191,10 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 		DisableAutoGenTag: true,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Args = args
+			if c.ArgsLenAtDash() == 0 {
+				// `--` before any task name: an ad-hoc command.
+				opts.AdHoc, opts.Args = nonNil(args), nil
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -199,7 +214,10 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringVarP(&opts.File, "file", "f", "", "the tasks file (default: tasks.toml here or in a parent directory)")
 	f.BoolVarP(&opts.Global, "global", "g", false, "use the global tasks file, ~/.config/gotask/tasks.toml ($XDG_CONFIG_HOME respected), in the current directory")
 	f.BoolVarP(&opts.List, "list", "l", false, "list the tasks")
-	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON")
+	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON; with --list-hosts, the hosts")
+	f.BoolVar(&opts.ListHosts, "list-hosts", false, "list the host groups and hosts, with the vars each host gives its tasks")
+	f.StringVar(&opts.Inventory, "inventory", "", "add the host groups and host vars of FILE, a TOML file holding only [hosts] and [host_vars]")
+	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND: run the command through sudo, as root")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
 	f.BoolVarP(&opts.Warn, "warn", "w", false, "carry on after a failing command (the exit status still reports it)")
@@ -285,14 +303,27 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		fmt.Fprintf(opts.Streams.Out, "gotask %s\n", version(opts.cfg))
 		return nil
 	}
+	if opts.AdHocSudo && opts.AdHoc == nil {
+		return &UsageError{Msg: "--sudo applies to an ad-hoc command only (gotask -H HOSTS --sudo -- COMMAND); a task says sudo = true in tasks.toml"}
+	}
 	reg, err := loadRegistry(opts)
 	if err != nil {
 		return err
 	}
 	pending := opts.cfg.pending
+	if opts.ListHosts {
+		return listHosts(opts.Streams, reg, opts.JSON)
+	}
 	if opts.List {
 		defer pending.noteUnlisted(opts.Streams)
 		return listTasks(opts.Streams, reg, opts.JSON)
+	}
+	if opts.AdHoc != nil {
+		name, err := addAdHoc(reg, opts)
+		if err != nil {
+			return err
+		}
+		opts.Args = []string{name}
 	}
 	calls, err := splitCalls(reg, opts.Args, opts.global)
 	var unknown *task.UnknownTaskError
@@ -452,7 +483,7 @@ func setVars(reg *task.Registry, vars []string) error {
 		}
 		_, plain := reg.Vars[name]
 		_, computed := reg.ComputedVars[name]
-		if !plain && !computed {
+		if !plain && !computed && !reg.IsHostVar(name) {
 			msg := fmt.Sprintf("--var %s: tasks.toml declares no var %q; declare it under [vars] first", name, name)
 			if len(reg.Vars)+len(reg.ComputedVars) > 0 {
 				known := slices.Sorted(maps.Keys(reg.Vars))
@@ -462,8 +493,7 @@ func setVars(reg *task.Registry, vars []string) error {
 			}
 			return &UsageError{Msg: msg}
 		}
-		delete(reg.ComputedVars, name)
-		reg.Vars[name] = value
+		reg.SetVar(name, value)
 	}
 	return nil
 }

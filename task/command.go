@@ -51,6 +51,13 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 		return nil, err
 	}
 	expanded, err := tmpl.renderWords(s.lookup, s.words)
+	var unknown *unknownNameError
+	if errors.As(err, &unknown) && s.e.Registry.IsHostVar(unknown.name) {
+		if s.host == "" {
+			return nil, fmt.Errorf("{{.%s}} is set only for some hosts, and task %q runs here, on no host: declare it under [vars] too, or give the task hosts", unknown.name, t.Name)
+		}
+		return nil, fmt.Errorf("{{.%s}} has no value on host %s: set it under [host_vars.%q], in the vars of a group listing the host, or under [vars]", unknown.name, s.host, s.host)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,7 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 			}
 		}
 	}
+	c.hostVars(top.child("host_vars", -1), doc.HostVars, r)
 	names := make([]string, 0, len(doc.Tasks))
 	for name := range doc.Tasks {
 		names = append(names, name)
@@ -132,14 +133,70 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 				if !validEnvName(g.SudoPasswordEnv) {
 					c.fail(at.child(k, -1), "host group %q: sudo_password_env must name an environment variable, like \"WEB_SUDO_PW\"", name)
 				}
+			case "vars":
+				g.Vars = c.varTable(at.child(k, -1), "host group "+strconv.Quote(name), val)
 			default:
-				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, user, port, sudo_password_env)", k, name)
+				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, user, port, sudo_password_env, vars)", k, name)
 			}
 		}
 		return g
 	}
 	c.fail(at, "host group %q must be a list of hosts or a table with hosts = [...]", name)
 	return nil
+}
+
+// hostVars converts [host_vars.HOST] tables. Like [vars], an included
+// file's value gives way to one the including file set.
+func (c *converter) hostVars(at pos, raw map[string]any, r *Registry) {
+	for host, v := range raw {
+		hat := at.child(host, -1)
+		if err := CheckHost(host); err != nil {
+			c.fail(hat, "host_vars: %v", err)
+			continue
+		}
+		vars := c.varTable(hat, "host_vars for "+strconv.Quote(host), v)
+		if vars == nil {
+			continue
+		}
+		have := r.HostVars[host]
+		if have == nil {
+			r.HostVars[host] = vars
+			continue
+		}
+		for k, val := range vars {
+			if _, ok := have[k]; !ok {
+				have[k] = val
+			} else if c.ns == "" {
+				// Only an inventory comes before the top file.
+				c.fail(hat.child(k, -1), "host_vars for %q: %s is already set by the inventory; set it in one place", host, k)
+			}
+		}
+	}
+}
+
+// varTable converts the vars of a host group or of a host: a table of
+// names to strings, numbers or booleans. Their values are data: they
+// reach commands quoted, like every var.
+func (c *converter) varTable(at pos, what string, v any) map[string]string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.fail(at, "%s: vars must be a table, like { role = \"app\" }", what)
+		return nil
+	}
+	vars := make(map[string]string, len(m))
+	for k, val := range m {
+		if builtin(k) {
+			c.fail(at.child(k, -1), "%s: {{.%s}} is built in; give the var another name", what, k)
+			continue
+		}
+		s, ok := scalar(val)
+		if !ok {
+			c.fail(at.child(k, -1), "%s: var %q must be a string, number or boolean", what, k)
+			continue
+		}
+		vars[k] = s
+	}
+	return vars
 }
 
 // checkHosts reports every host of a group that could never connect.
@@ -543,7 +600,7 @@ func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer
 func (c *converter) checkNames(t *Task, r *Registry) {
 	loop := false // checking a step with for: {{.item}} is known
 	known := func(name string) bool {
-		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" || r.ComputedVars[name] != "" {
+		if _, ok := r.Vars[name]; ok || builtin(name) || loop && name == "item" || r.ComputedVars[name] != "" || r.IsHostVar(name) {
 			return true
 		}
 		for _, a := range t.Args {

@@ -354,7 +354,8 @@ func orDiscard(w io.Writer) io.Writer {
 	return w
 }
 
-// lookup resolves {{.name}}: arguments first, then vars, then built-ins.
+// lookup resolves {{.name}}: arguments first, then captured values, the
+// host's vars (host_vars, then its groups'), vars, then built-ins.
 func (s *scope) lookup(name string) (string, bool) {
 	if s.looping && name == "item" {
 		return s.item, true
@@ -363,6 +364,9 @@ func (s *scope) lookup(name string) (string, bool) {
 		return formatValue(v), true
 	}
 	if v, ok := s.captured[name]; ok {
+		return v, true
+	}
+	if v, ok := s.e.Registry.hostVar(s.host, name); ok {
 		return v, true
 	}
 	if v, ok := s.e.Registry.Vars[name]; ok {

@@ -40,10 +40,9 @@ func (t *Task) dirIn(r *Registry) string {
 // Each file is read once per include of it, so loading stays linear in
 // the size of the tree.
 type loader struct {
-	r      *Registry
-	docs   map[string][]byte // every file read, by the name errors give it
-	errs   []*LoadError
-	groups map[string]string // host group -> the file that defined it
+	r    *Registry
+	docs map[string][]byte // every file read, by the name errors give it
+	errs []*LoadError
 }
 
 // unit is the place of one file in the tree of includes.
@@ -75,10 +74,10 @@ func (l *loader) file(path string, data []byte, u unit) error {
 		l.errs = append(l.errs, errs...)
 		return nil
 	}
-	if l.groups == nil {
-		l.groups = map[string]string{}
+	if l.r.groupFiles == nil {
+		l.r.groupFiles = map[string]string{}
 	}
-	c := &converter{file: path, ns: u.ns, base: u.base, groups: l.groups}
+	c := &converter{file: path, ns: u.ns, base: u.base, groups: l.r.groupFiles}
 	c.file2registry(&doc, l.r)
 	l.errs = append(l.errs, c.errs...)
 	for _, name := range slices.Sorted(maps.Keys(doc.Includes)) {
@@ -217,7 +216,7 @@ func (c *converter) namespace(t *Task) {
 // sameGroup reports whether two files define a host group alike, which
 // is not a clash.
 func sameGroup(a, b *HostGroup) bool {
-	return slices.Equal(a.Hosts, b.Hosts) && a.User == b.User && a.Port == b.Port && a.SudoPasswordEnv == b.SudoPasswordEnv
+	return slices.Equal(a.Hosts, b.Hosts) && a.User == b.User && a.Port == b.Port && a.SudoPasswordEnv == b.SudoPasswordEnv && maps.Equal(a.Vars, b.Vars)
 }
 
 // locate fills in the line and column of every error from the file it

@@ -109,6 +109,7 @@ type rawFile struct {
 	Includes        map[string]any     `toml:"includes"`
 	Env             map[string]any     `toml:"env"`
 	Dotenv          []string           `toml:"dotenv"`
+	HostVars        map[string]any     `toml:"host_vars"`
 }
 
 type rawTask struct {

@@ -87,6 +87,31 @@ func TestLoadErrorPositions(t *testing.T) {
 			want: []string{`tasks.toml:3:10: task "x": unknown host group "web"; define it under [hosts]`},
 		},
 		{
+			name: "host group vars not a table",
+			doc:  "[hosts.web]\nhosts = [\"h1\"]\nvars = \"role=app\"\n",
+			want: []string{`tasks.toml:3:1: host group "web": vars must be a table, like { role = "app" }`},
+		},
+		{
+			name: "host group var not a scalar",
+			doc:  "[hosts.web]\nhosts = [\"h1\"]\nvars = { role = [\"app\"] }\n",
+			want: []string{`tasks.toml:3:10: host group "web": var "role" must be a string, number or boolean`},
+		},
+		{
+			name: "host var named after a built-in",
+			doc:  "[host_vars.h1]\nhost = \"other\"\n",
+			want: []string{`tasks.toml:2:1: host_vars for "h1": {{.host}} is built in; give the var another name`},
+		},
+		{
+			name: "host_vars for a host that could never connect",
+			doc:  "[host_vars.\"-oProxyCommand=x\"]\nshard = \"1\"\n",
+			want: []string{`tasks.toml:1:2: host_vars: host "-oProxyCommand=x" starts with '-'; write [user@]host[:port]`},
+		},
+		{
+			name: "host_vars not a table",
+			doc:  "host_vars = { h1 = \"1\" }\n",
+			want: []string{`tasks.toml:1:15: host_vars for "h1": vars must be a table, like { role = "app" }`},
+		},
+		{
 			name: "task named after a gotask command",
 			doc:  "[tasks.help]\nrun = \"echo\"\n[tasks.comp]\nrun = \"echo\"\naliases = [\"completion\"]\n",
 			want: []string{

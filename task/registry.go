@@ -37,6 +37,10 @@ type Registry struct {
 	Default string
 	// Groups are the named host groups of tasks.toml's [hosts].
 	Groups map[string]*HostGroup
+	// HostVars are tasks.toml's [host_vars.HOST] tables: vars for one
+	// host (as its tasks and -H write it), over its groups' vars and
+	// Vars. A task running on no host sees none of them.
+	HostVars map[string]map[string]string
 	// Dir is the directory of tasks.toml: the default working directory
 	// of commands and the root of relative paths. Empty means the
 	// current directory.
@@ -55,7 +59,8 @@ type Registry struct {
 	// fails as an unknown task.
 	Partial bool
 
-	cmds templates // shell commands with placeholders, analysed once
+	cmds       templates         // shell commands with placeholders, analysed once
+	groupFiles map[string]string // host group -> the file that defined it
 }
 
 // HostGroup is a named set of hosts from tasks.toml's [hosts] table.
@@ -67,6 +72,10 @@ type HostGroup struct {
 	// SudoPasswordEnv names the environment variable holding the sudo
 	// password for these hosts.
 	SudoPasswordEnv string
+	// Vars are vars for these hosts, over the registry's Vars and under
+	// HostVars. Of several groups listing a host, the first by name
+	// that sets a var gives it.
+	Vars map[string]string
 }
 
 // groupsOf returns every host group that lists host, in the order of
@@ -91,6 +100,8 @@ func NewRegistry() *Registry {
 		aliases: map[string]string{},
 		Vars:    map[string]string{},
 		Groups:  map[string]*HostGroup{},
+
+		HostVars: map[string]map[string]string{},
 
 		ComputedVars: map[string]string{},
 	}
@@ -560,6 +571,108 @@ func (t *Task) checkArgs() error {
 				return fail("default %q is not one of the choices (%s); add it or make the argument required", formatValue(v), strings.Join(a.Choices, ", "))
 			}
 		}
+	}
+	return nil
+}
+
+// SetVar sets a var for the run, as gotask --var name=value does: over
+// every other layer, so it also replaces the var's computed command and
+// its values in host groups and host_vars.
+func (r *Registry) SetVar(name, value string) {
+	delete(r.ComputedVars, name)
+	for _, vars := range r.HostVars {
+		delete(vars, name)
+	}
+	for _, g := range r.Groups {
+		delete(g.Vars, name)
+	}
+	r.Vars[name] = value
+}
+
+// hostVar returns the value host gives the var name: its host_vars, else
+// the vars of the first group by name that lists it and sets the var.
+func (r *Registry) hostVar(host, name string) (string, bool) {
+	if host == "" {
+		return "", false
+	}
+	if v, ok := r.HostVars[host][name]; ok {
+		return v, true
+	}
+	for _, g := range r.groupsOf(host) {
+		if v, ok := g.Vars[name]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// IsHostVar says whether some host_vars table or host group sets name.
+func (r *Registry) IsHostVar(name string) bool {
+	for _, vars := range r.HostVars {
+		if _, ok := vars[name]; ok {
+			return true
+		}
+	}
+	for _, g := range r.Groups {
+		if _, ok := g.Vars[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// HostVarsOf returns the vars host gives its tasks over Vars: its
+// host_vars over those of the groups listing it (the first group by name
+// that sets a var gives it). Nil when there are none.
+func (r *Registry) HostVarsOf(host string) map[string]string {
+	var out map[string]string
+	groups := r.groupsOf(host)
+	for i := len(groups) - 1; i >= 0; i-- {
+		for k, v := range groups[i].Vars {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	for k, v := range r.HostVars[host] {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// AddInventory reads an inventory file (gotask --inventory FILE): a
+// tasks.toml holding only [hosts] and [host_vars]. Its groups and host
+// vars join r's; call it before Load, so that tasks.toml's tasks may use
+// its vars and a group defined in both is reported. Errors name the
+// file, line and column.
+func (r *Registry) AddInventory(path string) error {
+	inv := NewRegistry()
+	if err := inv.Load(path); err != nil {
+		return err
+	}
+	if len(inv.tasks) > 0 || len(inv.Vars)+len(inv.ComputedVars) > 0 || inv.Env != nil || inv.Dotenv != nil ||
+		inv.Default != "" || inv.SudoPasswordCmd != "" || len(inv.Includes) > 0 {
+		return fmt.Errorf("an inventory holds only [hosts] and [host_vars]; move its tasks, vars and other keys to %s", FileName)
+	}
+	if r.groupFiles == nil {
+		r.groupFiles = map[string]string{}
+	}
+	for name, g := range inv.Groups {
+		if old, ok := r.Groups[name]; ok && !sameGroup(old, g) {
+			return fmt.Errorf("host group %q is defined in %s and in %s; give one of them another name", name, r.groupFiles[name], path)
+		}
+		r.Groups[name] = g
+		r.groupFiles[name] = path
+	}
+	for host, vars := range inv.HostVars {
+		if r.HostVars[host] == nil {
+			r.HostVars[host] = map[string]string{}
+		}
+		maps.Copy(r.HostVars[host], vars)
 	}
 	return nil
 }

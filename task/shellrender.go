@@ -8,6 +8,11 @@ import (
 	"github.com/gotask/gotask/internal/shell"
 )
 
+// unknownNameError reports a {{.name}} that has no value.
+type unknownNameError struct{ name string }
+
+func (e *unknownNameError) Error() string { return fmt.Sprintf("unknown name {{.%s}}", e.name) }
+
 // render substitutes lookup's values into the template.
 func (t *shellTemplate) render(lookup func(string) (string, bool)) (string, error) {
 	return t.renderWords(lookup, nil)
@@ -40,7 +45,7 @@ func (t *shellTemplate) renderWords(lookup func(string) (string, bool), words fu
 		}
 		v, ok := lookup(h.name)
 		if !ok {
-			return "", fmt.Errorf("unknown name {{.%s}}", h.name)
+			return "", &unknownNameError{name: h.name}
 		}
 		if strings.IndexByte(v, 0) >= 0 {
 			return "", &ValueError{Name: h.name, Msg: "holds a NUL byte, which no command line can carry"}
@@ -299,6 +304,9 @@ func (e *execution) checkCommands(t *Task, args map[string]any) error {
 				if _, isVar := e.Registry.Vars[name]; !isVar {
 					return "0", true // not known yet; safe in every context
 				}
+			}
+			if _, isArg := args[name]; !isArg && e.Registry.IsHostVar(name) {
+				return "0", true // the host's value; checked when its command runs
 			}
 			if _, isArg := args[name]; !isArg && t.captures(name) {
 				return "0", true // captured as the task runs; checked then
