@@ -13,6 +13,7 @@ import (
 // use; Close closes every Client it handed out.
 type Pool struct {
 	cfg *Config
+	run *runShared // known_hosts and handshake turns, shared by every dial
 
 	loadOnce sync.Once
 	sc       *sshConfig
@@ -35,7 +36,7 @@ func NewPool(cfg *Config) *Pool {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	return &Pool{cfg: cfg, clients: map[string]*poolEntry{}}
+	return &Pool{cfg: cfg, run: newRunShared(cfg), clients: map[string]*poolEntry{}}
 }
 
 // Get returns the Client for host, dialling it on first use. Concurrent
@@ -57,7 +58,7 @@ func (p *Pool) Get(ctx context.Context, host string) (*Client, error) {
 			e = &poolEntry{ready: make(chan struct{})}
 			p.clients[host] = e
 			p.mu.Unlock()
-			e.client, e.err = dialResolved(ctx, p.sc, p.cfg, host)
+			e.client, e.err = dialResolved(ctx, p.sc, p.run, p.cfg, host)
 			p.mu.Lock()
 			if e.err != nil {
 				delete(p.clients, host)
