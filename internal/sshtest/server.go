@@ -258,6 +258,15 @@ func Start(t testing.TB, opts Options) *Server {
 // Connections reports how many SSH connections completed the handshake.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
 
+// OpenConnections reports how many client connections are open now, as
+// the server sees them: a connection the client closed stops counting
+// once the server has noticed.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
+
 // KnownHostsLine returns the known_hosts line for the host key of the
 // given type ("ed25519", "ecdsa", "rsa").
 func (s *Server) KnownHostsLine(keyType string) string {

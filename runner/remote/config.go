@@ -103,6 +103,12 @@ type Config struct {
 	// slow. Zero means DefaultMaxHandshakesPerCPU times the CPUs usable.
 	MaxHandshakes int
 
+	// MaxIdleHosts bounds how many hosts a Pool keeps connected while no
+	// Get holds them (see Pool.Release); beyond it, the host released
+	// longest ago is disconnected. Zero means DefaultMaxIdleHosts;
+	// negative disconnects a host as soon as it is released.
+	MaxIdleHosts int
+
 	// KeepaliveInterval is how often a keepalive@openssh.com request is
 	// sent; after KeepaliveMax unanswered ones in a row the connection is
 	// closed and running commands fail with runner.ErrOutcomeUnknown.

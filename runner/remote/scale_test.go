@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gotask/gotask/internal/sshtest"
+	"github.com/gotask/gotask/runner"
 )
 
 // TestPoolSharedKnownHostsSeesAcceptedKeys: with AcceptNew, a key that
@@ -105,7 +106,71 @@ func TestHandshakeBoundKeepsQueueOutOfConnectTimeout(t *testing.T) {
 	if failed > 0 {
 		t.Errorf("%d of %d hosts failed to connect", failed, hosts)
 	}
-	if got := srv.Connections(); got != hosts {
-		t.Errorf("server saw %d connections, want %d", got, hosts)
+}
+
+// waitOpen waits until srv sees want connections open, failing the test
+// (not hanging it) if that never happens.
+func waitOpen(t *testing.T, srv *sshtest.Server, want int) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	hang := time.After(hangGuard)
+	for srv.OpenConnections() != want {
+		select {
+		case <-tick.C:
+		case <-hang:
+			t.Fatalf("the server sees %d connections open, want %d", srv.OpenConnections(), want)
+		}
 	}
+}
+
+// TestPoolClosesReleasedHosts: once no one holds a host, its connection
+// stays open only while it is among the MaxIdleHosts released last; a
+// host held by another Get stays open; a released host that is still
+// open is reused without a new connection, and one that was closed is
+// dialled again.
+func TestPoolClosesReleasedHosts(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	cfg := testConfig(t, srv)
+	cfg.MaxIdleHosts = 2
+	pool := NewPool(cfg)
+	defer pool.Close()
+	host := func(i int) string { return fmt.Sprintf("u%d@%s", i, srv.Addr) }
+	const hosts = 6
+	for i := range hosts {
+		if _, err := pool.Get(t.Context(), host(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Host 0 is held twice: one release leaves it open.
+	if _, err := pool.Get(t.Context(), host(0)); err != nil {
+		t.Fatal(err)
+	}
+	waitOpen(t, srv, hosts)
+	for i := range hosts {
+		pool.Release(host(i))
+	}
+	// Held: 0. Released, newest first: 5, 4 (kept), 3, 2, 1 (closed).
+	waitOpen(t, srv, 3)
+	if _, err := pool.Get(t.Context(), host(5)); err != nil {
+		t.Fatal(err)
+	}
+	// A new connection would count from its accept, before Get returns.
+	if got := srv.OpenConnections(); got != 3 {
+		t.Errorf("getting a released host that is still open: the server sees %d connections, want 3", got)
+	}
+	c, err := pool.Get(t.Context(), host(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, err := c.Run(t.Context(), &runner.Cmd{Command: "echo again", Stdout: &out}); err != nil || out.String() != "again\n" {
+		t.Fatalf("a host closed as idle, got again: %q, %v", out.String(), err)
+	}
+	waitOpen(t, srv, 4)
+	// Releasing more than was got changes nothing.
+	pool.Release(host(3))
+	pool.Release(host(3))
+	waitOpen(t, srv, 4)
 }
