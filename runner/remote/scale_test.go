@@ -74,16 +74,16 @@ func TestPoolSharedKnownHostsSeesAcceptedKeys(t *testing.T) {
 // connect, not the time it waited for a handshake slot.
 func TestHandshakeBoundKeepsQueueOutOfConnectTimeout(t *testing.T) {
 	t.Parallel()
-	const hosts = 20
-	const delay = 150 * time.Millisecond // the whole queue: 3 s
+	const hosts = 24
+	const delay = 150 * time.Millisecond // the whole queue: 3.6 s
 	srv := sshtest.Start(t, sshtest.Options{AuthDelay: delay})
 	pool := NewPool(&Config{
 		SSHConfig:       "none",
 		AgentSocket:     "none",
 		IdentityFiles:   []string{srv.ClientKeyFile},
 		KnownHostsFiles: []string{srv.WriteKnownHosts(t)},
-		ConnectTimeout:  1500 * time.Millisecond,
-		MaxHandshakes:   2,
+		ConnectTimeout:  2 * time.Second, // a turn needs one delay
+		MaxHandshakes:   1,
 	})
 	defer pool.Close()
 	var wg sync.WaitGroup
