@@ -207,10 +207,15 @@ func (hk *hostKeys) callback() ssh.HostKeyCallback {
 					return nil
 				}
 			}
-			// Another key was recorded for the host in this run: record
-			// re-reads the file, which names the entry that differs.
-			if !hk.acceptNew || hk.writeTo == "" {
-				herr.Changed, herr.File = true, hk.writeTo
+			// Another key was recorded for the host in this run. record
+			// re-reads the file, which names the entry that differs;
+			// without AcceptNew, read it here for the same.
+			if !hk.acceptNew {
+				if again, err := knownhosts.NewDB(hk.writeTo); err == nil {
+					if d := hk.describe(hostname, key, again.HostKeyCallback()(hostname, remote, key)); d != nil && d.Changed {
+						return d
+					}
+				}
 				return herr
 			}
 		}

@@ -174,3 +174,47 @@ func TestPoolClosesReleasedHosts(t *testing.T) {
 	pool.Release(host(3))
 	waitOpen(t, srv, 4)
 }
+
+// TestPoolSharedKnownHostsChangedAfterAcceptInRun: a host whose key one
+// dial of the run accepted (ssh_config accept-new for that alias) and
+// that then presents another key to a dial that may not accept new keys
+// is refused as changed, naming the line recorded in this run.
+func TestPoolSharedKnownHostsChangedAfterAcceptInRun(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	impostor := sshtest.Start(t, sshtest.Options{AuthorizedKeys: []ssh.PublicKey{srv.ClientKey.PublicKey()}})
+	dir := t.TempDir()
+	kh := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(kh, []byte("# no hosts yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "ssh_config")
+	body := fmt.Sprintf("Host loose strict\n  HostName %s\n  Port %d\nHost loose\n  StrictHostKeyChecking accept-new\nHost strict\n  StrictHostKeyChecking yes\n", srv.Host, srv.Port)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var redirect atomic.Bool
+	pool := NewPool(&Config{
+		SSHConfig:       conf,
+		AgentSocket:     "none",
+		IdentityFiles:   []string{srv.ClientKeyFile},
+		KnownHostsFiles: []string{kh},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if redirect.Load() {
+				addr = impostor.Addr
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	})
+	defer pool.Close()
+	if _, err := pool.Get(t.Context(), "loose"); err != nil {
+		t.Fatal(err)
+	}
+	redirect.Store(true)
+	_, err := pool.Get(t.Context(), "strict")
+	var herr *HostKeyError
+	if !errors.As(err, &herr) || !herr.Changed || herr.File != kh || herr.Line != 2 {
+		t.Fatalf("got %v (%+v), want a changed host key error naming %s:2", err, herr, kh)
+	}
+}
