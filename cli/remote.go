@@ -71,5 +71,10 @@ func (h *hosts) Connect(ctx context.Context, host string) (runner.Runner, error)
 	return h.pool.Get(ctx, host)
 }
 
+// Release tells the pool a task is done with host: its connection is
+// closed once more than remote.DefaultMaxIdleHosts other hosts have been
+// released after it, unless a task takes it up again first.
+func (h *hosts) Release(host string) { h.pool.Release(host) }
+
 // Close closes every connection the pool opened.
 func (h *hosts) Close() error { return h.pool.Close() }

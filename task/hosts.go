@@ -28,6 +28,16 @@ type Connector interface {
 	Connect(ctx context.Context, host string) (runner.Runner, error)
 }
 
+// Releaser is a Connector that is told when a task is done with a host,
+// so that it can close connections no task needs any more. Each
+// successful Connect of a task's run on a host is followed by one Release
+// with the same host string once that task's steps there have ended.
+type Releaser interface {
+	Connector
+	// Release says one Connect's runner for host is no longer used.
+	Release(host string)
+}
+
 // ConnectFunc is a function used as a Connector.
 type ConnectFunc func(ctx context.Context, host string) (runner.Runner, error)
 
@@ -305,6 +315,9 @@ func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, t
 		if r, err = e.Remote.Connect(ctx, tg.addr); err != nil {
 			res.Status, res.Err = "unreachable", &TaskError{Task: t.Name, Host: tg.name, Err: err}
 			return res
+		}
+		if rel, ok := e.Remote.(Releaser); ok {
+			defer rel.Release(tg.addr)
 		}
 	}
 	s := &scope{e: e, t: t, args: args, host: tg.name, run: r, stdout: out, stderr: errOut, index: index, multi: multi}

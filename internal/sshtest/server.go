@@ -34,6 +34,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
@@ -77,6 +78,12 @@ type Options struct {
 	// the principal 127.0.0.1; the server then offers the certificates as
 	// well as the plain keys.
 	HostCA *Key
+
+	// AuthDelay makes the server check one public key at a time, each
+	// check taking this long, like a host whose CPU is saturated by
+	// handshakes: clients that connect at once queue behind each other.
+	// Zero means no delay.
+	AuthDelay time.Duration
 }
 
 // A Handler serves one exec request and returns the exit status to send.
@@ -201,7 +208,13 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatal(err)
 	}
 	authorized := append([]ssh.PublicKey{client.PublicKey()}, opts.AuthorizedKeys...)
+	var authMu sync.Mutex
 	config.PublicKeyCallback = func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+		if opts.AuthDelay > 0 {
+			authMu.Lock()
+			time.Sleep(opts.AuthDelay)
+			authMu.Unlock()
+		}
 		for _, k := range authorized {
 			if string(k.Marshal()) == string(key.Marshal()) {
 				return nil, nil
@@ -244,6 +257,15 @@ func Start(t testing.TB, opts Options) *Server {
 
 // Connections reports how many SSH connections completed the handshake.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// OpenConnections reports how many client connections are open now, as
+// the server sees them: a connection the client closed stops counting
+// once the server has noticed.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.open)
+}
 
 // KnownHostsLine returns the known_hosts line for the host key of the
 // given type ("ed25519", "ecdsa", "rsa").

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type Client struct {
 	name string // the host string as given
 	ep   *endpoint
 	cfg  *Config
+	run  *runShared
 
 	mu      sync.Mutex
 	conns   []*conn
@@ -59,15 +61,41 @@ func Dial(ctx context.Context, host string, cfg *Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dialResolved(ctx, sc, cfg, host)
+	return dialResolved(ctx, sc, newRunShared(cfg), cfg, host)
 }
 
-func dialResolved(ctx context.Context, sc *sshConfig, cfg *Config, host string) (*Client, error) {
+// runShared is what every connection of one Pool, or of one Dial, shares:
+// the parsed known_hosts files and the turns to set up a connection.
+type runShared struct {
+	keys       *knownHosts
+	handshakes chan struct{} // holds a token per connection being set up
+}
+
+func newRunShared(cfg *Config) *runShared {
+	n := cfg.MaxHandshakes
+	if n <= 0 {
+		n = DefaultMaxHandshakesPerCPU * runtime.GOMAXPROCS(0)
+	}
+	return &runShared{keys: newKnownHosts(), handshakes: make(chan struct{}, n)}
+}
+
+// turn waits until fewer than the bound of connections are being set up
+// and returns the function that ends this one's turn.
+func (r *runShared) turn(ctx context.Context, where string) (func(), error) {
+	select {
+	case r.handshakes <- struct{}{}:
+		return func() { <-r.handshakes }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("connecting to %s: %w", where, context.Cause(ctx))
+	}
+}
+
+func dialResolved(ctx context.Context, sc *sshConfig, run *runShared, cfg *Config, host string) (*Client, error) {
 	ep, err := resolve(sc, cfg, host)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{name: host, ep: ep, cfg: cfg, changed: make(chan struct{}), nonce: newNonce()}
+	c := &Client{name: host, ep: ep, cfg: cfg, run: run, changed: make(chan struct{}), nonce: newNonce()}
 	cn, err := c.dialConn(ctx)
 	if err != nil {
 		return nil, err
@@ -325,7 +353,7 @@ func (c *Client) dialConn(ctx context.Context) (*conn, error) {
 	var opened []*ssh.Client
 	var via *ssh.Client
 	for i, hop := range hops {
-		sc, err := dialHop(ctx, c.cfg, hop, via)
+		sc, err := dialHop(ctx, c.cfg, c.run, hop, via)
 		if err != nil {
 			for j := len(opened) - 1; j >= 0; j-- {
 				opened[j].Close()
@@ -354,13 +382,18 @@ func (c *Client) dialConn(ctx context.Context) (*conn, error) {
 
 // dialHop opens the TCP connection (directly, or through via) and runs the
 // SSH handshake and authentication, all within the endpoint's connect
-// timeout.
-func dialHop(ctx context.Context, cfg *Config, ep *endpoint, via *ssh.Client) (*ssh.Client, error) {
+// timeout, which starts when the run gives this connection its turn.
+func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via *ssh.Client) (*ssh.Client, error) {
 	addr := ep.addr()
 	where := ep.name
 	if !strings.Contains(ep.name, addr) {
 		where = fmt.Sprintf("%s (%s)", ep.name, addr)
 	}
+	done, err := run.turn(ctx, where)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	timedOut := fmt.Errorf("no SSH connection to %s within %s (TCP connect, handshake and authentication); "+
@@ -379,7 +412,6 @@ func dialHop(ctx context.Context, cfg *Config, ep *endpoint, via *ssh.Client) (*
 	}
 
 	var nc net.Conn
-	var err error
 	switch {
 	case via != nil:
 		nc, err = via.DialContext(hctx, "tcp", addr)
@@ -394,7 +426,7 @@ func dialHop(ctx context.Context, cfg *Config, ep *endpoint, via *ssh.Client) (*
 	}
 	stopClose := context.AfterFunc(hctx, func() { nc.Close() })
 
-	hk, err := newHostKeys(ep)
+	hk, err := newHostKeys(ep, run.keys)
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -20,6 +20,12 @@ const (
 	// DefaultConnectTimeout bounds the TCP connection plus the SSH
 	// handshake and authentication of one hop.
 	DefaultConnectTimeout = 15 * time.Second
+
+	// DefaultMaxHandshakesPerCPU times the CPUs usable is how many
+	// connections a Pool sets up at once when Config.MaxHandshakes is
+	// zero: enough to keep the CPUs and the network busy, few enough that
+	// each handshake finishes well within its connect timeout.
+	DefaultMaxHandshakesPerCPU = 4
 	// DefaultKeepaliveInterval is how often a keepalive is sent.
 	DefaultKeepaliveInterval = 15 * time.Second
 	// DefaultKeepaliveMax is how many keepalives in a row may go
@@ -88,6 +94,20 @@ type Config struct {
 	// Password callbacks does not count). Zero means ssh_config's
 	// ConnectTimeout, else DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+
+	// MaxHandshakes bounds the connections being set up at once (TCP
+	// connect, SSH handshake and authentication) by one Pool, or by one
+	// Dial, apart from how many hosts are worked on at once. A connection
+	// waits for its turn before its ConnectTimeout starts, so time spent
+	// queued behind other hosts' handshakes never counts as the host being
+	// slow. Zero means DefaultMaxHandshakesPerCPU times the CPUs usable.
+	MaxHandshakes int
+
+	// MaxIdleHosts bounds how many hosts a Pool keeps connected while no
+	// Get holds them (see Pool.Release); beyond it, the host released
+	// longest ago is disconnected. Zero means DefaultMaxIdleHosts;
+	// negative disconnects a host as soon as it is released.
+	MaxIdleHosts int
 
 	// KeepaliveInterval is how often a keepalive@openssh.com request is
 	// sent; after KeepaliveMax unanswered ones in a row the connection is

@@ -96,13 +96,18 @@
 // appended to the first UserKnownHostsFile under an exclusive flock(2).
 // A changed or revoked key is always refused, naming the known_hosts file
 // and line.
+// A Pool (or one Dial) reads each set of known_hosts files once and shares
+// it with every dial; keys it records count for its later dials.
 //
 // # Connections, sessions and keepalives
 //
 // The connect timeout (Config.ConnectTimeout, ssh_config ConnectTimeout,
 // else 15s) covers the TCP connection, the SSH handshake and
 // authentication of every hop, not the time a user takes to type a
-// passphrase. Every connection sends keepalive@openssh.com requests
+// passphrase, nor the time a connection waits for its turn: a Pool sets
+// up at most Config.MaxHandshakes connections at once (4 per CPU by
+// default). A Pool closes a host that no Get holds (Pool.Release) once
+// more than Config.MaxIdleHosts (64) others were released after it. Every connection sends keepalive@openssh.com requests
 // (every 15s by default, ServerAliveInterval) and is declared dead after
 // 3 (ServerAliveCountMax) unanswered ones; commands running on it then
 // fail with an error wrapping runner.ErrOutcomeUnknown that names the

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
@@ -65,8 +67,85 @@ func (e *HostKeyError) Error() string {
 		e.Host, files, e.KeyType, e.Fingerprint)
 }
 
+// knownHosts is the known_hosts files of one run (a Pool's dials, or
+// one Dial's): each set of files is read once, on first use, and shared
+// by every dial that names the same set, rather than parsed again (and
+// kept) per host. Keys recorded under AcceptNew during the run are kept
+// beside the parsed files so that later dials see them. It is safe for
+// concurrent use.
+type knownHosts struct {
+	mu    sync.Mutex
+	sets  map[string]*knownHostsSet             // by file names, NUL-joined
+	added map[string]map[string][]ssh.PublicKey // file -> normalized host -> keys recorded in this run
+}
+
+// knownHostsSet is one parsed set of known_hosts files.
+type knownHostsSet struct {
+	once sync.Once
+	db   *knownhosts.HostKeyDB
+	err  error
+}
+
+func newKnownHosts() *knownHosts {
+	return &knownHosts{sets: map[string]*knownHostsSet{}, added: map[string]map[string][]ssh.PublicKey{}}
+}
+
+// db returns the parsed files, reading them on first use. Files that do
+// not exist are skipped.
+func (kh *knownHosts) db(files []string) (*knownhosts.HostKeyDB, error) {
+	key := strings.Join(files, "\x00")
+	kh.mu.Lock()
+	set := kh.sets[key]
+	if set == nil {
+		set = &knownHostsSet{}
+		kh.sets[key] = set
+	}
+	kh.mu.Unlock()
+	set.once.Do(func() {
+		var existing []string
+		for _, f := range files {
+			if _, err := os.Stat(f); err == nil {
+				existing = append(existing, f)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				set.err = fmt.Errorf("reading known hosts: %w", err)
+				return
+			}
+		}
+		set.db, set.err = knownhosts.NewDB(existing...)
+		if set.err != nil {
+			set.err = fmt.Errorf("reading known hosts: %w (fix or remove the bad line)", set.err)
+		}
+	})
+	return set.db, set.err
+}
+
+// recorded returns the keys recorded for hostname in any of files during
+// this run.
+func (kh *knownHosts) recorded(files []string, hostname string) []ssh.PublicKey {
+	name := knownhosts.Normalize(hostname)
+	kh.mu.Lock()
+	defer kh.mu.Unlock()
+	var keys []ssh.PublicKey
+	for _, f := range files {
+		keys = append(keys, kh.added[f][name]...)
+	}
+	return keys
+}
+
+// remember notes that key was recorded for hostname in file.
+func (kh *knownHosts) remember(file, hostname string, key ssh.PublicKey) {
+	name := knownhosts.Normalize(hostname)
+	kh.mu.Lock()
+	defer kh.mu.Unlock()
+	if kh.added[file] == nil {
+		kh.added[file] = map[string][]ssh.PublicKey{}
+	}
+	kh.added[file][name] = append(kh.added[file][name], key)
+}
+
 // hostKeys checks server keys against known_hosts for one endpoint.
 type hostKeys struct {
+	kh        *knownHosts
 	db        *knownhosts.HostKeyDB
 	files     []string // every file read, user files first
 	writeTo   string   // where AcceptNew records keys; "" when none
@@ -74,23 +153,15 @@ type hostKeys struct {
 	hash      bool
 }
 
-func newHostKeys(ep *endpoint) (*hostKeys, error) {
-	hk := &hostKeys{acceptNew: ep.acceptNew, hash: ep.hashKnownHosts}
+func newHostKeys(ep *endpoint, kh *knownHosts) (*hostKeys, error) {
+	hk := &hostKeys{kh: kh, acceptNew: ep.acceptNew, hash: ep.hashKnownHosts}
 	if len(ep.knownHosts) > 0 {
 		hk.writeTo = ep.knownHosts[0]
 	}
-	var existing []string
-	for _, f := range append(append([]string(nil), ep.knownHosts...), ep.globalKnownHosts...) {
-		if _, err := os.Stat(f); err == nil {
-			existing = append(existing, f)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("reading known hosts: %w", err)
-		}
-		hk.files = append(hk.files, f)
-	}
-	db, err := knownhosts.NewDB(existing...)
+	hk.files = append(append([]string(nil), ep.knownHosts...), ep.globalKnownHosts...)
+	db, err := kh.db(hk.files)
 	if err != nil {
-		return nil, fmt.Errorf("reading known hosts: %w (fix or remove the bad line)", err)
+		return nil, err
 	}
 	hk.db = db
 	return hk, nil
@@ -100,11 +171,22 @@ func newHostKeys(ep *endpoint) (*hostKeys, error) {
 // types known_hosts holds for it, so that a server with several keys
 // presents the one we can check. Nil (any) for unknown hosts.
 func (hk *hostKeys) algorithms(hostport string) []string {
-	return hk.db.HostKeyAlgorithms(hostport)
+	if algos := hk.db.HostKeyAlgorithms(hostport); len(algos) > 0 {
+		return algos
+	}
+	var algos []string
+	for _, k := range hk.kh.recorded(hk.files, hostport) {
+		if k.Type() == ssh.KeyAlgoRSA {
+			algos = append(algos, ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256)
+		}
+		algos = append(algos, k.Type())
+	}
+	return algos
 }
 
-// callback is the ssh.HostKeyCallback: known_hosts decides; an unknown
-// host is recorded when AcceptNew allows, refused otherwise.
+// callback is the ssh.HostKeyCallback: known_hosts decides, then the
+// keys recorded earlier in the run; an unknown host is recorded when
+// AcceptNew allows, refused otherwise.
 func (hk *hostKeys) callback() ssh.HostKeyCallback {
 	check := hk.db.HostKeyCallback()
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
@@ -116,10 +198,35 @@ func (hk *hostKeys) callback() ssh.HostKeyCallback {
 		if herr == nil {
 			return err
 		}
-		if herr.Changed || herr.Revoked || !hk.acceptNew {
+		if herr.Changed || herr.Revoked {
 			return herr
 		}
-		return hk.record(hostname, key)
+		if recorded := hk.kh.recorded(hk.files, hostname); len(recorded) > 0 {
+			for _, k := range recorded {
+				if bytes.Equal(k.Marshal(), key.Marshal()) {
+					return nil
+				}
+			}
+			// Another key was recorded for the host in this run. record
+			// re-reads the file, which names the entry that differs;
+			// without AcceptNew, read it here for the same.
+			if !hk.acceptNew {
+				if again, err := knownhosts.NewDB(hk.writeTo); err == nil {
+					if d := hk.describe(hostname, key, again.HostKeyCallback()(hostname, remote, key)); d != nil && d.Changed {
+						return d
+					}
+				}
+				return herr
+			}
+		}
+		if !hk.acceptNew {
+			return herr
+		}
+		if err := hk.record(hostname, key); err != nil {
+			return err
+		}
+		hk.kh.remember(hk.writeTo, hostname, key)
+		return nil
 	}
 }
 
