@@ -85,7 +85,7 @@ func fanoutKnownHostsCPU() benchmark {
 	var d *sshdSetup
 	var big string
 	return benchmark{
-		name:        "fanout/200-hosts-5000-line-known_hosts",
+		name:        "fanout/200-hosts-5000-line-known-hosts",
 		target:      "≤ 1.2x the same 200 hosts with a 1-line known_hosts (see the CPU ratio)",
 		ratioTarget: 1.2,
 		runs:        3,
@@ -111,7 +111,7 @@ func fanoutKnownHostsRSS() benchmark {
 	var d *sshdSetup
 	var big string
 	return benchmark{
-		name:        "fanout/1000-hosts-5000-line-known_hosts-peak-RSS",
+		name:        "fanout/1000-hosts-5000-line-known-hosts-peak-RSS",
 		target:      "peak RSS ≤ 1x 100 MB; baseline: 50 hosts, same known_hosts, for scale",
 		ratioTarget: 1,
 		rssLimit:    100_000_000,
