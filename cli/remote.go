@@ -48,6 +48,7 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 		SSHConfig:     opts.SSHConfig,
 		IdentityFiles: opts.Identities,
 		AcceptNew:     opts.AcceptNewHostKeys,
+		ProxyStderr:   e.Stderr, // ProxyCommand's own messages, as ssh shows them
 	}
 	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {

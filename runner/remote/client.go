@@ -380,9 +380,15 @@ func dialHop(ctx context.Context, cfg *Config, ep *endpoint, via *ssh.Client) (*
 
 	var nc net.Conn
 	var err error
+	var proxy *proxyConn
 	switch {
 	case via != nil:
 		nc, err = via.DialContext(hctx, "tcp", addr)
+	case ep.proxyCommand != "":
+		if proxy, err = startProxy(ep.proxyCommand, addr, cfg.ProxyStderr); err != nil {
+			return nil, fmt.Errorf("connecting to %s: %w", where, err)
+		}
+		nc = proxy
 	case cfg.DialContext != nil:
 		nc, err = cfg.DialContext(hctx, "tcp", addr)
 	default:
@@ -428,6 +434,13 @@ func dialHop(ctx context.Context, cfg *Config, ep *endpoint, via *ssh.Client) (*
 		err = errors.New("connection closed")
 	}
 	if err != nil {
+		if proxy != nil {
+			// Before Close, which hangs it up: how it ended by itself.
+			how := proxy.explain()
+			err = fmt.Errorf("%w (%s)", err, how)
+			failed0 := failed
+			failed = func(err error) error { return fmt.Errorf("%w (%s)", failed0(err), how) }
+		}
 		nc.Close()
 		var herr *HostKeyError
 		switch {

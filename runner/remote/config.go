@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -113,8 +114,14 @@ type Config struct {
 	StopGrace time.Duration
 
 	// DialContext opens the TCP connection to the first hop. Nil means a
-	// net.Dialer.
+	// net.Dialer. A first hop with a ProxyCommand is reached through that
+	// command instead.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// ProxyStderr receives what ssh_config ProxyCommands write to their
+	// stderr, as ssh shows it. Nil discards it; its last lines still go
+	// into the error of a connection that fails.
+	ProxyStderr io.Writer
 }
 
 func (c *Config) maxSessions() int {
@@ -150,6 +157,7 @@ type endpoint struct {
 	keepalive        time.Duration
 	keepaliveMax     int
 	jumps            []*endpoint // hops to go through, in order
+	proxyCommand     string      // ProxyCommand, tokens expanded: run it to reach the host
 }
 
 // addr is the host:port to dial, also the name checked in known_hosts.
@@ -259,6 +267,11 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	}
 	if !withJumps {
 		return ep, nil
+	}
+	if pc := hc.Get("ProxyCommand"); pc != "" && pc != "none" {
+		if ep.proxyCommand, err = proxyCommandLine(pc, tok); err != nil {
+			return nil, configError(hc, "ProxyCommand", err, "ProxyCommand for host %s", alias)
+		}
 	}
 	return ep, ep.resolveJumps(sc, hc, cfg, chain)
 }

@@ -64,11 +64,23 @@
 //
 // gotask uses HostName (with %h), User, Port, IdentityFile (with %d %h %n
 // %p %r %u %l and ~), IdentitiesOnly, ProxyJump (several hops; the first
-// hop's own ProxyJump applies, as with ssh -J), UserKnownHostsFile,
+// hop's own ProxyJump or ProxyCommand applies, as with ssh -J),
+// ProxyCommand (see below), UserKnownHostsFile,
 // GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts,
 // ConnectTimeout, ServerAliveInterval and ServerAliveCountMax. A value it
 // cannot use (a Port that is not a number) is an error naming the file
 // and line it came from.
+//
+// # ProxyCommand
+//
+// A ProxyCommand is run with sh -c; its stdin and stdout are the
+// connection, its stderr goes to Config.ProxyStderr, and closing the
+// connection hangs up its process group (killed 2s later if it lingers).
+// It takes %h %n %p %r and %%; ssh pastes those values in raw, this
+// package refuses one that holds anything but letters, digits and
+// . _ - : @ +, so that no host or user name is ever shell code. Of
+// ProxyJump and ProxyCommand the first obtained wins, as in ssh. The host
+// key is checked against HostName and Port.
 //
 // # Authentication
 //
@@ -126,7 +138,7 @@
 //     Host names are not canonicalized: CanonicalizeHostname only asks
 //     for the final pass. Include paths take no %tokens or ${VAR}.
 //     ConnectTimeout and ServerAliveInterval take whole seconds, without
-//     units. HostKeyAlias, ProxyCommand, CertificateFile, AddKeysToAgent,
+//     units. HostKeyAlias, CertificateFile, AddKeysToAgent,
 //     PreferredAuthentications, Ciphers/MACs/KexAlgorithms/
 //     HostKeyAlgorithms, SendEnv/SetEnv, ControlMaster and forwarding
 //     options are read but not used. The host name is dialed and looked
