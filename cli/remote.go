@@ -49,6 +49,7 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 		IdentityFiles: opts.Identities,
 		AcceptNew:     opts.AcceptNewHostKeys,
 		ProxyStderr:   e.Stderr, // ProxyCommand's own messages, as ssh shows them
+		ForwardAgent:  opts.ForwardAgent,
 	}
 	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/gotask/gotask/runner"
 )
@@ -195,6 +196,13 @@ func (c *Client) openSession(ctx context.Context) (*conn, *ssh.Session, error) {
 			return nil, nil, err
 		}
 		s, err := cn.client.NewSession()
+		if err == nil && c.ep.forwardAgent {
+			if err := agent.RequestAgentForwarding(s); err != nil {
+				s.Close()
+				c.release(cn)
+				return nil, nil, fmt.Errorf("%s refused to forward the ssh-agent: %w; check AllowAgentForwarding in its sshd_config", c.name, err)
+			}
+		}
 		if err == nil {
 			return cn, s, nil
 		}
@@ -337,6 +345,19 @@ func (c *Client) dialConn(ctx context.Context) (*conn, error) {
 		}
 		opened = append(opened, sc)
 		via = sc
+	}
+	if c.ep.forwardAgent {
+		sock := c.cfg.agentSocket()
+		err := errors.New("there is no agent: SSH_AUTH_SOCK is not set")
+		if sock != "" {
+			err = agent.ForwardToRemote(via, sock)
+		}
+		if err != nil {
+			for j := len(opened) - 1; j >= 0; j-- {
+				opened[j].Close()
+			}
+			return nil, fmt.Errorf("forwarding the ssh-agent to %s (ForwardAgent yes): %w", c.name, err)
+		}
 	}
 	cn := &conn{
 		client: via,

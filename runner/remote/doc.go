@@ -62,7 +62,7 @@
 //     Include of a bad glob pattern or nested too deep. Each names the
 //     file and line.
 //
-// gotask uses HostName (with %h), User, Port, IdentityFile (with %d %h %n
+// gotask uses HostName (with %h), User, Port, ForwardAgent (see below), IdentityFile (with %d %h %n
 // %p %r %u %l and ~), IdentitiesOnly, ProxyJump (several hops; the first
 // hop's own ProxyJump or ProxyCommand applies, as with ssh -J),
 // ProxyCommand (see below), UserKnownHostsFile,
@@ -81,6 +81,13 @@
 // . _ - : @ +, so that no host or user name is ever shell code. Of
 // ProxyJump and ProxyCommand the first obtained wins, as in ssh. The host
 // key is checked against HostName and Port.
+//
+// # Agent forwarding
+//
+// The agent is forwarded only when Config.ForwardAgent is set and
+// ssh_config says "ForwardAgent yes" for the host: every session then asks
+// for auth-agent-req@openssh.com, and a host that refuses fails the
+// command. ForwardAgent takes yes or no; a socket path is an error.
 //
 // # Authentication
 //
