@@ -83,3 +83,29 @@ func TestRemoteForwardAgent(t *testing.T) {
 		t.Errorf("with --forward-agent: exit %d, %q; want the agent's key listed", o.code, o.stdout)
 	}
 }
+
+// forward_agent = true on a task forwards the agent to that task's
+// commands only, without --forward-agent or ssh_config, and not to the
+// other tasks of the run on the same connection.
+func TestRemoteTaskForwardAgent(t *testing.T) {
+	s := newSSH(t, sshtest.SSHDOptions{}, nil, "web")
+	t.Setenv("SSH_AUTH_SOCK", startAgent(t, s.d.KeyFile))
+	file := writeTasks(t, `
+[tasks.with]
+hosts = ["web"]
+forward_agent = true
+run = 'ssh-add -l | sed "s/^/with: /"'
+
+[tasks.without]
+hosts = ["web"]
+deps = ["with"]
+run = 'ssh-add -l >/dev/null 2>&1 && echo "without: agent" || echo "without: none"'
+`)
+	o := s.run(t, file, "without")
+	if o.code != 0 || !strings.Contains(o.stdout, "with: ") || !strings.Contains(o.stdout, "SHA256:") {
+		t.Errorf("exit %d, %q; want the agent's key listed by the forward_agent task", o.code, o.stdout)
+	}
+	if !strings.Contains(o.stdout, "without: none") {
+		t.Errorf("a task without forward_agent saw the agent: %q", o.stdout)
+	}
+}

@@ -85,3 +85,35 @@ func TestForwardAgentValue(t *testing.T) {
 		t.Errorf("got %v; want an error at config:2 saying yes or no", err)
 	}
 }
+
+// Cmd.ForwardAgent forwards the agent to that command; a later command
+// without it, on the same Client, must not find it: sshd offers a
+// forwarded agent to every later session of a connection.
+func TestRealForwardAgentPerCommand(t *testing.T) {
+	d := sshtest.StartSSHD(t)
+	sock := startAgent(t)
+	add := exec.Command("ssh-add", d.KeyFile)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v: %s", err, out)
+	}
+	cfg := realConfig(d)
+	cfg.AgentSocket = sock
+	c := dialReal(t, d, cfg)
+	list := `ssh-add -l >/dev/null 2>&1 && echo agent || echo none`
+	for i, want := range []struct {
+		forward bool
+		out     string
+	}{{false, "none"}, {true, "agent"}, {false, "none"}, {true, "agent"}} {
+		res, err := c.Run(t.Context(), &runner.Cmd{Command: list, ForwardAgent: want.forward})
+		if err != nil {
+			t.Fatalf("command %d (ForwardAgent %v): %v", i, want.forward, err)
+		}
+		if strings.TrimSpace(string(res.Stdout)) != want.out {
+			t.Errorf("command %d (ForwardAgent %v): %q, %v; want %s", i, want.forward, res.Stdout, err, want.out)
+		}
+	}
+	if n := c.Conns(); n != 2 {
+		t.Errorf("%d connections; want 2: one with the agent, one without", n)
+	}
+}
