@@ -84,10 +84,14 @@
 //
 // # Agent forwarding
 //
-// The agent is forwarded only when Config.ForwardAgent is set and
-// ssh_config says "ForwardAgent yes" for the host: every session then asks
-// for auth-agent-req@openssh.com, and a host that refuses fails the
-// command. ForwardAgent takes yes or no; a socket path is an error.
+// The agent is forwarded to a command when its runner.Cmd.ForwardAgent
+// is set, or when Config.ForwardAgent is set and ssh_config says
+// "ForwardAgent yes" for the host; never otherwise. sshd grants
+// auth-agent-req@openssh.com once per connection and then offers the
+// agent to every later session of it, so the Client keeps connections
+// that carry the agent apart and uses them only for commands that forward
+// it. A host that refuses fails the command. ForwardAgent takes yes or
+// no; a socket path is an error.
 //
 // # Authentication
 //
