@@ -49,6 +49,8 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 		SSHConfig:     opts.SSHConfig,
 		IdentityFiles: opts.Identities,
 		AcceptNew:     opts.AcceptNewHostKeys,
+		ProxyStderr:   e.Stderr, // ProxyCommand's own messages, as ssh shows them
+		ForwardAgent:  opts.ForwardAgent,
 	}
 	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {

@@ -146,6 +146,7 @@ type rootOptions struct {
 	SSHConfig              string
 	Identities             []string
 	AcceptNewHostKeys      bool
+	ForwardAgent           bool
 	PromptForLoginPassword bool
 
 	Vars []string // --var name=value, in order
@@ -240,6 +241,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringVarP(&opts.SSHConfig, "ssh-config", "F", "", "the ssh_config file to use instead of ~/.ssh/config (\"none\" for none)")
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
+	f.BoolVar(&opts.ForwardAgent, "forward-agent", false, "forward the ssh-agent to the hosts whose ssh_config says ForwardAgent yes (never done without this flag)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
 	f.StringArrayVar(&opts.Env, "env", nil, "set an environment variable `NAME=value` for every command of the run (repeatable; over [env], dotenv and the tasks' env)")
 	f.StringArrayVar(&opts.Vars, "var", nil, "set a var of tasks.toml for this run, `name=value` (repeatable; replaces the value or sh command of a declared var)")

@@ -38,6 +38,9 @@ func TestNewCmdRoot(t *testing.T) {
 		{name: "ssh", args: []string{"-F", "none", "-i", "k1", "-i", "k,2", "--accept-new-host-keys", "--prompt-for-login-password"}, check: func(o *rootOptions) bool {
 			return o.SSHConfig == "none" && slices.Equal(o.Identities, []string{"k1", "k,2"}) && o.AcceptNewHostKeys && o.PromptForLoginPassword
 		}},
+		{name: "forward agent", args: []string{"--forward-agent"}, check: func(o *rootOptions) bool {
+			return o.ForwardAgent
+		}},
 		{name: "sudo", args: []string{"--sudo-password-cmd", "pass show sudo", "--prompt-for-sudo-password"}, check: func(o *rootOptions) bool {
 			return o.SudoPasswordCmd == "pass show sudo" && o.PromptForSudoPassword
 		}},

@@ -86,6 +86,11 @@ type Cmd struct {
 	// command's stdin, and input that went first would be taken for it.
 	HoldInput <-chan struct{}
 
+	// ForwardAgent forwards the local ssh-agent to the host for this
+	// command, as ssh -A (remote runners; a local runner has the agent
+	// already and ignores it).
+	ForwardAgent bool
+
 	// Timeout, when positive, stops the command after that long: the
 	// runner terminates its process group (SIGTERM), then kills it after
 	// a grace period. (Cancelling the context interrupts it, SIGINT.)

@@ -27,6 +27,7 @@ type command struct {
 	pty     *bool
 	warn    bool
 	timeout time.Duration
+	agent   bool // forward the ssh-agent (the task's forward_agent)
 	sudo    string
 	retries int
 	hide    bool
@@ -64,6 +65,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 	c := &command{line: expanded, pty: t.Pty, warn: t.Warn, sudo: t.Sudo, retries: t.Retries,
 		stdin: s.stdin, watch: t.Answers}
 	c.timeout = t.Timeout
+	c.agent = t.ForwardAgent
 	c.retryDelay, c.until, c.untilAt, c.step = t.RetryDelay, t.Until, t.pos.child("until", -1), st
 	if c.env, err = s.envFor(); err != nil {
 		return nil, err
@@ -234,6 +236,8 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 		Pty:     ptyMode(c.pty),
 		Timeout: c.timeout,
 		Capture: c.capture,
+
+		ForwardAgent: c.agent && !c.local,
 	}
 	if s.e.NoPty {
 		cmd.Pty = runner.PtyOff

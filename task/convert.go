@@ -245,6 +245,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.Env = c.env(at.child("env", -1), name, raw.Env)
 	t.Dotenv = c.dotenv(at.child("dotenv", -1), name, raw.Dotenv)
 	t.Timeout = c.duration(at.child("timeout", -1), name, raw.Timeout)
+	t.ForwardAgent = raw.ForwardAgent
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
 	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {

@@ -125,6 +125,7 @@ type rawTask struct {
 	Pty          *bool          `toml:"pty"`
 	Warn         bool           `toml:"warn"`
 	Timeout      string         `toml:"timeout"`
+	ForwardAgent bool           `toml:"forward_agent"`
 	Retries      int            `toml:"retries"`
 	Sudo         any            `toml:"sudo"`
 	Responders   []rawResponder `toml:"responders"`

@@ -51,6 +51,11 @@ type Task struct {
 	Warn bool
 	// Timeout stops each command that runs longer. Zero means none.
 	Timeout time.Duration
+	// ForwardAgent forwards the local ssh-agent to the hosts for the
+	// task's remote commands (tasks.toml's forward_agent). False, the
+	// default, forwards it nowhere unless --forward-agent lets a host's
+	// ssh_config ForwardAgent yes do so.
+	ForwardAgent bool
 	// Retries re-runs a failing command up to this many more times.
 	Retries int
 	// Sudo runs the task's commands through sudo as this user ("root"

@@ -33,11 +33,7 @@ type auth struct {
 func newAuth(ep *endpoint, cfg *Config, pause func() func()) (*auth, error) {
 	a := &auth{ep: ep, cfg: cfg, pause: pause}
 	var agentSigners []ssh.Signer
-	sock := cfg.AgentSocket
-	if sock == "" {
-		sock = os.Getenv("SSH_AUTH_SOCK")
-	}
-	if sock != "" && sock != "none" {
+	if sock := cfg.agentSocket(); sock != "" {
 		c, err := net.Dial("unix", sock)
 		if err != nil {
 			a.notes = append(a.notes, fmt.Sprintf("ssh-agent at %s: %v", sock, err))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/gotask/gotask/runner"
 )
@@ -100,6 +101,7 @@ func dialResolved(ctx context.Context, sc *sshConfig, run *runShared, cfg *Confi
 	if err != nil {
 		return nil, err
 	}
+	cn.agent = ep.forwardAgent
 	c.conns = []*conn{cn}
 	return c, nil
 }
@@ -143,8 +145,11 @@ func (c *Client) broadcast() {
 }
 
 // acquire reserves a session slot on a live connection, dialling a new
-// connection when all are full.
-func (c *Client) acquire(ctx context.Context) (*conn, error) {
+// connection when all are full. A connection that carries the ssh-agent
+// (agent) serves only commands that forward it: sshd offers a forwarded
+// agent to every later session of the connection, and its root can use
+// it as long as the connection lasts.
+func (c *Client) acquire(ctx context.Context, agent bool) (*conn, error) {
 	for {
 		c.mu.Lock()
 		if c.closed {
@@ -160,14 +165,19 @@ func (c *Client) acquire(ctx context.Context) (*conn, error) {
 			}
 		}
 		c.conns = live
+		same := 0
 		for _, cn := range c.conns {
+			if cn.agent != agent {
+				continue
+			}
+			same++
 			if !cn.blocked && cn.active < cn.limit {
 				cn.active++
 				c.mu.Unlock()
 				return cn, nil
 			}
 		}
-		if c.dialing || (c.capped && len(c.conns) > 0) {
+		if c.dialing || (c.capped && same > 0) {
 			ch := c.changed
 			c.mu.Unlock()
 			select {
@@ -186,7 +196,7 @@ func (c *Client) acquire(ctx context.Context) (*conn, error) {
 		c.dialing = false
 		c.broadcast()
 		if err != nil {
-			if len(c.conns) == 0 || ctx.Err() != nil {
+			if same == 0 || ctx.Err() != nil {
 				c.mu.Unlock()
 				return nil, err
 			}
@@ -200,6 +210,7 @@ func (c *Client) acquire(ctx context.Context) (*conn, error) {
 			cn.fail(errors.New("client closed"))
 			continue
 		}
+		cn.agent = agent
 		c.conns = append(c.conns, cn)
 		c.mu.Unlock()
 	}
@@ -215,14 +226,24 @@ func (c *Client) release(cn *conn) {
 }
 
 // openSession returns a new session and the connection it is on; the
-// caller must close the session and release the connection.
-func (c *Client) openSession(ctx context.Context) (*conn, *ssh.Session, error) {
+// caller must close the session and release the connection. The session
+// has the ssh-agent when forwardAgent is set or ssh_config's ForwardAgent
+// applies.
+func (c *Client) openSession(ctx context.Context, forwardAgent bool) (*conn, *ssh.Session, error) {
+	forwardAgent = forwardAgent || c.ep.forwardAgent
 	for attempt := 1; ; attempt++ {
-		cn, err := c.acquire(ctx)
+		cn, err := c.acquire(ctx, forwardAgent)
 		if err != nil {
 			return nil, nil, err
 		}
 		s, err := cn.client.NewSession()
+		if err == nil && forwardAgent {
+			if err := c.forwardAgent(cn, s); err != nil {
+				s.Close()
+				c.release(cn)
+				return nil, nil, err
+			}
+		}
 		if err == nil {
 			return cn, s, nil
 		}
@@ -249,6 +270,28 @@ func (c *Client) openSession(ctx context.Context) (*conn, *ssh.Session, error) {
 	}
 }
 
+// forwardAgent forwards the ssh-agent on cn, through session s if cn
+// does not yet: it lets cn pass the host's agent channels to the local
+// agent and asks for auth-agent-req on s. sshd grants that once per
+// connection and offers the agent to every later session of it.
+func (c *Client) forwardAgent(cn *conn, s *ssh.Session) error {
+	cn.agentOnce.Do(func() {
+		sock := c.cfg.agentSocket()
+		if sock == "" {
+			cn.agentErr = fmt.Errorf("forwarding the ssh-agent to %s: there is no agent: SSH_AUTH_SOCK is not set", c.name)
+			return
+		}
+		if err := agent.ForwardToRemote(cn.client, sock); err != nil {
+			cn.agentErr = fmt.Errorf("forwarding the ssh-agent to %s: %w", c.name, err)
+			return
+		}
+		if err := agent.RequestAgentForwarding(s); err != nil {
+			cn.agentErr = fmt.Errorf("%s refused to forward the ssh-agent: %w; check AllowAgentForwarding in its sshd_config", c.name, err)
+		}
+	})
+	return cn.agentErr
+}
+
 // conn is one SSH connection, possibly through jump hosts.
 type conn struct {
 	client *ssh.Client
@@ -256,9 +299,13 @@ type conn struct {
 	host   string
 
 	// Guarded by Client.mu.
+	agent   bool // carries the ssh-agent: only for commands that forward it
 	limit   int
 	active  int
 	blocked bool
+
+	agentOnce sync.Once // the handler of the host's agent channels, set up once
+	agentErr  error
 
 	done     chan struct{} // closed when the connection has ended
 	failOnce sync.Once
@@ -412,9 +459,15 @@ func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via
 	}
 
 	var nc net.Conn
+	var proxy *proxyConn
 	switch {
 	case via != nil:
 		nc, err = via.DialContext(hctx, "tcp", addr)
+	case ep.proxyCommand != "":
+		if proxy, err = startProxy(ep.proxyCommand, addr, cfg.ProxyStderr); err != nil {
+			return nil, fmt.Errorf("connecting to %s: %w", where, err)
+		}
+		nc = proxy
 	case cfg.DialContext != nil:
 		nc, err = cfg.DialContext(hctx, "tcp", addr)
 	default:
@@ -460,6 +513,13 @@ func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via
 		err = errors.New("connection closed")
 	}
 	if err != nil {
+		if proxy != nil {
+			// Before Close, which hangs it up: how it ended by itself.
+			how := proxy.explain()
+			err = fmt.Errorf("%w (%s)", err, how)
+			failed0 := failed
+			failed = func(err error) error { return fmt.Errorf("%w (%s)", failed0(err), how) }
+		}
 		nc.Close()
 		var herr *HostKeyError
 		switch {

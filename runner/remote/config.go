@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -133,8 +134,21 @@ type Config struct {
 	StopGrace time.Duration
 
 	// DialContext opens the TCP connection to the first hop. Nil means a
-	// net.Dialer.
+	// net.Dialer. A first hop with a ProxyCommand is reached through that
+	// command instead.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// ForwardAgent lets ssh_config's "ForwardAgent yes" forward the
+	// ssh-agent (AgentSocket, else $SSH_AUTH_SOCK) to a host, like the
+	// CLI's --forward-agent. False ignores ForwardAgent: the agent is
+	// never forwarded by default, as whoever is root on a host can use a
+	// forwarded agent while the connection lasts.
+	ForwardAgent bool
+
+	// ProxyStderr receives what ssh_config ProxyCommands write to their
+	// stderr, as ssh shows it. Nil discards it; its last lines still go
+	// into the error of a connection that fails.
+	ProxyStderr io.Writer
 }
 
 func (c *Config) maxSessions() int {
@@ -142,6 +156,18 @@ func (c *Config) maxSessions() int {
 		return c.MaxSessions
 	}
 	return DefaultMaxSessions
+}
+
+// agentSocket is the ssh-agent socket to use, "" for none.
+func (c *Config) agentSocket() string {
+	sock := c.AgentSocket
+	if sock == "" {
+		sock = os.Getenv("SSH_AUTH_SOCK")
+	}
+	if sock == "none" {
+		return ""
+	}
+	return sock
 }
 
 func (c *Config) stopGrace() time.Duration {
@@ -170,6 +196,8 @@ type endpoint struct {
 	keepalive        time.Duration
 	keepaliveMax     int
 	jumps            []*endpoint // hops to go through, in order
+	proxyCommand     string      // ProxyCommand, tokens expanded: run it to reach the host
+	forwardAgent     bool        // ForwardAgent yes, and Config.ForwardAgent allows it
 }
 
 // addr is the host:port to dial, also the name checked in known_hosts.
@@ -277,8 +305,23 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 	if err := ep.resolveTimers(hc, cfg); err != nil {
 		return nil, err
 	}
+	if cfg.ForwardAgent {
+		switch fa := hc.Get("ForwardAgent"); {
+		case isYes(fa):
+			ep.forwardAgent = true
+		case fa == "" || strings.EqualFold(fa, "no") || strings.EqualFold(fa, "false"):
+		default:
+			return nil, configError(hc, "ForwardAgent", nil,
+				"ForwardAgent %q for %s: gotask takes yes or no (to forward another agent, set SSH_AUTH_SOCK)", fa, alias)
+		}
+	}
 	if !withJumps {
 		return ep, nil
+	}
+	if pc := hc.Get("ProxyCommand"); pc != "" && pc != "none" {
+		if ep.proxyCommand, err = proxyCommandLine(pc, tok); err != nil {
+			return nil, configError(hc, "ProxyCommand", err, "ProxyCommand for host %s", alias)
+		}
 	}
 	return ep, ep.resolveJumps(sc, hc, cfg, chain)
 }

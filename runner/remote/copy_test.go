@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	if tool := os.Getenv("GOTASK_TEST_HASHER"); tool != "" {
 		os.Exit(fakeHasher(tool, os.Getenv("GOTASK_TEST_HASHER_MODE"), os.Getenv("GOTASK_TEST_HASHER_LOG"), os.Args[1:]))
 	}
+	if os.Getenv("GOTASK_TEST_PROXY") != "" {
+		os.Exit(fakeProxy(os.Getenv("GOTASK_TEST_PROXY_PID"), os.Args[1:]))
+	}
 	os.Exit(m.Run())
 }
 

@@ -62,13 +62,36 @@
 //     Include of a bad glob pattern or nested too deep. Each names the
 //     file and line.
 //
-// gotask uses HostName (with %h), User, Port, IdentityFile (with %d %h %n
+// gotask uses HostName (with %h), User, Port, ForwardAgent (see below), IdentityFile (with %d %h %n
 // %p %r %u %l and ~), IdentitiesOnly, ProxyJump (several hops; the first
-// hop's own ProxyJump applies, as with ssh -J), UserKnownHostsFile,
+// hop's own ProxyJump or ProxyCommand applies, as with ssh -J),
+// ProxyCommand (see below), UserKnownHostsFile,
 // GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts,
 // ConnectTimeout, ServerAliveInterval and ServerAliveCountMax. A value it
 // cannot use (a Port that is not a number) is an error naming the file
 // and line it came from.
+//
+// # ProxyCommand
+//
+// A ProxyCommand is run with sh -c; its stdin and stdout are the
+// connection, its stderr goes to Config.ProxyStderr, and closing the
+// connection hangs up its process group (killed 2s later if it lingers).
+// It takes %h %n %p %r and %%; ssh pastes those values in raw, this
+// package refuses one that holds anything but letters, digits and
+// . _ - : @ +, so that no host or user name is ever shell code. Of
+// ProxyJump and ProxyCommand the first obtained wins, as in ssh. The host
+// key is checked against HostName and Port.
+//
+// # Agent forwarding
+//
+// The agent is forwarded to a command when its runner.Cmd.ForwardAgent
+// is set, or when Config.ForwardAgent is set and ssh_config says
+// "ForwardAgent yes" for the host; never otherwise. sshd grants
+// auth-agent-req@openssh.com once per connection and then offers the
+// agent to every later session of it, so the Client keeps connections
+// that carry the agent apart and uses them only for commands that forward
+// it. A host that refuses fails the command. ForwardAgent takes yes or
+// no; a socket path is an error.
 //
 // # Authentication
 //
@@ -131,7 +154,7 @@
 //     Host names are not canonicalized: CanonicalizeHostname only asks
 //     for the final pass. Include paths take no %tokens or ${VAR}.
 //     ConnectTimeout and ServerAliveInterval take whole seconds, without
-//     units. HostKeyAlias, ProxyCommand, CertificateFile, AddKeysToAgent,
+//     units. HostKeyAlias, CertificateFile, AddKeysToAgent,
 //     PreferredAuthentications, Ciphers/MACs/KexAlgorithms/
 //     HostKeyAlgorithms, SendEnv/SetEnv, ControlMaster and forwarding
 //     options are read but not used. The host name is dialed and looked

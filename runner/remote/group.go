@@ -94,7 +94,7 @@ func (c *Client) signalGroup(ctx context.Context, pgid int, sig string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.stopWait())
 	defer cancel()
-	cn, sess, err := c.openSession(ctx)
+	cn, sess, err := c.openSession(ctx, false)
 	if err != nil {
 		return
 	}

@@ -51,7 +51,7 @@ func (c *Client) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("running command on %s: %w", c.name, context.Cause(ctx))
 	}
-	cn, sess, err := c.openSession(ctx)
+	cn, sess, err := c.openSession(ctx, cmd.ForwardAgent)
 	if err != nil {
 		return nil, err
 	}

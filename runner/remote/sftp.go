@@ -30,7 +30,7 @@ const (
 // sftp opens an SFTP session, counted against the session bound like a
 // command. done closes it.
 func (c *Client) sftp(ctx context.Context) (*sftp.Client, func(), error) {
-	cn, sess, err := c.openSession(ctx)
+	cn, sess, err := c.openSession(ctx, false)
 	if err != nil {
 		return nil, nil, err
 	}

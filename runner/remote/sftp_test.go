@@ -131,7 +131,7 @@ func TestRealSFTPLimits(t *testing.T) {
 	t.Parallel()
 	d := sshtest.StartSSHD(t)
 	c := dialReal(t, d, nil)
-	cn, sess, err := c.openSession(t.Context())
+	cn, sess, err := c.openSession(t.Context(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

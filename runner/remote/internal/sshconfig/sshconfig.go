@@ -321,6 +321,10 @@ func parseConfig(name string, data []byte) (*configFile, error) {
 			return &Error{File: name, Line: n, Msg: fmt.Sprintf(format, a...)}
 		}
 		args, ok := splitArgs(value)
+		if rawValue(strings.ToLower(keyword)) && !strings.HasPrefix(value, "#") {
+			// A command line for sh, as ssh keeps it: quotes and all.
+			args, ok = []string{value}, true
+		}
 		if !ok {
 			return nil, errorf("%s: unterminated quote", keyword)
 		}
@@ -481,6 +485,12 @@ func takesOneValue(key string) bool {
 		return true
 	}
 	return false
+}
+
+// rawValue reports the keywords whose value is the rest of the line,
+// unsplit, as ssh reads them: a command for the shell.
+func rawValue(key string) bool {
+	return key == "proxycommand"
 }
 
 // accumulates reports the keywords whose every line adds a value; for
@@ -741,6 +751,11 @@ func (h *Host) add(ln *configLine) {
 	}
 	have := h.lines[ln.key]
 	if len(have) > 0 && !accumulates(ln.key) {
+		return
+	}
+	// ProxyJump and ProxyCommand exclude each other: as in ssh, the
+	// first one obtained wins ("none" included).
+	if other := map[string]string{"proxyjump": "proxycommand", "proxycommand": "proxyjump"}[ln.key]; other != "" && len(h.lines[other]) > 0 {
 		return
 	}
 	for _, o := range have {

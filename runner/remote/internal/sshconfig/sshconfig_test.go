@@ -270,6 +270,36 @@ func TestLookup(t *testing.T) {
 			all:    map[string][]string{"SetEnv": {"A=1"}, "UserKnownHostsFile": {"/k1"}},
 		},
 		{
+			name:   "ProxyCommand keeps its line raw, quotes and all",
+			config: "Host web\n ProxyCommand sh -c 'exec nc \"%h\" %p'\n",
+			host:   "web",
+			want:   map[string]string{"ProxyCommand": "sh -c 'exec nc \"%h\" %p'"},
+		},
+		{
+			name:   "ProxyCommand with an odd quote is the shell's business",
+			config: "Host web\n ProxyCommand=nc it's %h\n",
+			host:   "web",
+			want:   map[string]string{"ProxyCommand": "nc it's %h"},
+		},
+		{
+			name:   "ProxyJump first: a later ProxyCommand is ignored",
+			config: "Host web\n ProxyJump bastion\nHost *\n ProxyCommand nc %h %p\n",
+			host:   "web",
+			want:   map[string]string{"ProxyJump": "bastion", "ProxyCommand": ""},
+		},
+		{
+			name:   "ProxyCommand first: a later ProxyJump is ignored",
+			config: "Host web\n ProxyCommand nc %h %p\nHost *\n ProxyJump bastion\n",
+			host:   "web",
+			want:   map[string]string{"ProxyJump": "", "ProxyCommand": "nc %h %p"},
+		},
+		{
+			name:   "ProxyJump none first also wins",
+			config: "Host web\n ProxyJump none\nHost *\n ProxyCommand nc %h %p\n",
+			host:   "web",
+			want:   map[string]string{"ProxyJump": "none", "ProxyCommand": ""},
+		},
+		{
 			name:   "a keyword with only a comment sets nothing",
 			config: "Host *\n UserKnownHostsFile # later\n UserKnownHostsFile /k\n",
 			host:   "web",
