@@ -163,8 +163,8 @@ func TestSudo(t *testing.T) {
 		if n := strings.Count(r.stdout+r.stderr, noncePrompt); n > 2 {
 			t.Errorf("sudo prompted %d times: gotask answered after the first refusal\n%s", n, r)
 		}
-		if got := niceness(t, pid); got != 0 {
-			t.Errorf("niceness of %d = %d after a refused password, want 0", pid, got)
+		if got, was := niceness(t, pid), inherited(t); got != was {
+			t.Errorf("niceness of %d = %d after a refused password, want %d, unchanged", pid, got, was)
 		}
 	})
 
@@ -359,10 +359,19 @@ func (e *sudoEnv) sleeper(t *testing.T) int {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	if got := niceness(t, cmd.Process.Pid); got != 0 {
-		t.Fatalf("a new process has niceness %d, want 0", got)
+	// It starts with the niceness the tests run at (0, or 10 under
+	// `nice go test`), which must differ from the -5 the tests set.
+	if got, was := niceness(t, cmd.Process.Pid), inherited(t); got != was || got == -5 {
+		t.Fatalf("a new process has niceness %d; want %d, the tests' own, and not -5", got, was)
 	}
 	return cmd.Process.Pid
+}
+
+// inherited is the niceness of the test process, which the processes it
+// starts inherit.
+func inherited(t *testing.T) int {
+	t.Helper()
+	return niceness(t, os.Getpid())
 }
 
 // niceness reads a process's niceness, field 19 of /proc/PID/stat.
