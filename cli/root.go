@@ -314,6 +314,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	pending := opts.cfg.pending
 	if opts.ListHosts {
+		if err := reg.ResolveGroups(ctx, local.Environ(reg.SecretEnv()...), reg.AllGroups()); err != nil {
+			return err
+		}
 		return listHosts(opts.Streams, reg, opts.JSON)
 	}
 	if opts.List {
@@ -387,6 +390,11 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	// Commands and password commands inherit gotask's environment
 	// without the variables that hold secrets.
 	env := local.Environ(reg.SecretEnv()...)
+	// Dynamic inventories run once, before anything else, and only for
+	// the groups this run uses.
+	if err := reg.ResolveGroups(ctx, env, reg.GroupsFor(calls, opts.Hosts)); err != nil {
+		return err
+	}
 	e := &task.Executor{
 		Registry:  reg,
 		Local:     &local.Runner{Env: env},

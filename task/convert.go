@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,9 +136,18 @@ func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
 				}
 			case "vars":
 				g.Vars = c.varTable(at.child(k, -1), "host group "+strconv.Quote(name), val)
+			case "command":
+				cmd, ok := val.(string)
+				if !ok || strings.TrimSpace(cmd) == "" {
+					c.fail(at.child(k, -1), "host group %q: command must be a shell command printing the hosts as JSON, like \"./inventory.sh\"", name)
+				}
+				g.Command, g.dir = cmd, filepath.Dir(c.file)
 			default:
-				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, user, port, sudo_password_env, vars)", k, name)
+				c.fail(at.child(k, -1), "unknown key %q in host group %q (use hosts, command, user, port, sudo_password_env, vars)", k, name)
 			}
+		}
+		if _, ok := v["hosts"]; ok && g.Command != "" {
+			c.fail(at.child("command", -1), "host group %q has both hosts and command; give it one or the other", name)
 		}
 		return g
 	}

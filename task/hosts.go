@@ -74,6 +74,8 @@ func (e *execution) targets(t *Task, override []string) ([]target, error) {
 		name, isGroup := strings.CutPrefix(entry, "@")
 		g, ok := e.Registry.Groups[name]
 		switch {
+		case ok && g.Command != "" && !g.loaded:
+			return nil, &ArgError{Task: t.Name, Err: fmt.Errorf("host group %q: its command has not run; call Registry.ResolveGroups before the run", name)}
 		case ok:
 			for _, h := range g.Hosts {
 				add(h, withDefaults(h, g))

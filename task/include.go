@@ -216,7 +216,7 @@ func (c *converter) namespace(t *Task) {
 // sameGroup reports whether two files define a host group alike, which
 // is not a clash.
 func sameGroup(a, b *HostGroup) bool {
-	return slices.Equal(a.Hosts, b.Hosts) && a.User == b.User && a.Port == b.Port && a.SudoPasswordEnv == b.SudoPasswordEnv && maps.Equal(a.Vars, b.Vars)
+	return slices.Equal(a.Hosts, b.Hosts) && a.User == b.User && a.Port == b.Port && a.SudoPasswordEnv == b.SudoPasswordEnv && maps.Equal(a.Vars, b.Vars) && a.Command == b.Command
 }
 
 // locate fills in the line and column of every error from the file it

@@ -76,6 +76,11 @@ type HostGroup struct {
 	// HostVars. Of several groups listing a host, the first by name
 	// that sets a var gives it.
 	Vars map[string]string
+	// Command, when set, prints the group's hosts as JSON (a dynamic
+	// inventory): see Registry.ResolveGroups. Hosts is empty until then.
+	Command string
+	dir     string // where Command runs: its tasks file's directory
+	loaded  bool   // Command has run and filled Hosts
 }
 
 // groupsOf returns every host group that lists host, in the order of
