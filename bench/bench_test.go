@@ -314,3 +314,16 @@ func TestTableLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestMissingPeerSkips(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no parallel-ssh, no pssh
+	b := fanoutVsPeer("fanout/test-vs-pssh", 0.33, "≤ 0.33x pssh", psshPeer)
+	r := measure(t.Context(), b, "/nonexistent/gotask", t.TempDir(), 1, false)
+	if r.err != nil {
+		t.Fatalf("a missing peer is an error, not a skip: %v", r.err)
+	}
+	row := newTable([]result{r}).rows[0]
+	if want := "skipped: install pssh"; !strings.HasPrefix(row[5], want) {
+		t.Errorf("result cell %q, want it to start %q", row[5], want)
+	}
+}

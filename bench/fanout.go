@@ -16,21 +16,22 @@ import (
 	"time"
 )
 
-// fanoutBenchmarks measures one command on many hosts at once: 50 and 200
-// ssh_config aliases of one real sshd on a loopback port, so that every
-// host entry costs a connection and a handshake of its own.
+// fanoutBenchmarks measures one command on many hosts at once: up to
+// 1,000 ssh_config aliases of one real sshd on a loopback port, so that
+// every host entry costs a connection and a handshake of its own; at 50
+// hosts against ssh, pssh and Fabric on the same aliases.
 func fanoutBenchmarks() []benchmark {
 	return []benchmark{
-		fanoutVsSSH("fanout/50-hosts-vs-ssh", 0.33, "≤ 0.33x 50 `ssh` started at once (at least 3x faster)"),
+		fanoutVsPeer("fanout/50-hosts-vs-ssh", 0.33, "≤ 0.33x 50 `ssh` started at once (at least 3x faster)", sshPeer()),
 		// A diagnostic, not a DESIGN.md target: OpenSSH 9.x picks
 		// sntrup761x25519 by default, whose key generation costs each
 		// ssh tens of milliseconds of CPU; gotask (x/crypto) picks
 		// curve25519-sha256 and aes128-gcm. This row gives ssh those
 		// too, so that only one process against 50 differs.
-		fanoutVsSSH("fanout/50-hosts-vs-ssh-same-kex", 1, "≤ 1x 50 `ssh` started at once with gotask's curve25519-sha256 and aes128-gcm (diagnostic)",
-			"-o", "KexAlgorithms=curve25519-sha256", "-o", "Ciphers=aes128-gcm@openssh.com"),
-		fanoutVsPeer("fanout/50-hosts-vs-pssh", 0.33, "≤ 0.33x pssh's `parallel-ssh -p 50` (at least 3x faster)", psshArgs),
-		fanoutVsPeer("fanout/50-hosts-vs-fabric", 0.5, "≤ 0.5x Fabric's ThreadingGroup (at least 2x faster)", fabricArgs),
+		fanoutVsPeer("fanout/50-hosts-vs-ssh-same-kex", 1, "≤ 1x 50 `ssh` started at once with gotask's curve25519-sha256 and aes128-gcm (diagnostic)",
+			sshPeer("-o", "KexAlgorithms=curve25519-sha256", "-o", "Ciphers=aes128-gcm@openssh.com")),
+		fanoutVsPeer("fanout/50-hosts-vs-pssh", 0.33, "≤ 0.33x pssh's `parallel-ssh -p 50` (at least 3x faster)", psshPeer),
+		fanoutVsPeer("fanout/50-hosts-vs-fabric", 0.5, "≤ 0.5x Fabric's ThreadingGroup (at least 2x faster)", fabricPeer),
 		fanoutVsOneHost(),
 		fanoutRSS(),
 		groupedRSS(),
@@ -92,7 +93,7 @@ func fanoutScale(n, runs int, cpuLimit time.Duration, rssLimit int64) benchmark 
 	target := "for scale: gotask's start and one parse of the 5,000 lines are not spread over hosts (≤ 2x the 1-line file)"
 	ratioTarget := 2.0
 	if cpuLimit > 0 {
-		target = fmt.Sprintf("gotask CPU a host ≤ 1x %s, flat from 50 hosts on", formatDuration(cpuLimit))
+		target = fmt.Sprintf("gotask CPU a host ≤ 1x %s (and flat from 50 hosts on: see the rows)", formatDuration(cpuLimit))
 		ratioTarget = 1
 		if rssLimit > 0 {
 			target += fmt.Sprintf("; peak RSS ≤ 1x %.0f MB", float64(rssLimit)/1e6)
@@ -212,69 +213,69 @@ func hostFailures(stderr string, first int) string {
 	return fmt.Sprintf("%d of %d hosts not ok (%s): %s", total-good, total, strings.Join(by, ", "), strings.Join(named, "; "))
 }
 
-// fanoutVsSSH: gotask on 50 hosts against 50 ssh processes started at
-// once, each with its own connection and sshOpts.
-func fanoutVsSSH(name string, ratioTarget float64, target string, sshOpts ...string) benchmark {
-	const n = 50
-	var d *sshdSetup
-	return benchmark{
-		name:        name,
-		target:      target,
-		ratioTarget: ratioTarget,
-		runs:        5,
-		setup:       func(ctx context.Context, e *env) error { return fanoutSetup(ctx, e, &d) },
-		candidate: func(ctx context.Context, e *env) (sample, error) {
-			return gotaskOn(ctx, e, d, n)
-		},
-		baseline: func(ctx context.Context, e *env) (sample, error) {
-			cmds := make([]*exec.Cmd, n)
-			for i := range cmds {
-				args := append([]string{"-F", d.config, "-o", "ControlMaster=no"}, sshOpts...)
-				cmds[i] = e.command(ctx, "ssh", append(args, "h"+strconv.Itoa(i+1), "true")...)
-			}
-			return timeParallel(cmds)
-		},
-	}
-}
+// peerHosts is how many hosts the rows against other tools use.
+const peerHosts = 50
 
-// fanoutVsPeer: gotask on 50 hosts against a peer tool that runs the
-// same command on the same 50 aliases of the same sshd, in one process.
-// peer returns the peer's command line, or a skip error saying how to
-// install it.
-func fanoutVsPeer(name string, ratioTarget float64, target string, peer func(ctx context.Context, e *env, d *sshdSetup, hosts []string) ([]string, error)) benchmark {
-	const n = 50
+// peer prepares another tool's run of the command on hosts h1..h50. It
+// is called first with d nil, to say whether the tool is there (a skip
+// error saying how to install it, if not), then with the server, to
+// return the timed run.
+type peer func(ctx context.Context, e *env, d *sshdSetup) (run func(ctx context.Context) (sample, error), err error)
+
+// fanoutVsPeer: gotask on 50 hosts against a peer on the same 50
+// aliases of the same sshd.
+func fanoutVsPeer(name string, ratioTarget float64, target string, p peer) benchmark {
 	var d *sshdSetup
-	var argv []string
+	var run func(context.Context) (sample, error)
 	return benchmark{
 		name:        name,
 		target:      target,
 		ratioTarget: ratioTarget,
 		runs:        5,
+		hosts:       peerHosts,
 		setup: func(ctx context.Context, e *env) (err error) {
-			hosts := strings.Split(aliases(n), ",")
-			// Look for the peer first: a missing one skips the row
-			// before any sshd starts.
-			if argv, err = peer(ctx, e, nil, hosts); err != nil {
+			// A missing peer skips the row before any sshd starts.
+			if _, err = p(ctx, e, nil); err != nil {
 				return err
 			}
 			if err = fanoutSetup(ctx, e, &d); err != nil {
 				return err
 			}
-			argv, err = peer(ctx, e, d, hosts)
+			run, err = p(ctx, e, d)
 			return err
 		},
 		candidate: func(ctx context.Context, e *env) (sample, error) {
-			return gotaskOn(ctx, e, d, n)
+			return gotaskOn(ctx, e, d, peerHosts)
 		},
-		baseline: func(ctx context.Context, e *env) (sample, error) {
-			return e.time(ctx, argv[0], argv[1:]...)
-		},
+		baseline: func(ctx context.Context, e *env) (sample, error) { return run(ctx) },
 	}
 }
 
-// psshArgs returns pssh's command line for hosts with d's ssh_config, all
-// at once; without d, it only checks that pssh is installed.
-func psshArgs(_ context.Context, e *env, d *sshdSetup, hosts []string) ([]string, error) {
+// sshPeer is 50 ssh processes started at once, each with its own
+// connection and sshOpts.
+func sshPeer(sshOpts ...string) peer {
+	return func(_ context.Context, e *env, d *sshdSetup) (func(context.Context) (sample, error), error) {
+		if d == nil {
+			return nil, nil // startSSHD skips the row without ssh
+		}
+		return func(ctx context.Context) (sample, error) {
+			cmds := make([]*exec.Cmd, peerHosts)
+			for i := range cmds {
+				args := append([]string{"-F", d.config, "-o", "ControlMaster=no"}, sshOpts...)
+				cmds[i] = e.command(ctx, "ssh", append(args, "h"+strconv.Itoa(i+1), "true")...)
+			}
+			return timeParallel(cmds)
+		}, nil
+	}
+}
+
+// commandPeer is a peer that runs as one command, argv.
+func commandPeer(e *env, argv ...string) func(context.Context) (sample, error) {
+	return func(ctx context.Context) (sample, error) { return e.time(ctx, argv[0], argv[1:]...) }
+}
+
+// psshPeer is pssh's parallel-ssh with d's ssh_config, on all hosts at once.
+func psshPeer(_ context.Context, e *env, d *sshdSetup) (func(context.Context) (sample, error), error) {
 	bin, err := exec.LookPath("parallel-ssh") // Debian's name
 	if err != nil {
 		if bin, err = exec.LookPath("pssh"); err != nil {
@@ -285,20 +286,19 @@ func psshArgs(_ context.Context, e *env, d *sshdSetup, hosts []string) ([]string
 		return nil, nil
 	}
 	list := e.path("pssh-hosts")
-	if err := os.WriteFile(list, []byte(strings.Join(hosts, "\n")+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(list, []byte(strings.ReplaceAll(aliases(peerHosts), ",", "\n")+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	return []string{bin, "-p", strconv.Itoa(len(hosts)), "-h", list, "-X", "-F", "-X", d.config, "true"}, nil
+	return commandPeer(e, bin, "-p", strconv.Itoa(peerHosts), "-h", list, "-X", "-F", "-X", d.config, "true"), nil
 }
 
 //go:embed fabric_group.py
 var fabricGroupPy []byte
 
-// fabricArgs returns the command line of fabric_group.py for hosts with
-// d's ssh_config, run by the first python3 that imports Fabric (a
-// pyenv's python3 on PATH may not see Debian's python3-fabric); without
-// d, it only checks that there is one.
-func fabricArgs(ctx context.Context, e *env, d *sshdSetup, hosts []string) ([]string, error) {
+// fabricPeer is fabric_group.py, Fabric's ThreadingGroup with d's
+// ssh_config and known_hosts, run by the first python3 that imports
+// Fabric (a pyenv's python3 on PATH may not see Debian's python3-fabric).
+func fabricPeer(ctx context.Context, e *env, d *sshdSetup) (func(context.Context) (sample, error), error) {
 	python := ""
 	for _, p := range []string{"python3", "/usr/bin/python3"} {
 		if e.command(ctx, p, "-c", "import fabric").Run() == nil {
@@ -316,7 +316,8 @@ func fabricArgs(ctx context.Context, e *env, d *sshdSetup, hosts []string) ([]st
 	if err := os.WriteFile(script, fabricGroupPy, 0o644); err != nil {
 		return nil, err
 	}
-	return append([]string{python, script, d.config, d.path("known_hosts"), "true"}, hosts...), nil
+	argv := []string{python, script, d.config, d.path("known_hosts"), "true"}
+	return commandPeer(e, append(argv, strings.Split(aliases(peerHosts), ",")...)...), nil
 }
 
 // fanoutVsOneHost: gotask on 50 hosts against gotask on one, to show
