@@ -442,6 +442,12 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.CheckHosts {
 		return secrets.Error(checkHosts(ctx, out, e, calls))
 	}
+	if opts.Watch {
+		report := func(err error) {
+			fmt.Fprintf(errOut, "%s %s\n", opts.Streams.errPaint(output.Red+output.Bold, "gotask:"), withHint(secrets.Error(err)))
+		}
+		return secrets.Error(watchRun(ctx, e, calls, errOut, report))
+	}
 	return secrets.Error(e.Run(ctx, calls...))
 }
 
