@@ -197,8 +197,8 @@ func TestLockNoWaitFailsNamingTheHolder(t *testing.T) {
 	waitFile(t, log, "start a\n")
 	out, err := gotaskGuarded(t, bin, dir, "--no-wait", "deploy", "--id", "b")
 	var ee *exec.ExitError
-	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() == 0 {
-		t.Fatalf("--no-wait while the lock is held: %v, want a non-zero exit; output:\n%s", err, out)
+	if err == nil || !errorsAs(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("--no-wait while the lock is held: %v, want exit status 1; output:\n%s", err, out)
 	}
 	want := regexp.MustCompile(fmt.Sprintf(`^gotask: task "deploy": lock deploy held by pid %d \(%s, since \d\d:\d\d:\d\d\)\n$`,
 		a.cmd.Process.Pid, regexp.QuoteMeta(me(t))))
