@@ -349,10 +349,15 @@ func TestRemoteLockStaleRecovered(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "release"), "")
 	lockDir := filepath.Join(s.d.Home, ".gotask-locks", "deploy")
 	hostname, _ := os.Hostname()
-	plant := func(host string, pid int, since time.Time) {
-		t.Helper()
-		writeFile(t, filepath.Join(lockDir, "info"), fmt.Sprintf("pid=%d\nuser=someone\nhost=%s\nsince=%d\ntoken=planted\n", pid, host, since.Unix()))
+	boot := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
+		boot = strings.TrimSpace(string(b))
 	}
+	plantBoot := func(host, boot string, pid int, since time.Time) {
+		t.Helper()
+		writeFile(t, filepath.Join(lockDir, "info"), fmt.Sprintf("pid=%d\nuser=someone\nhost=%s\nboot=%s\nsince=%d\ntoken=planted\n", pid, host, boot, since.Unix()))
+	}
+	plant := func(host string, pid int, since time.Time) { t.Helper(); plantBoot(host, boot, pid, since) }
 	// A pid that was a process of this machine and is gone.
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
@@ -384,6 +389,13 @@ func TestRemoteLockStaleRecovered(t *testing.T) {
 	out, err = gotaskGuarded(t, bin, dir, "-F", s.Config, "--no-wait", "deploy", "--id", "c")
 	if err == nil || !strings.Contains(out, fmt.Sprintf("lock deploy held by pid %d (someone@elsewhere.example, since ", os.Getpid())) {
 		t.Errorf("a lock younger than stale = 24h: %v, output:\n%s", err, out)
+	}
+	// A holder of another machine that has this machine's name: its pid
+	// means nothing here, so it is not taken as gone.
+	plantBoot(hostname, "another-boot", dead, time.Now())
+	out, err = gotaskGuarded(t, bin, dir, "-F", s.Config, "--no-wait", "deploy", "--id", "e")
+	if err == nil || strings.Contains(out, "recovered") {
+		t.Errorf("a lock of another boot under this host name: %v, output:\n%s", err, out)
 	}
 	// A live holder of this machine is never recovered.
 	plant(hostname, os.Getpid(), time.Now())

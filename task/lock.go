@@ -103,6 +103,13 @@ func (e *execution) lockRemote(ctx context.Context, t *Task, host string, r runn
 		me := lock.Me()
 		res, err := lock.TryRemote(ctx, r, t.Lock, me, t.LockStale)
 		if err != nil {
+			if ctx.Err() != nil {
+				// Stopped mid-try: the lock may have been made with our
+				// token, so take it away again (a no-op otherwise).
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				lock.ReleaseRemote(rctx, r, t.Lock, me)
+				cancel()
+			}
 			return ctx, func() {}, &TaskError{Task: t.Name, Host: host, Err: err}
 		}
 		if res.Acquired {

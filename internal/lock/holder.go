@@ -17,6 +17,7 @@ type Holder struct {
 	Pid   int       // the holding gotask's process id
 	User  string    // the user it runs as
 	Host  string    // the machine it runs on (its host name)
+	Boot  string    // that machine's boot id (Linux), so that a machine of the same name is not taken for this one
 	Since time.Time // when it took the lock
 	Token string    // random, unique to this holding: a remote lock is removed only by the holder whose token it holds
 }
@@ -30,7 +31,23 @@ func Me() Holder {
 		h.User = strconv.Itoa(os.Getuid())
 	}
 	h.Host, _ = os.Hostname()
+	h.Boot = bootID()
 	return h
+}
+
+// bootID returns this boot's random id on Linux, "" elsewhere.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// sameMachine reports whether h was written on this machine, since its
+// last boot: only then can its pid be looked up here.
+func (h *Holder) sameMachine(me Holder) bool {
+	return me.Host != "" && h.Host == me.Host && h.Boot == me.Boot
 }
 
 func token() string {
@@ -61,14 +78,22 @@ func (h *Holder) String() string {
 
 // encode writes the holder as the lines of a lock's info file.
 func (h *Holder) encode() string {
-	return fmt.Sprintf("pid=%d\nuser=%s\nhost=%s\nsince=%d\ntoken=%s\n",
-		h.Pid, oneLine(h.User), oneLine(h.Host), h.Since.Unix(), h.Token)
+	return fmt.Sprintf("pid=%d\nuser=%s\nhost=%s\nboot=%s\nsince=%d\ntoken=%s\n",
+		h.Pid, oneLine(h.User), oneLine(h.Host), oneLine(h.Boot), h.Since.Unix(), h.Token)
 }
 
-// oneLine keeps a value from adding lines of its own to an info file.
+// oneLine keeps a value from adding lines of its own to an info file,
+// and one read from a host from moving the cursor or changing the
+// terminal when it is shown: control characters (C0, DEL, C1) and bidi
+// overrides become '?', and it is cut at 100 bytes.
 func oneLine(s string) string {
+	if len(s) > 100 {
+		s = s[:100]
+	}
 	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
+		switch {
+		case r < ' ', r == 0x7f, 0x80 <= r && r <= 0x9f,
+			0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069, r == 0xfffd:
 			return '?'
 		}
 		return r
@@ -89,9 +114,11 @@ func parseHolder(data string) *Holder {
 		case "pid":
 			h.Pid, _ = strconv.Atoi(v)
 		case "user":
-			h.User = v
+			h.User = oneLine(v)
 		case "host":
-			h.Host = v
+			h.Host = oneLine(v)
+		case "boot":
+			h.Boot = oneLine(v)
 		case "since":
 			n, _ := strconv.ParseInt(v, 10, 64)
 			h.Since = time.Unix(n, 0)

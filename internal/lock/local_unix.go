@@ -38,6 +38,10 @@ func TryLocal(dir, name string, me Holder) (*Local, *Holder, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock %s: %w", name, err)
 	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("lock %s: %s is not a regular file; remove it", name, path)
+	}
 	// The descriptor is close-on-exec (os.OpenFile), so no command gotask
 	// starts inherits the lock and keeps it after gotask ends.
 	fd := int(f.Fd())

@@ -58,7 +58,7 @@ func TryRemote(ctx context.Context, r runner.Runner, name string, me Holder, sta
 	}
 	why := ""
 	switch {
-	case me.Host != "" && h.Host == me.Host && !alive(h.Pid):
+	case h.sameMachine(me) && !alive(h.Pid):
 		why = fmt.Sprintf("its gotask (pid %d on %s) is gone", h.Pid, h.Host)
 	case time.Since(h.Since) > stale:
 		why = fmt.Sprintf("it is older than %s", stale)
