@@ -29,6 +29,9 @@ type inotify struct {
 }
 
 func newBackend(w *Watcher) (backend, error) {
+	if w.cfg.poll {
+		return newPoller(w)
+	}
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)

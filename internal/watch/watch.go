@@ -54,6 +54,8 @@ type Config struct {
 	// Poll is the polling watcher's interval, used only where inotify is
 	// not available. Zero means DefaultPoll.
 	Poll time.Duration
+
+	poll bool // poll even where inotify works: tests of the poller
 }
 
 // A Watcher watches a tree. Its methods are safe for concurrent use.

@@ -24,7 +24,12 @@ func write(t *testing.T, root, rel, data string) {
 
 func start(t *testing.T, root string, patterns ...string) *Watcher {
 	t.Helper()
-	w, err := New(root, patterns)
+	return startWith(t, Config{}, root, patterns...)
+}
+
+func startWith(t *testing.T, c Config, root string, patterns ...string) *Watcher {
+	t.Helper()
+	w, err := c.New(root, patterns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,4 +182,22 @@ func TestWatchBadInput(t *testing.T) {
 	if _, err := New(root, nil); err == nil {
 		t.Error("no patterns was accepted")
 	}
+}
+
+// The poller (the backend of systems without inotify) reports writes,
+// new files in new directories and removals, and nothing the patterns
+// leave out.
+func TestPoller(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a.go", "v1")
+	w := startWith(t, Config{poll: true, Poll: 20 * time.Millisecond}, root, "**/*.go", "!**/*_test.go")
+	write(t, root, "x_test.go", "x")
+	write(t, root, "a.go", "version 2")
+	waitFor(t, w, "a.go", "x_test.go")
+	write(t, root, "new/dir/b.go", "b")
+	waitFor(t, w, "new/dir/b.go", "x_test.go")
+	if err := os.Remove(filepath.Join(root, "a.go")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, "a.go", "x_test.go")
 }
