@@ -17,7 +17,8 @@ import (
 // run cancels the run (its commands are stopped as on Ctrl-C) and starts
 // it again. Each rerun is announced on errOut with what changed; a
 // failed run is reported with report and watching goes on. The watchers
-// are set up before the first run, so a change during it counts.
+// are set up before the first run, so a change during it counts. Reruns
+// force the named tasks (not their deps): see the README's Watch mode.
 func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut io.Writer, report func(error)) error {
 	changes := make(chan watch.Change)
 	failed := make(chan error, len(calls))
@@ -47,6 +48,7 @@ func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut i
 		}()
 	}
 	running := strings.Join(names, " ")
+	forced := false
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -88,6 +90,14 @@ func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut i
 			return ctx.Err()
 		}
 		fmt.Fprintf(errOut, "gotask: %s changed; running %s\n", next, running)
+		// A rerun runs the named tasks even if they look up to date: an
+		// edit saved as a run ended is in that run's record (the record
+		// is taken after the run), so the check would miss it. Their
+		// deps are checked as usual.
+		if !forced {
+			e.Force = append(slices.Clip(e.Force), names...)
+			forced = true
+		}
 	}
 }
 
