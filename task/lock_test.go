@@ -98,3 +98,15 @@ func TestLockNoWaitError(t *testing.T) {
 		t.Errorf("dry run with the lock held: %v", err)
 	}
 }
+
+// A Go task's lock name is checked as tasks.toml's is.
+func TestLockNameCheckedForGoTasks(t *testing.T) {
+	for _, name := range []string{"a/b", "../x", "$(id)", "-x"} {
+		if err := NewRegistry().Add(Task{Name: "t", Lock: name, Steps: logs("t")}); err == nil {
+			t.Errorf("lock %q accepted", name)
+		}
+	}
+	if err := NewRegistry().Add(Task{Name: "t", Lock: "web:deploy", Steps: logs("t")}); err != nil {
+		t.Errorf("lock web:deploy: %v", err)
+	}
+}
