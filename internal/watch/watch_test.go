@@ -201,3 +201,30 @@ func TestPoller(t *testing.T) {
 	}
 	waitFor(t, w, "a.go", "x_test.go")
 }
+
+// An editor's save (write a temporary file, rename it over the file)
+// is a change of the file; a directory renamed away is a change of that
+// directory, and what happens in it afterwards, outside the root, is
+// not reported under its old name.
+func TestWatchRenames(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	write(t, root, "a.go", "v1")
+	write(t, root, "sub/s.go", "s")
+	w := start(t, root, "**/*.go")
+
+	write(t, root, ".a.go.tmp", "v2")
+	if err := os.Rename(filepath.Join(root, ".a.go.tmp"), filepath.Join(root, "a.go")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, "a.go", ".a.go.tmp")
+
+	if err := os.Rename(filepath.Join(root, "sub"), filepath.Join(outside, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, w, "sub")
+	write(t, outside, "sub/x.go", "x")
+	write(t, outside, "sub/s.go", "edited")
+	write(t, root, "z.go", "z")
+	waitFor(t, w, "z.go", "sub/x.go", "sub/s.go")
+}
