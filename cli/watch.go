@@ -22,6 +22,9 @@ import (
 func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut io.Writer, report func(error)) error {
 	changes := make(chan watch.Change)
 	failed := make(chan error, len(calls))
+	// The forwarders below end with watchRun, whichever way it returns.
+	stop := make(chan struct{})
+	defer close(stop)
 	var names []string
 	for _, c := range calls {
 		names = append(names, c.Name)
@@ -38,7 +41,7 @@ func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut i
 			for ch := range w.Events() {
 				select {
 				case changes <- ch:
-				case <-ctx.Done():
+				case <-stop:
 					return
 				}
 			}
