@@ -26,5 +26,8 @@
 // Changes are debounced: a Change is sent once no event has come for
 // Config.Debounce (default 100 ms), with every path seen since the last
 // Change, so a save that writes, renames and chmods is one Change, and a
-// checkout touching a thousand files is one too.
+// checkout touching a thousand files is one too. While events keep
+// coming without a pause (a file the patterns take written all the
+// time), a Change is sent at the latest ten debounce periods after the
+// first of them.
 package watch

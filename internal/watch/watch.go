@@ -198,6 +198,7 @@ func (w *Watcher) debounce() {
 	timer.Stop()
 	pending := map[string]bool{}
 	overflow, ready := false, false
+	var deadline time.Time // when pending changes are sent even if events go on
 	for {
 		var out chan<- Change
 		var next Change
@@ -211,12 +212,17 @@ func (w *Watcher) debounce() {
 		}
 		select {
 		case c := <-w.raw:
+			if len(pending) == 0 && !overflow {
+				deadline = time.Now().Add(maxWaits * w.cfg.Debounce)
+			}
 			for _, p := range c.Paths {
 				pending[p] = true
 			}
 			overflow = overflow || c.Overflow
 			ready = false
-			timer.Reset(w.cfg.Debounce)
+			// A file written without pause (a log the patterns take)
+			// must not hold the others back for ever.
+			timer.Reset(max(0, min(w.cfg.Debounce, time.Until(deadline))))
 		case <-timer.C:
 			ready = len(pending) > 0 || overflow
 		case out <- next:
@@ -228,6 +234,10 @@ func (w *Watcher) debounce() {
 		}
 	}
 }
+
+// maxWaits bounds how long changes wait while events keep coming: ten
+// times the debounce after the first of them.
+const maxWaits = 10
 
 // skipDir reports whether a directory named name is never watched.
 func skipDir(name string) bool {

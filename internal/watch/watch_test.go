@@ -228,3 +228,31 @@ func TestWatchRenames(t *testing.T) {
 	write(t, root, "z.go", "z")
 	waitFor(t, w, "z.go", "sub/x.go", "sub/s.go")
 }
+
+// A file written without pause does not hold a change back for ever.
+func TestWatchSendsWhileEventsGoOn(t *testing.T) {
+	root := t.TempDir()
+	w := startWith(t, Config{Debounce: 50 * time.Millisecond}, root, "*.log", "*.go")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f, err := os.Create(filepath.Join(root, "busy.log"))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.WriteString("x\n")
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	write(t, root, "a.go", "a")
+	waitFor(t, w, "a.go")
+}
