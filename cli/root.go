@@ -133,6 +133,8 @@ type rootOptions struct {
 	Force    bool
 	ForceAll bool
 	Status   bool
+	NoWait   bool // --no-wait: a task whose lock is held fails at once
+	Watch    bool // --watch: rerun the tasks when their sources change
 
 	SudoPasswordCmd       string
 	PromptForSudoPassword bool
@@ -227,6 +229,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVarP(&opts.Yes, "yes", "y", false, "answer yes to every confirm question")
 	f.BoolVar(&opts.Force, "force", false, "run the named tasks even if they are up to date")
 	f.BoolVar(&opts.ForceAll, "force-all", false, "run every task, deps included, even if up to date")
+	f.BoolVar(&opts.NoWait, "no-wait", false, "fail at once, naming the holder, when a task's lock is held by another gotask (default: wait for it)")
+	f.BoolVar(&opts.Watch, "watch", false, "run the named tasks, then again whenever their sources change (a change during a run stops it and starts again)")
 	f.BoolVar(&opts.Status, "status", false, "exit 0 if the named task is up to date, 1 if not, and say why")
 	f.StringVar(&opts.SudoPasswordCmd, "sudo-password-cmd", "", "a command that prints the sudo password (e.g. \"pass show sudo\")")
 	f.BoolVar(&opts.PromptForSudoPassword, "prompt-for-sudo-password", false, "ask for the sudo password once, before anything runs")
@@ -408,6 +412,7 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		NoPty:     opts.NoPty,
 		AssumeYes: opts.Yes,
 		Env:       cliEnv,
+		NoWait:    opts.NoWait,
 	}
 	// A command gets stdin only when gotask has a real one: an in-memory
 	// reader in tests, or a terminal or pipe the user gave us.
@@ -436,6 +441,12 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	if opts.CheckHosts {
 		return secrets.Error(checkHosts(ctx, out, e, calls))
+	}
+	if opts.Watch {
+		report := func(err error) {
+			fmt.Fprintf(errOut, "%s %s\n", opts.Streams.errPaint(output.Red+output.Bold, "gotask:"), withHint(secrets.Error(err)))
+		}
+		return secrets.Error(watchRun(ctx, e, calls, errOut, report))
 	}
 	return secrets.Error(e.Run(ctx, calls...))
 }

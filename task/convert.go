@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gotask/gotask/internal/lock"
 )
 
 // converter turns the raw document into tasks, collecting every error.
@@ -258,6 +261,7 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.ForwardAgent = raw.ForwardAgent
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
 	t.Answers = c.responders(at, name, raw.Responders)
+	t.Lock, t.LockStale = c.lock(at.child("lock", -1), name, raw.Lock)
 	for i, a := range raw.Args {
 		t.Args = append(t.Args, Arg{Name: a.Name, Type: ArgType(a.Type), Default: a.Default,
 			Required: a.Required, Help: a.Help, Short: a.Short, DefaultEnv: a.DefaultEnv,
@@ -588,6 +592,59 @@ func (c *converter) sudo(at pos, task string, v any) string {
 	}
 	c.fail(at, "task %q: sudo must be true, false or a user name", task)
 	return ""
+}
+
+// lock reads lock = true, lock = "name" or lock = { name = "name",
+// stale = "1h" }. lock = true names the lock after the task (with its
+// namespace, in an included file); a name is shared by every file.
+func (c *converter) lock(at pos, task string, v any) (string, time.Duration) {
+	const what = "task %q: lock must be true, a lock name or { name = \"...\", stale = \"1h\" }"
+	var name string
+	var stale time.Duration
+	switch v := v.(type) {
+	case nil:
+		return "", 0
+	case bool:
+		if !v {
+			return "", 0
+		}
+		return c.ns + task, 0
+	case string:
+		name = v
+	case map[string]any:
+		name = c.ns + task
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			switch x := v[k].(type) {
+			case string:
+				if k == "name" {
+					name = x
+					continue
+				}
+				if k == "stale" {
+					stale = c.duration(at.child("stale", -1), task, x)
+					if d, err := time.ParseDuration(x); err == nil && d <= 0 {
+						c.fail(at.child("stale", -1), "task %q: lock stale must be a positive duration such as \"1h\"", task)
+					}
+					continue
+				}
+				c.fail(at.child(k, -1), "unknown key %q in the lock of task %q (known: name, stale)", k, task)
+			default:
+				if k != "name" && k != "stale" {
+					c.fail(at.child(k, -1), "unknown key %q in the lock of task %q (known: name, stale)", k, task)
+					continue
+				}
+				c.fail(at.child(k, -1), "task %q: lock %s must be a string", task, k)
+			}
+		}
+	default:
+		c.fail(at, what, task)
+		return "", 0
+	}
+	if !lock.ValidName(name) {
+		c.fail(at, "task %q: lock name %q: use letters, digits, '-', '_', '.' and ':', starting with a letter or digit", task, name)
+		return "", 0
+	}
+	return name, stale
 }
 
 func (c *converter) responders(at pos, task string, raw []rawResponder) []Answer {

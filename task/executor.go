@@ -91,6 +91,11 @@ type Executor struct {
 	// without colour.
 	Output *output.Console
 
+	// NoWait makes a task whose lock (Task.Lock) is held by another
+	// process fail at once with a *LockHeldError naming the holder,
+	// instead of waiting for it.
+	NoWait bool
+
 	// Force runs these tasks even when they are up to date; ForceAll
 	// runs every task.
 	Force    []string
@@ -234,6 +239,15 @@ func (e *execution) body(ctx context.Context, t *Task, args map[string]any, targ
 	defer s.close()
 	var check *UpToDate
 	var err error
+	if len(targets) == 0 {
+		// The lock covers the up-to-date check too: a second deploy that
+		// waited finds the first one's work done.
+		var unlock func()
+		if ctx, unlock, err = e.lockLocal(ctx, t, s.stderr); err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	forced := e.ForceAll || slices.Contains(e.Force, t.Name)
 	if t.skippable() {
 		// A forced task is checked too (its status commands aside), so

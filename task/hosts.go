@@ -326,6 +326,12 @@ func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, t
 	if !multi {
 		s.stdin = e.Stdin
 	}
+	ctx, unlock, err := e.lockRemote(ctx, t, tg.name, r, errOut)
+	if err != nil {
+		res.Status, res.Err = "failed", err
+		return res
+	}
+	defer unlock()
 	if err := s.runBody(ctx); err != nil {
 		res.Status, res.Err, res.Step = "failed", err, s.current
 		var ee *runner.ExitError

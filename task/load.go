@@ -140,6 +140,7 @@ type rawTask struct {
 	Hidden       bool           `toml:"hidden"`
 	Confirm      any            `toml:"confirm"`
 	Dotenv       []string       `toml:"dotenv"`
+	Lock         any            `toml:"lock"`
 
 	// v2-flow: control flow.
 	If            string            `toml:"if"`

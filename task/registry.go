@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gotask/gotask/internal/lock"
 )
 
 // Registry holds every known task, from tasks.toml and from Go code, and
@@ -322,6 +324,9 @@ func (t *Task) check() error {
 	}
 	if err := checkEnv(t, t.pos.child("env", -1), t.Env); err != nil {
 		return err
+	}
+	if t.Lock != "" && !lock.ValidName(t.Lock) {
+		return t.errorAt(t.pos.child("lock", -1), fmt.Sprintf("task %q: lock name %q: use letters, digits, '-', '_', '.' and ':', starting with a letter or digit", t.Name, t.Lock))
 	}
 	if err := t.checkArgs(); err != nil {
 		return err

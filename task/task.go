@@ -93,6 +93,19 @@ type Task struct {
 	// UseGitignore skips sources that .gitignore excludes.
 	UseGitignore bool
 
+	// Lock names a lock the task holds while its own work runs (after its
+	// deps): a second gotask running a task with the same lock waits for
+	// it, or fails at once under Executor.NoWait. On this machine it is
+	// flock(2) on .gotask/locks/NAME.lock beside tasks.toml; on each host
+	// of a task with hosts, the directory ~/.gotask-locks/NAME there.
+	// Empty means no lock. Names are letters, digits, '-', '_', '.' and
+	// ':' (see lock.ValidName).
+	Lock string
+	// LockStale is the age after which a host's lock is taken as
+	// abandoned by a holder on another machine, and recovered. Zero means
+	// 12 hours.
+	LockStale time.Duration
+
 	// Hidden keeps the task out of the list; it still runs by name.
 	Hidden bool
 	// Confirm asks this question before the task runs ("" = don't ask).

@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -192,4 +193,40 @@ func (s *scope) definition() []byte {
 	def.Computed, def.TopEnv, def.Dotenv = s.valuesUsed()
 	b, _ := json.Marshal(def) // plain data: cannot fail
 	return b
+}
+
+// WatchSources returns what a watcher must watch to see the sources of
+// the task call names change: the directory its sources are relative to
+// and their globs, with {{.name}} values substituted as the up-to-date
+// check does, followed by each of its generates as a "!" glob, so that
+// what the task writes does not count as a change. A task without
+// sources is an *ArgError naming it.
+func (e *Executor) WatchSources(ctx context.Context, call Call) (dir string, globs []string, err error) {
+	t, err := e.Registry.Resolve(call.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(t.Sources) == 0 {
+		return "", nil, &ArgError{Task: t.Name, Err: errors.New(`has no sources to watch; add sources = ["**/*.go", ...] to it, the files whose changes should run it again`)}
+	}
+	args, err := t.ParseCall(call)
+	if err != nil {
+		return "", nil, err
+	}
+	x := e.newExecution()
+	x.ctx = ctx
+	if err := x.evalVars(ctx, []*Task{t}); err != nil {
+		return "", nil, err
+	}
+	spec, err := x.newScope(ctx, t, args, "", e.Local).fingerprintSpec()
+	if err != nil {
+		return "", nil, &TaskError{Task: t.Name, Err: err}
+	}
+	globs = slices.Clone(spec.Sources)
+	for _, g := range spec.Generates {
+		if !strings.HasPrefix(g, "!") {
+			globs = append(globs, "!"+g)
+		}
+	}
+	return spec.Dir, globs, nil
 }

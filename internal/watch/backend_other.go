@@ -1,0 +1,5 @@
+//go:build !linux
+
+package watch
+
+func newBackend(w *Watcher) (backend, error) { return newPoller(w) }
