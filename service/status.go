@@ -36,6 +36,10 @@ type Status struct {
 	Since    time.Time // when the current process started (zero when none)
 	Restarts int       // how many times the instance was started again (crashes and recycles)
 	LastExit string    // "exit 1", "signal KILL", "" when none
+
+	// Added by svc-core beyond the contract's first draft.
+	Recycles int    // how many of Restarts were recycles (restart_when), not crashes
+	Error    string // why the instance failed, when State is Failed; "" otherwise
 }
 
 // ProcStat is what the operating system says of one process.

@@ -1,0 +1,178 @@
+package service
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cgroup is a cgroup v2 directory that holds one process of an instance
+// and everything it starts, setsid'd children included: signalling its
+// members and writing cgroup.kill reach what a process group cannot.
+type cgroup struct {
+	dir string
+	fd  int // the open directory, for clone3's CLONE_INTO_CGROUP
+}
+
+// cgroupParent returns the cgroup v2 directory gotask runs in, where
+// instances' cgroups are made, or "" when there is none it can write
+// to (cgroup v1 only, a read-only mount, not root).
+func cgroupParent() string {
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	var root string
+	for line := range strings.Lines(string(mounts)) {
+		// ... mount-point ... - fstype source options
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		if f := strings.Fields(pre); len(f) >= 5 {
+			root = f[4]
+			break
+		}
+	}
+	if root == "" {
+		return ""
+	}
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(self)) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
+			dir := filepath.Join(root, filepath.Clean("/"+rest))
+			if syscall.Access(dir, 2 /* W_OK */) != nil {
+				return ""
+			}
+			return dir
+		}
+	}
+	return ""
+}
+
+// newCgroup makes a cgroup named name under parent.
+func newCgroup(parent, name string) (*cgroup, error) {
+	dir := filepath.Join(parent, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.kill")); err != nil {
+		_ = os.Remove(dir)
+		return nil, fmt.Errorf("no cgroup.kill (Linux before 5.14): %w", err)
+	}
+	fd, err := syscall.Open(dir, syscall.O_DIRECTORY|syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		_ = os.Remove(dir)
+		return nil, err
+	}
+	return &cgroup{dir: dir, fd: fd}, nil
+}
+
+func sysProcAttr(cg *cgroup) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true}
+	if cg != nil {
+		a.UseCgroupFD, a.CgroupFD = true, cg.fd
+	}
+	return a
+}
+
+// pids lists the cgroup's processes.
+func (c *cgroup) pids() ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for f := range strings.FieldsSeq(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// signal sends sig to every process of the cgroup.
+func (c *cgroup) signal(sig syscall.Signal) {
+	if sig == syscall.SIGKILL {
+		c.kill()
+		return
+	}
+	pids, _ := c.pids()
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, sig)
+	}
+}
+
+// kill kills every process of the cgroup, and waits (up to a bound) for
+// it to be empty.
+func (c *cgroup) kill() {
+	_ = os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if !c.populated() {
+			return
+		}
+	}
+}
+
+// populated says the cgroup or a child of it still holds a process.
+func (c *cgroup) populated() bool {
+	b, err := os.ReadFile(filepath.Join(c.dir, "cgroup.events"))
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(b, []byte("populated 1"))
+}
+
+// remove removes the (empty) cgroup.
+func (c *cgroup) remove() {
+	_ = syscall.Close(c.fd)
+	if err := os.Remove(c.dir); err != nil && !os.IsNotExist(err) {
+		// Still populated: a process that could not be killed (in D
+		// state). Leave the directory; the kernel keeps it until empty.
+		return
+	}
+}
+
+// groupMembers lists the processes whose process group is pgid, from
+// /proc.
+func groupMembers(pgid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return []int{pgid}
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// After the name: state ppid pgrp ...
+		sc := bufio.NewScanner(bytes.NewReader(b[i+1:]))
+		sc.Split(bufio.ScanWords)
+		var f []string
+		for len(f) < 3 && sc.Scan() {
+			f = append(f, sc.Text())
+		}
+		if len(f) == 3 && f[2] == strconv.Itoa(pgid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
