@@ -97,6 +97,7 @@ func (c *converter) file2registry(doc *rawFile, r *Registry) {
 			}
 		}
 	}
+	c.services(doc.Services, r)
 }
 
 func (c *converter) hostGroup(at pos, name string, v any) *HostGroup {
