@@ -75,7 +75,7 @@ type Spec struct {
 	ResetAfter time.Duration
 	// MaxRestarts is how many crashes an instance may have within
 	// RestartWindow; one more and it is failed: not restarted again.
-	// Zero means 5; negative means no limit.
+	// Zero means 5; negative allows none: the first crash fails it.
 	MaxRestarts int
 	// RestartWindow is the window of MaxRestarts. Zero means 5 minutes.
 	RestartWindow time.Duration

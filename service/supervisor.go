@@ -530,8 +530,8 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 		now := time.Now()
 		crashes = append(crashes, now)
 		crashes = slices.DeleteFunc(crashes, func(t time.Time) bool { return now.Sub(t) > spec.RestartWindow })
-		if spec.MaxRestarts >= 0 && len(crashes) > spec.MaxRestarts {
-			err := fmt.Errorf("%s; gave up after %d restarts in %s (max_restarts)", exit, spec.MaxRestarts, spec.RestartWindow)
+		if limit := max(spec.MaxRestarts, 0); len(crashes) > limit {
+			err := fmt.Errorf("%s; gave up after %d restarts in %s (max_restarts)", exit, limit, spec.RestartWindow)
 			s.set(in, Failed, func() { in.err = err })
 			s.logf(in, "failed: %v", err)
 			return
@@ -567,3 +567,9 @@ func (s *Supervisor) spawn(in *instance, cmd Command, stdout, stderr io.Writer) 
 	}
 	return p, nil
 }
+
+// Cgroups says whether instances get a cgroup each on this machine
+// (Linux with a writable cgroup v2, as root), so that stopping one also
+// reaches the processes that left its process group (setsid). Without,
+// only the process group is signalled.
+func Cgroups() bool { return cgroupParent() != "" }

@@ -1,0 +1,243 @@
+package cli_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gotask/gotask/service"
+)
+
+// syncBuf is an output buffer that a test reads while a process writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// upHang bounds every wait: the tests wait on events (a line, a file),
+// and this only stops one that hangs.
+const upHang = 2 * time.Minute
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(upHang)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", upHang, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, path, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	})
+	return pid
+}
+
+// gone says pid is no running process (a zombie waiting for a reaper
+// that is not gotask counts as gone: it runs nothing).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) != nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && bytes.HasPrefix(bytes.TrimSpace(b[i+1:]), []byte("Z"))
+}
+
+// upProject is a project of a task and three services: fam starts a
+// child, a grandchild and a setsid'd child; web waits for fam to be ready
+// and echoes a hostile var; crash keeps crashing (only when withCrash).
+func upProject(t *testing.T, withCrash bool) (dir, file string) {
+	dir = t.TempDir()
+	doc := `
+[vars]
+evil = "placeholder"
+
+[tasks.prepare]
+run = "echo prepared > prepared"
+
+[services.fam]
+run = """
+sh -c 'sleep 300 & echo $! > grandchild.pid; wait' &
+echo $! > child.pid
+setsid sh -c 'echo $$ > setsid.pid; exec sleep 300' &
+echo $$ > fam.pid
+wait
+"""
+ready = { sh = "test -f setsid.pid" }
+deps = ["prepare"]
+
+[services.web]
+run = "echo web got {{.evil}}; echo $$ > web.pid; exec sleep 300"
+deps = ["fam"]
+`
+	if withCrash {
+		doc += `
+[services.crash]
+run = "echo crashing; exit 3"
+backoff = "0"
+max_restarts = 2
+`
+	}
+	file = filepath.Join(dir, "tasks.toml")
+	writeFile(t, file, doc)
+	return dir, file
+}
+
+// startUp runs gotask up on file and kills its process group when the
+// test ends, in case it failed half way.
+func startUp(t *testing.T, file string, args ...string) (*exec.Cmd, *syncBuf) {
+	t.Helper()
+	hostile := `$(touch pwned1)` + "`touch pwned2`" + `'; touch pwned3`
+	cmd := exec.Command(gotaskBinary(t), append([]string{"-f", file, "--var", "evil=" + hostile, "up"}, args...)...)
+	cmd.Dir = filepath.Dir(file)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	buf := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("gotask up printed:\n%s", buf)
+		}
+	})
+	return cmd, buf
+}
+
+func exitCode(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(upHang):
+		t.Fatalf("gotask up did not end")
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestUpCtrlCLeavesNoProcess: Ctrl-C (SIGINT) to gotask up stops every
+// instance and leaves no process behind: the shell, its child, its
+// grandchild and, where instances get a cgroup, its setsid'd child. The
+// summary names each instance, and the crashing service that gave up
+// makes the exit status 1.
+func TestUpCtrlCLeavesNoProcess(t *testing.T) {
+	dir, file := upProject(t, true)
+	cmd, out := startUp(t, file)
+	pids := map[string]int{}
+	for _, n := range []string{"fam", "child", "grandchild", "setsid", "web"} {
+		pids[n] = readPid(t, filepath.Join(dir, n+".pid"))
+	}
+	if !service.Cgroups() {
+		t.Logf("no cgroup here: the setsid'd child is out of reach (README: Services)")
+		_ = syscall.Kill(pids["setsid"], syscall.SIGKILL)
+		delete(pids, "setsid")
+	}
+	waitFor(t, "crash to give up", func() bool {
+		return strings.Contains(out.String(), "gotask: crash: failed: exit 3; gave up after 2 restarts")
+	})
+	waitFor(t, "the ready line", func() bool { return strings.Contains(out.String(), "gotask: up: ") })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 1 {
+		t.Errorf("exit status %d, want 1 (a service failed)", code)
+	}
+	for n, pid := range pids {
+		if !gone(pid) {
+			t.Errorf("%s (pid %d) outlived gotask up", n, pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	got := out.String()
+	for _, want := range []string{
+		"\ngotask up: 3 instances, 1 failed\n",
+		"  crash     failed   restarts 2    last exit exit 3        up -  exit 3; gave up after 2 restarts in 5m0s (max_restarts)\n",
+		"gotask: service crash failed: exit 3",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	for _, n := range []string{"fam", "web"} {
+		if !strings.Contains(got, fmt.Sprintf("\n  %-8s  stopped  restarts 0    last exit ", n)) {
+			t.Errorf("the summary lacks a stopped line for %s", n)
+		}
+	}
+	// The task in fam's deps ran first, once; web's var stayed literal.
+	if b, _ := os.ReadFile(filepath.Join(dir, "prepared")); string(b) != "prepared\n" {
+		t.Errorf("the dep task did not run: %q", b)
+	}
+	if !strings.Contains(got, "[web]   web got $(touch pwned1)`touch pwned2`'; touch pwned3\n") {
+		t.Errorf("web did not print the hostile value as it is")
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "pwned*")); len(m) > 0 {
+		t.Errorf("a var ran as code: %v", m)
+	}
+}
+
+// TestUpSIGTERMStopsCleanly: SIGTERM stops everything as Ctrl-C does;
+// with no failed instance gotask up exits 0.
+func TestUpSIGTERMStopsCleanly(t *testing.T) {
+	dir, file := upProject(t, false)
+	cmd, out := startUp(t, file, "web")
+	pids := map[string]int{}
+	for _, n := range []string{"fam", "child", "grandchild", "web"} {
+		pids[n] = readPid(t, filepath.Join(dir, n+".pid"))
+	}
+	setsid := readPid(t, filepath.Join(dir, "setsid.pid"))
+	if service.Cgroups() {
+		pids["setsid"] = setsid
+	} else {
+		t.Cleanup(func() { _ = syscall.Kill(setsid, syscall.SIGKILL) })
+	}
+	waitFor(t, "the ready line", func() bool { return strings.Contains(out.String(), "gotask: up: 2 of 2 instances ready") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	for n, pid := range pids {
+		if !gone(pid) {
+			t.Errorf("%s (pid %d) outlived gotask up", n, pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if got := out.String(); !strings.Contains(got, "\ngotask up: 2 instances, 0 failed\n") {
+		t.Errorf("no summary")
+	}
+}
