@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,5 +240,66 @@ func TestUpSIGTERMStopsCleanly(t *testing.T) {
 	}
 	if got := out.String(); !strings.Contains(got, "\ngotask up: 2 instances, 0 failed\n") {
 		t.Errorf("no summary")
+	}
+}
+
+// TestExampleStackUp runs the two-service stack of examples/tasks.toml
+// as written, with gotask up, on a copy of the example directory (its
+// build writes bin/stack): the API becomes ready, both workers take
+// jobs from it, and Ctrl-C stops all three cleanly.
+func TestExampleStackUp(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the example stack is built with the go command")
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"tasks.toml", "web/tasks.toml", "stack/main.go"} {
+		b, err := os.ReadFile(filepath.Join("..", "examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, f), string(b))
+	}
+	// The copy is a module of its own: the stack imports nothing else.
+	writeFile(t, filepath.Join(dir, "go.mod"), "module example.com/stack\n\ngo 1.26\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	cmd := exec.Command(gotaskBinary(t), "-f", filepath.Join(dir, "tasks.toml"), "--var", "api_addr="+addr, "up")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("gotask up printed:\n%s", out)
+		}
+	})
+	waitFor(t, "both workers to take a job", func() bool {
+		s := out.String()
+		return strings.Contains(s, "[worker.1] worker-1: did job ") && strings.Contains(s, "[worker.2] worker-2: did job ")
+	})
+	if !strings.Contains(out.String(), "gotask: up: 3 of 3 instances ready") {
+		t.Errorf("up did not report 3 instances ready")
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	got := out.String()
+	for _, want := range []string{"api: stopping, finishing requests in flight", "\ngotask up: 3 instances, 0 failed\n", "  worker.2  stopped  restarts 0    last exit exit 0 "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the output lacks %q", want)
+		}
 	}
 }
