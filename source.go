@@ -12,7 +12,7 @@ import (
 //
 //go:embed go.mod go.sum *.go
 //go:embed cli/*.go task/*.go output/*.go runner/*.go runner/local/*.go runner/remote/*.go runner/remote/internal/sshconfig/*.go responder/*.go
-//go:embed internal/gobuild/*.go internal/shell/*.go internal/fingerprint/*.go internal/ctxio/*.go
+//go:embed internal/gobuild/*.go internal/shell/*.go internal/fingerprint/*.go internal/ctxio/*.go internal/watch/*.go
 //go:embed runner/internal/capture/*.go service/*.go
 var source embed.FS
 
