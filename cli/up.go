@@ -55,6 +55,8 @@ foreground until Ctrl-C (or SIGTERM):
     instance is failed and the others carry on;
   - restart_when = { rss, after } recycles a process: a graceful stop,
     then a new one;
+  - watch = ["**/*.go"] restarts a service (one instance at a time) when
+    a file it names changes;
   - Ctrl-C stops every instance (dependants first): stop_signal to its
     process group and cgroup, then KILL after stop_grace.
 
@@ -157,7 +159,7 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	}
 	specs := make([]service.Spec, 0, len(chosen))
 	for _, s := range chosen {
-		spec, err := serviceSpec(e, s, env)
+		spec, err := serviceSpec(ctx, e, s, env)
 		if err != nil {
 			return err
 		}
@@ -233,8 +235,12 @@ func serviceClosure(reg *task.Registry, names []string) []*task.Service {
 // serviceSpec turns a service of tasks.toml into what the supervisor
 // runs; its commands are rendered at each start, with env (gotask's
 // environment without its secrets) under the service's own.
-func serviceSpec(e *task.Executor, s *task.Service, env []string) (service.Spec, error) {
+func serviceSpec(ctx context.Context, e *task.Executor, s *task.Service, env []string) (service.Spec, error) {
 	sig, err := service.ParseSignal(s.StopSignal)
+	if err != nil {
+		return service.Spec{}, err
+	}
+	first, err := e.ServiceCommand(ctx, s, 1) // where watch patterns start: the service's dir
 	if err != nil {
 		return service.Spec{}, err
 	}
@@ -273,6 +279,8 @@ func serviceSpec(e *task.Executor, s *task.Service, env []string) (service.Spec,
 		RecycleRSS:   s.RecycleRSS,
 		RecycleAfter: s.RecycleAfter,
 		Nice:         s.Nice,
+		Watch:        s.Watch,
+		WatchDir:     first.Dir,
 	}, nil
 }
 

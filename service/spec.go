@@ -95,6 +95,14 @@ type Spec struct {
 	// has been up that long.
 	RecycleAfter time.Duration
 
+	// Watch, when not empty, restarts the service (rolling, as Restart)
+	// when a file under WatchDir that these patterns take changes:
+	// fingerprint globs ("**/*.go"), "!" to exclude. Changes are debounced.
+	Watch []string
+	// WatchDir is where Watch's patterns start. Empty means the
+	// supervisor's working directory.
+	WatchDir string
+
 	// Nice, when not zero, runs the processes with that niceness
 	// (through nice(1), so that it holds from the first instruction).
 	Nice int

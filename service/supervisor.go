@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gotask/gotask/internal/watch"
 )
 
 // Supervisor runs the instances of services and keeps them running. Make
@@ -29,6 +31,11 @@ type Supervisor struct {
 type svc struct {
 	spec      Spec
 	instances []*instance
+
+	// Guarded by the supervisor's mu:
+	watcher  *watch.Watcher // while the service runs, when it has Watch
+	unwatch  func()         // cancels the watcher's restarts
+	stopping bool           // Stop was asked last (not Start): nothing may start it again on its own
 }
 
 // instance is one replica of a service. Its fields are guarded by the
@@ -199,12 +206,19 @@ func (s *Supervisor) Start(ctx context.Context, names ...string) error {
 			continue
 		}
 		s.mu.Lock()
+		v.stopping = false
 		for _, in := range v.instances {
 			if !in.running {
 				s.launch(in)
 			}
 		}
+		werr := s.watch(v)
 		s.mu.Unlock()
+		if werr != nil {
+			bad[name] = true
+			errs = append(errs, werr)
+			continue
+		}
 		if err := s.waitReady(ctx, v); err != nil {
 			bad[name] = true
 			errs = append(errs, err)
@@ -299,7 +313,14 @@ func (s *Supervisor) Stop(ctx context.Context, names ...string) error {
 	for _, name := range order {
 		var dones []chan struct{}
 		s.mu.Lock()
-		for _, in := range s.services[name].instances {
+		v := s.services[name]
+		v.stopping = true
+		if v.watcher != nil {
+			v.unwatch() // calls off a restart it began
+			_ = v.watcher.Close()
+			v.watcher, v.unwatch = nil, nil
+		}
+		for _, in := range v.instances {
 			if in.running {
 				select {
 				case <-in.stop:
@@ -348,6 +369,9 @@ func (s *Supervisor) restartOne(ctx context.Context, in *instance) error {
 	s.mu.Lock()
 	gen := in.gen
 	switch {
+	case in.s.stopping && !in.running:
+		s.mu.Unlock()
+		return fmt.Errorf("service %s: stopped; start it first", in.s.spec.Name)
 	case !in.running:
 		s.launch(in)
 	case in.kick != nil:
@@ -573,3 +597,51 @@ func (s *Supervisor) spawn(in *instance, cmd Command, stdout, stderr io.Writer) 
 // reaches the processes that left its process group (setsid). Without,
 // only the process group is signalled.
 func Cgroups() bool { return cgroupParent() != "" }
+
+// watch starts v's file watcher, if it has Watch patterns and none runs:
+// each debounced change restarts v, one instance at a time. Call with
+// s.mu held.
+func (s *Supervisor) watch(v *svc) error {
+	if len(v.spec.Watch) == 0 || v.watcher != nil {
+		return nil
+	}
+	dir := v.spec.WatchDir
+	if dir == "" {
+		dir = "."
+	}
+	w, err := watch.New(dir, v.spec.Watch)
+	if err != nil {
+		return fmt.Errorf("service %s: watch: %w", v.spec.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	v.watcher, v.unwatch = w, cancel
+	go func() {
+		defer cancel()
+		for change := range w.Events() {
+			s.mu.Lock()
+			current := v.watcher == w && !v.stopping
+			s.mu.Unlock()
+			if !current {
+				continue
+			}
+			s.logLine(fmt.Sprintf("gotask: %s: watch: %s changed; restarting", v.spec.Name, change))
+			if err := s.Restart(ctx, v.spec.Name); err != nil && ctx.Err() == nil {
+				s.logLine(fmt.Sprintf("gotask: %s: watch: restart: %v", v.spec.Name, err))
+			}
+		}
+		if err := w.Err(); err != nil {
+			s.logLine(fmt.Sprintf("gotask: %s: watch stopped: %v", v.spec.Name, err))
+		}
+	}()
+	return nil
+}
+
+// logLine writes one whole line of the supervisor's own to cfg.Log.
+func (s *Supervisor) logLine(line string) {
+	if s.cfg.Log == nil {
+		return
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	_, _ = io.WriteString(s.cfg.Log, line+"\n")
+}

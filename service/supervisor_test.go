@@ -476,3 +476,33 @@ func TestStartFailsWhenNeverReady(t *testing.T) {
 		t.Errorf("other = %+v, want ready", st)
 	}
 }
+
+// TestWatchRestarts: saving a file that the watch patterns take
+// restarts the service; a file they do not take changes nothing.
+func TestWatchRestarts(t *testing.T) {
+	dir := t.TempDir()
+	s, log := start(t, Config{Services: []Spec{{Name: "web", Watch: []string{"*.txt"}, WatchDir: dir,
+		Command: sh(dir, "echo $$ >> pids; exec sleep 300", ReadyCheck{})}}})
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	lines := func() int {
+		b, _ := os.ReadFile(filepath.Join(dir, "pids"))
+		return bytes.Count(b, []byte("\n"))
+	}
+	until(t, "the first process", func() bool { return lines() == 1 })
+	first := statusOf(s, "web", 1).Pid
+	if err := os.WriteFile(filepath.Join(dir, "notes.log"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "page.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "a restart", func() bool { return lines() == 2 && statusOf(s, "web", 1).State == Ready })
+	if !strings.Contains(log.String(), "gotask: web: watch: page.txt changed; restarting") {
+		t.Errorf("the log does not say what changed:\n%s", log)
+	}
+	if st := statusOf(s, "web", 1); st.Pid == first || st.Restarts != 1 || alive(first) {
+		t.Errorf("after the change: %+v (first pid %d, alive %v)", st, first, alive(first))
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gotask/gotask/internal/fingerprint"
 )
 
 // Service is a long-running process of tasks.toml ([services.NAME]), as
@@ -38,8 +40,8 @@ type Service struct {
 	// instance (restart_when).
 	RecycleRSS   uint64
 	RecycleAfter time.Duration
-	// Watch lists the patterns of files whose change restarts the
-	// service (parsed; not yet acted on).
+	// Watch lists the patterns (relative to Dir, as a task's sources)
+	// of the files whose change restarts the service.
 	Watch []string
 	// Deps are tasks (run first, once) and services (ready first).
 	Deps []string
@@ -221,10 +223,12 @@ func (c *converter) service(at pos, name string, raw *rawService, r *Registry) *
 	for i, p := range raw.Watch {
 		if strings.TrimSpace(strings.TrimPrefix(p, "!")) == "" {
 			c.fail(at.child("watch", i), "%s: watch pattern %d is empty", what, i+1)
+		} else if _, err := fingerprint.NewMatcher([]string{p}); err != nil {
+			c.fail(at.child("watch", i), "%s: watch: %v", what, err)
 		}
 	}
-	if len(raw.Watch) > 0 {
-		c.fail(at.child("watch", -1), "%s: watch is not yet supported for services (issue 18); remove it and restart with `gotask restart %s`", what, name)
+	if raw.Watch != nil && len(raw.Watch) == 0 {
+		c.fail(at.child("watch", -1), "%s: watch is empty; list patterns like [\"**/*.go\", \"!**/*_test.go\"], or remove it", what)
 	}
 	if raw.Nice != nil {
 		s.Nice = *raw.Nice

@@ -72,9 +72,9 @@ func TestServiceLoadErrors(t *testing.T) {
 			want: []string{`tasks.toml:3:1: service "api": stop_signal must be one of TERM, INT, HUP, QUIT, KILL, USR1, USR2, not "STOP"`},
 		},
 		{
-			name: "watch not yet",
-			doc:  "[services.api]\nrun = \"x\"\nwatch = [\"**/*.go\"]\n",
-			want: []string{"tasks.toml:3:1: service \"api\": watch is not yet supported for services (issue 18); remove it and restart with `gotask restart api`"},
+			name: "bad watch pattern",
+			doc:  "[services.api]\nrun = \"x\"\nwatch = [\"**/*.go\", \"[a-\"]\n",
+			want: []string{"tasks.toml:3:21: service \"api\": watch: bad pattern \"[a-\": pattern \"[a-\": bad element \"[a-\": unterminated [ or trailing \\"},
 		},
 		{
 			name: "hosts not yet",
@@ -135,6 +135,7 @@ deps = ["build", "db"]
 nice = 5
 env = { A = "1" }
 dir = "sub"
+watch = ["**/*.go", "!**/*_test.go"]
 `
 	r := NewRegistry()
 	if err := r.LoadBytes("tasks.toml", []byte(doc)); err != nil {
@@ -148,7 +149,7 @@ dir = "sub"
 		api.MaxBackoff != 2*time.Second || api.MaxRestarts != 9 || api.Ready.HTTP != "http://127.0.0.1:8080/" ||
 		api.StopSignal != "INT" || api.StopGrace != 3*time.Second || api.RecycleRSS != 500<<20 ||
 		api.RecycleAfter != 12*time.Hour || strings.Join(api.Deps, ",") != "build,db" || api.Nice != 5 ||
-		api.Env["A"] != "1" || api.Dir != "sub" {
+		api.Env["A"] != "1" || api.Dir != "sub" || strings.Join(api.Watch, ",") != "**/*.go,!**/*_test.go" {
 		t.Errorf("api = %+v", api)
 	}
 	db, _ := r.Service("db")
