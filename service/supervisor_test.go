@@ -506,3 +506,30 @@ func TestWatchRestarts(t *testing.T) {
 		t.Errorf("after the change: %+v (first pid %d, alive %v)", st, first, alive(first))
 	}
 }
+
+// TestNice: nice runs the instance's processes at that niceness (over
+// the supervisor's own), from their first instruction.
+func TestNice(t *testing.T) {
+	dir := t.TempDir()
+	self, err := ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Nice > 19-3 {
+		t.Skipf("this test runs at nice %d already", self.Nice)
+	}
+	s, _ := start(t, Config{Services: []Spec{{Name: "low", Nice: 3, Command: sh(dir, "sleep 300 & echo $! > child.pid; wait", ReadyCheck{})}}})
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	child := pidsOf(t, dir, "child.pid")["child.pid"]
+	for _, pid := range []int{statusOf(s, "low", 1).Pid, child} {
+		st, err := ReadProc(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Nice != self.Nice+3 {
+			t.Errorf("pid %d runs at nice %d, want %d", pid, st.Nice, self.Nice+3)
+		}
+	}
+}
