@@ -134,7 +134,9 @@ func (c *cgroup) populated() bool {
 
 // remove removes the (empty) cgroup.
 func (c *cgroup) remove() {
-	_ = syscall.Close(c.fd)
+	if c.fd >= 0 {
+		_ = syscall.Close(c.fd)
+	}
 	if err := os.Remove(c.dir); err != nil && !os.IsNotExist(err) {
 		// Still populated: a process that could not be killed (in D
 		// state). Leave the directory; the kernel keeps it until empty.
@@ -175,4 +177,29 @@ func groupMembers(pgid int) []int {
 		}
 	}
 	return pids
+}
+
+// reapOrphans kills and removes the cgroups under parent that a
+// supervisor left behind when it was killed (SIGKILL, a crash): those
+// named gotask-PID-... whose PID runs no more. What ran in them was a
+// dead supervisor's instances, which nothing else would ever stop.
+func reapOrphans(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "gotask-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // not ours, or its supervisor may still run
+		}
+		c := &cgroup{dir: filepath.Join(parent, e.Name()), fd: -1}
+		c.kill()
+		_ = os.Remove(c.dir)
+	}
 }
