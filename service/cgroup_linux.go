@@ -137,10 +137,15 @@ func (c *cgroup) remove() {
 	if c.fd >= 0 {
 		_ = syscall.Close(c.fd)
 	}
-	if err := os.Remove(c.dir); err != nil && !os.IsNotExist(err) {
-		// Still populated: a process that could not be killed (in D
-		// state). Leave the directory; the kernel keeps it until empty.
-		return
+	// Right after its last process has gone, the kernel may refuse to
+	// remove the cgroup for a moment (EBUSY): try again for a while.
+	// One still populated (a process in D state that no KILL ends) is
+	// left; the next supervisor removes it (reapOrphans).
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := os.Remove(c.dir)
+		if err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
+			return
+		}
 	}
 }
 
