@@ -25,6 +25,9 @@ type Supervisor struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change of state
 	logMu   sync.Mutex
+
+	hurry     chan struct{} // closed by Kill: stop graces end at once
+	hurryOnce sync.Once
 }
 
 // svc is one service and its instances.
@@ -62,7 +65,7 @@ type instance struct {
 
 // New checks cfg and returns a Supervisor that has started nothing.
 func New(cfg Config) (*Supervisor, error) {
-	s := &Supervisor{cfg: cfg, services: map[string]*svc{}, changed: make(chan struct{})}
+	s := &Supervisor{cfg: cfg, services: map[string]*svc{}, changed: make(chan struct{}), hurry: make(chan struct{})}
 	for _, spec := range cfg.Services {
 		if spec.Name == "" || spec.Command == nil {
 			return nil, fmt.Errorf("service %q: a name and a Command are required", spec.Name)
@@ -345,6 +348,14 @@ func (s *Supervisor) Stop(ctx context.Context, names ...string) error {
 	return nil
 }
 
+// Kill cuts every stop short, now and later: an instance being stopped,
+// or stopped from now on, is killed (SIGKILL to its group and cgroup)
+// without waiting for its stop_grace. For a second Ctrl-C. It does not
+// stop anything by itself: call Stop too.
+func (s *Supervisor) Kill() {
+	s.hurryOnce.Do(func() { close(s.hurry) })
+}
+
 // Restart restarts the named services (none: all) one instance at a
 // time: each is stopped gracefully and started again, and the next one
 // waits until it is ready, so that a service of several replicas always
@@ -452,7 +463,7 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 	spec := in.s.spec
 	defer func() {
 		s.mu.Lock()
-		in.running, in.pid, in.kick = false, 0, nil
+		in.running, in.pid, in.since, in.kick = false, 0, time.Time{}, nil
 		close(done)
 		s.notify()
 		s.mu.Unlock()
@@ -515,18 +526,18 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 		select {
 		case <-p.exited:
 		case <-ctx.Done():
-			p.terminate(spec.StopSignal, spec.StopGrace)
+			p.terminate(spec.StopSignal, spec.StopGrace, s.hurry)
 		case recycled = <-kick:
 			s.set(in, Restarting, nil)
 			s.logf(in, "%s: stopping pid %d", recycled, p.pid)
-			p.terminate(spec.StopSignal, spec.StopGrace)
+			p.terminate(spec.StopSignal, spec.StopGrace, s.hurry)
 		}
 		stopWatch()
 		p.cleanup()
 		exit := p.exitString()
 		up := time.Since(p.start)
 		s.mu.Lock()
-		in.pid, in.lastExit, in.kick = 0, exit, nil
+		in.pid, in.since, in.lastExit, in.kick = 0, time.Time{}, exit, nil
 		s.mu.Unlock()
 
 		switch {
