@@ -56,11 +56,12 @@ type instance struct {
 	lastExit string
 	err      error // why it failed, when it did
 
-	running bool          // its loop runs
-	stop    chan struct{} // closed to ask the loop to stop
-	done    chan struct{} // closed when the loop has ended
-	kick    chan string   // a graceful restart of the current process, and why
-	gen     int           // counts the processes started, for Restart's wait
+	running  bool          // its loop runs
+	wasReady bool          // it has been ready since its loop started
+	stop     chan struct{} // closed to ask the loop to stop
+	done     chan struct{} // closed when the loop has ended
+	kick     chan string   // a graceful restart of the current process, and why
+	gen      int           // counts the processes started, for Restart's wait
 }
 
 // New checks cfg and returns a Supervisor that has started nothing.
@@ -242,6 +243,9 @@ func (s *Supervisor) waitReady(ctx context.Context, v *svc) error {
 	return s.wait(ctx, func() (bool, error) {
 		ready := true
 		for _, in := range v.instances {
+			if in.wasReady {
+				continue // it may have ended since: a one-shot service
+			}
 			switch in.state {
 			case Ready:
 			case Failed, Stopped:
@@ -292,7 +296,7 @@ func (s *Supervisor) launch(in *instance) {
 	in.stop = make(chan struct{})
 	in.done = make(chan struct{})
 	in.state = Starting
-	in.err = nil
+	in.err, in.wasReady = nil, false
 	s.notify()
 	go s.loop(in, in.stop, in.done)
 }
@@ -508,7 +512,12 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 			return
 		}
 		kick := make(chan string, 1)
-		s.set(in, Running, func() {
+		state := Running
+		if cmd.Ready == (ReadyCheck{}) {
+			state = Ready // no check: ready as soon as it runs
+		}
+		s.set(in, state, func() {
+			in.wasReady = in.wasReady || state == Ready
 			in.pid, in.since, in.kick = p.pid, p.start, kick
 			in.gen++
 			if !first {
@@ -517,6 +526,9 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 		})
 		first = false
 		s.logf(in, "started (pid %d)", p.pid)
+		if state == Ready {
+			s.logf(in, "ready")
+		}
 
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		go s.checkReady(watchCtx, in, p, cmd)
