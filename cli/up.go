@@ -67,20 +67,30 @@ foreground until Ctrl-C (or SIGTERM):
 At the end gotask up prints each instance's state, restarts, last exit
 and uptime, and exits 1 if any instance failed (0 otherwise).
 
-Flags:
-  -h, --help   show this help
+Flags: gotask's own (see gotask --help): -f FILE before up; --var
+name=value, --env NAME=value and -q before or after it.
 `
 
 // upRun is gotask up: start the services, supervise them until Ctrl-C or
 // until none runs any more, stop them, and print a summary.
 func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []string) error {
+	// gotask's own flags may come after the verb too (gotask up --var
+	// port=8081), as after a task name.
 	fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	help := fs.BoolP("help", "h", false, "")
+	if opts.global != nil {
+		fs.AddFlagSet(opts.global)
+	} else {
+		fs.BoolVarP(&opts.Help, "help", "h", false, "")
+	}
+	file, global := opts.File, opts.Global
 	if err := fs.Parse(args); err != nil {
 		return &UsageError{Msg: fmt.Sprintf("gotask up: %v (see gotask up --help)", err)}
 	}
-	if *help || opts.Help {
+	if opts.File != file || opts.Global != global {
+		return &UsageError{Msg: "gotask up: -f and -g choose the tasks file before anything is read: put them before up"}
+	}
+	if opts.Help {
 		_, err := io.WriteString(opts.Streams.Out, upHelp)
 		return err
 	}
