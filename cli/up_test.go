@@ -341,3 +341,29 @@ stop_grace = "1h"
 		t.Errorf("the output does not say it killed stubborn")
 	}
 }
+
+// TestTaskNice: nice = N on a task runs its commands N above gotask's
+// own niceness, from their first instruction (the shell, and what it
+// starts).
+func TestTaskNice(t *testing.T) {
+	self, err := service.ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Nice > 19-4 {
+		t.Skipf("this test runs at nice %d already", self.Nice)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tasks.toml")
+	writeFile(t, file, "[tasks.low]\nnice = 4\nrun = \"nice; sh -c nice\"\n[tasks.plain]\nrun = \"nice\"\n")
+	stdout, stderr, code := runMain(t, "-f", file, "low", "plain")
+	want := fmt.Sprintf("%d\n%d\n%d\n", self.Nice+4, self.Nice+4, self.Nice)
+	if code != 0 || stdout != want {
+		t.Errorf("exit %d, stdout %q, want %q (stderr %q)", code, stdout, want, stderr)
+	}
+	writeFile(t, file, "[tasks.far]\nnice = 4\nhosts = [\"web1\"]\nrun = \"true\"\n")
+	_, stderr, code = runMain(t, "-f", file, "far")
+	if code != 2 || !strings.Contains(stderr, `task "far": nice is not yet supported for tasks with hosts`) {
+		t.Errorf("nice with hosts: exit %d, stderr %q", code, stderr)
+	}
+}
