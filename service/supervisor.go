@@ -604,7 +604,7 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 func (s *Supervisor) spawn(in *instance, cmd Command, stdout, stderr io.Writer) (*process, error) {
 	var cg *cgroup
 	if s.cgParent != "" {
-		name := fmt.Sprintf("gotask-%d-%s-%d", os.Getpid(), in.label, time.Now().UnixNano())
+		name := fmt.Sprintf("gotask-%d-%s-%s-%d", os.Getpid(), pidNamespace(), in.label, time.Now().UnixNano())
 		cg, _ = newCgroup(s.cgParent, name) // none: the process group only
 	}
 	p, err := startProcess(cmd, in.s.spec.Nice, cg, stdout, stderr)
