@@ -13,7 +13,7 @@ import (
 //go:embed go.mod go.sum *.go
 //go:embed cli/*.go task/*.go output/*.go runner/*.go runner/local/*.go runner/remote/*.go runner/remote/internal/sshconfig/*.go responder/*.go
 //go:embed internal/gobuild/*.go internal/shell/*.go internal/fingerprint/*.go internal/ctxio/*.go internal/watch/*.go internal/lock/*.go
-//go:embed runner/internal/capture/*.go
+//go:embed runner/internal/capture/*.go service/*.go
 var source embed.FS
 
 // Source returns the source of this module as the binary was built from

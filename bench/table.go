@@ -82,6 +82,9 @@ func newTable(results []result) table {
 			if q == 0 {
 				q = ratio(c, b)
 			}
+			if r.b.wallLimit > 0 {
+				q = div(c.median, r.b.wallLimit)
+			}
 			verdict := "PASS"
 			if q > r.b.ratioTarget {
 				verdict = "MISS"

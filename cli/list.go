@@ -21,7 +21,7 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 	if asJSON {
 		return listJSON(s, reg, visible)
 	}
-	if len(visible) == 0 {
+	if len(visible) == 0 && len(reg.Services()) == 0 {
 		fmt.Fprintln(s.Out, "No tasks. Add one to tasks.toml:\n\n  [tasks.hello]\n  run = \"echo hello\"")
 		return nil
 	}
@@ -35,9 +35,11 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 		width = max(width, len(names[i]))
 	}
 	var b strings.Builder
-	if reg.File != "" {
+	switch {
+	case len(visible) == 0:
+	case reg.File != "":
 		fmt.Fprintf(&b, "Tasks in %s:\n", reg.File)
-	} else {
+	default:
 		b.WriteString("Tasks:\n")
 	}
 	// The top file's tasks first, then each included file's under its
@@ -68,8 +70,36 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 		}
 		fmt.Fprintf(&b, "  %s%s  %s\n", name, pad, help)
 	}
+	listServices(&b, s, reg, len(visible) > 0)
 	_, err := fmt.Fprint(s.Out, b.String())
 	return err
+}
+
+// listServices adds the "Services:" section of gotask -l: each service
+// with its replicas and the first line of its help.
+func listServices(b *strings.Builder, s *Streams, reg *task.Registry, afterTasks bool) {
+	services := reg.Services()
+	if len(services) == 0 {
+		return
+	}
+	names := make([]string, len(services))
+	width := 0
+	for i, svc := range services {
+		names[i] = svc.Name
+		if svc.Replicas > 1 {
+			names[i] += fmt.Sprintf(" (x%d)", svc.Replicas)
+		}
+		width = max(width, len(names[i]))
+	}
+	if afterTasks {
+		b.WriteString("\n")
+	}
+	b.WriteString("Services (gotask up [SERVICE...]):\n")
+	for i, svc := range services {
+		help, _, _ := strings.Cut(svc.Help, "\n")
+		pad := strings.Repeat(" ", width-len(names[i]))
+		fmt.Fprintf(b, "  %s%s  %s\n", s.paint(output.Cyan, names[i]), pad, help)
+	}
 }
 
 type jsonTask struct {

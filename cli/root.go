@@ -186,6 +186,7 @@ its own arguments:
   gotask --init                       write a starter tasks.toml here
   gotask -H web1,web2 -- uptime       run a command on hosts (no tasks.toml needed)
   gotask --list-hosts                 list the host groups, hosts and their vars
+  gotask up [SERVICE...]              start the services ([services.X]) in the foreground; Ctrl-C stops them
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
 		Args:              cobra.ArbitraryArgs,
@@ -326,6 +327,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	if opts.List {
 		defer pending.noteUnlisted(opts.Streams)
 		return listTasks(opts.Streams, reg, opts.JSON)
+	}
+	if verb := serviceVerb(reg, opts.Args); verb != "" {
+		return runServiceVerb(ctx, opts, reg, verb, opts.Args[1:])
 	}
 	if opts.AdHoc != nil {
 		name, err := addAdHoc(reg, opts)

@@ -101,15 +101,16 @@ func unjoin(err error) []error {
 // a string or a list, sudo a bool or a user) decode into any and are
 // checked by the converter.
 type rawFile struct {
-	Default         string             `toml:"default"`
-	Vars            map[string]any     `toml:"vars"`
-	Hosts           map[string]any     `toml:"hosts"`
-	SudoPasswordCmd string             `toml:"sudo_password_cmd"`
-	Tasks           map[string]rawTask `toml:"tasks"`
-	Includes        map[string]any     `toml:"includes"`
-	Env             map[string]any     `toml:"env"`
-	Dotenv          []string           `toml:"dotenv"`
-	HostVars        map[string]any     `toml:"host_vars"`
+	Default         string                `toml:"default"`
+	Vars            map[string]any        `toml:"vars"`
+	Hosts           map[string]any        `toml:"hosts"`
+	SudoPasswordCmd string                `toml:"sudo_password_cmd"`
+	Tasks           map[string]rawTask    `toml:"tasks"`
+	Includes        map[string]any        `toml:"includes"`
+	Env             map[string]any        `toml:"env"`
+	Dotenv          []string              `toml:"dotenv"`
+	HostVars        map[string]any        `toml:"host_vars"`
+	Services        map[string]rawService `toml:"services"`
 }
 
 type rawTask struct {
@@ -147,6 +148,9 @@ type rawTask struct {
 	Preconditions []rawPrecondition `toml:"preconditions"`
 	RetryDelay    string            `toml:"retry_delay"`
 	Until         string            `toml:"until"`
+
+	// issue 18: the niceness of the task's commands.
+	Nice *int `toml:"nice"`
 }
 
 type rawPrecondition struct {

@@ -61,8 +61,9 @@ type Registry struct {
 	// fails as an unknown task.
 	Partial bool
 
-	cmds       templates         // shell commands with placeholders, analysed once
-	groupFiles map[string]string // host group -> the file that defined it
+	services   map[string]*Service // tasks.toml's [services], by name
+	cmds       templates           // shell commands with placeholders, analysed once
+	groupFiles map[string]string   // host group -> the file that defined it
 }
 
 // HostGroup is a named set of hosts from tasks.toml's [hosts] table.
@@ -226,6 +227,7 @@ func (r *Registry) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, r.checkServices()...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

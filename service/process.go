@@ -1,0 +1,220 @@
+package service
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// process is one run of an instance's command: the shell and everything
+// it starts, in one process group and, where gotask can create one, one
+// cgroup. The group (and cgroup) outlive the shell: whatever is left in
+// them when it ends is killed (cleanup), so that a restart never leaves
+// the old process's children running.
+type process struct {
+	cmd    *exec.Cmd
+	pid    int // also the process group id
+	cg     *cgroup
+	start  time.Time
+	exited chan struct{} // closed when the shell has been reaped
+	state  *os.ProcessState
+	err    error // from Wait, when it failed otherwise than by exit status
+
+	copying sync.WaitGroup // the output copiers
+	pipes   []*os.File     // their read ends
+}
+
+// outputDrain bounds how long the output of a process that is gone is
+// still read: a process that escaped the group (setsid, where no cgroup
+// could be made) may hold the pipe open forever.
+const outputDrain = 2 * time.Second
+
+// startProcess starts c in a new process group (and cgroup cg, when not
+// nil), copying its output to stdout and stderr.
+func startProcess(c Command, nice int, cg *cgroup, stdout, stderr io.Writer) (*process, error) {
+	argv := []string{"/bin/sh", "-c", c.Line}
+	if nice != 0 {
+		argv = append([]string{"nice", "-n", strconv.Itoa(nice)}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	p := &process{cmd: cmd, cg: cg, exited: make(chan struct{})}
+	var writers []*os.File
+	for range 2 {
+		r, pw, err := os.Pipe()
+		if err != nil {
+			p.closePipes(writers)
+			return nil, err
+		}
+		p.pipes, writers = append(p.pipes, r), append(writers, pw)
+	}
+	cmd.Stdout, cmd.Stderr = writers[0], writers[1]
+	cmd.SysProcAttr = sysProcAttr(cg)
+	err := cmd.Start()
+	p.closePipes(writers)
+	if err != nil {
+		p.closePipes(p.pipes)
+		return nil, err
+	}
+	p.pid, p.start = cmd.Process.Pid, time.Now()
+	for i, w := range []io.Writer{stdout, stderr} {
+		if w == nil {
+			w = io.Discard
+		}
+		p.copying.Add(1)
+		go func(r *os.File) {
+			defer p.copying.Done()
+			_, _ = io.Copy(w, r)
+		}(p.pipes[i])
+	}
+	go func() {
+		err := cmd.Wait()
+		p.state = cmd.ProcessState
+		if p.state == nil {
+			p.err = err
+		}
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+func (p *process) closePipes(files []*os.File) {
+	for _, f := range files {
+		_ = f.Close()
+	}
+}
+
+// signal sends sig to every process of p: its group, and the members of
+// its cgroup that left the group (setsid).
+func (p *process) signal(sig syscall.Signal) {
+	_ = syscall.Kill(-p.pid, sig)
+	if p.cg != nil {
+		p.cg.signal(sig)
+	}
+}
+
+// terminate stops p: sig to all of it, then SIGKILL after grace, or as
+// soon as hurry is closed, if the shell has not ended by then. It
+// returns once the shell is reaped.
+func (p *process) terminate(sig syscall.Signal, grace time.Duration, hurry <-chan struct{}) {
+	p.signal(sig)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return
+	case <-t.C:
+	case <-hurry:
+	}
+	p.signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// cleanup kills what is left of p once its shell has ended (children
+// still in its group or cgroup), waits for its output to be read, and
+// removes its cgroup.
+func (p *process) cleanup() {
+	<-p.exited
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	if p.cg != nil {
+		p.cg.kill()
+	}
+	done := make(chan struct{})
+	go func() { p.copying.Wait(); close(done) }()
+	t := time.NewTimer(outputDrain)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		p.closePipes(p.pipes) // unblocks the copiers
+		<-done
+	}
+	p.closePipes(p.pipes)
+	if p.cg != nil {
+		p.cg.remove()
+	}
+}
+
+// exitString says how p ended: "exit 1", "signal KILL".
+func (p *process) exitString() string {
+	if p.state == nil {
+		if p.err != nil {
+			return p.err.Error()
+		}
+		return ""
+	}
+	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "signal " + signalName(ws.Signal())
+	}
+	return fmt.Sprintf("exit %d", p.state.ExitCode())
+}
+
+// success says p exited 0.
+func (p *process) success() bool { return p.state != nil && p.state.Success() }
+
+// members returns the pids of p's processes: its cgroup's, or its
+// process group's.
+func (p *process) members() []int {
+	if p.cg != nil {
+		if pids, err := p.cg.pids(); err == nil {
+			return pids
+		}
+	}
+	return groupMembers(p.pid)
+}
+
+// rss is the resident memory of all of p's processes together.
+func (p *process) rss() uint64 {
+	var total uint64
+	for _, pid := range p.members() {
+		if st, err := ReadProc(pid); err == nil {
+			total += st.RSS
+		}
+	}
+	return total
+}
+
+// signalName is the name of sig without "SIG", as kill -l prints it.
+func signalName(sig syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGHUP: "HUP", syscall.SIGINT: "INT", syscall.SIGQUIT: "QUIT",
+		syscall.SIGKILL: "KILL", syscall.SIGTERM: "TERM", syscall.SIGUSR1: "USR1",
+		syscall.SIGUSR2: "USR2", syscall.SIGABRT: "ABRT", syscall.SIGSEGV: "SEGV",
+		syscall.SIGPIPE: "PIPE", syscall.SIGALRM: "ALRM",
+	}
+	if n, ok := names[sig]; ok {
+		return n
+	}
+	return strconv.Itoa(int(sig))
+}
+
+// ParseSignal returns the signal named name: "TERM", "SIGTERM", "INT",
+// "HUP", "QUIT", "KILL", "USR1", "USR2".
+func ParseSignal(name string) (syscall.Signal, error) {
+	switch name {
+	case "TERM", "SIGTERM":
+		return syscall.SIGTERM, nil
+	case "INT", "SIGINT":
+		return syscall.SIGINT, nil
+	case "HUP", "SIGHUP":
+		return syscall.SIGHUP, nil
+	case "QUIT", "SIGQUIT":
+		return syscall.SIGQUIT, nil
+	case "KILL", "SIGKILL":
+		return syscall.SIGKILL, nil
+	case "USR1", "SIGUSR1":
+		return syscall.SIGUSR1, nil
+	case "USR2", "SIGUSR2":
+		return syscall.SIGUSR2, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q: use TERM, INT, HUP, QUIT, KILL, USR1 or USR2", name)
+}
