@@ -146,6 +146,10 @@ type rawTask struct {
 	Preconditions []rawPrecondition `toml:"preconditions"`
 	RetryDelay    string            `toml:"retry_delay"`
 	Until         string            `toml:"until"`
+
+	// fleet-toml: tunnels over the host's SSH connection.
+	Forward []string `toml:"forward"`
+	Reverse []string `toml:"reverse"`
 }
 
 type rawPrecondition struct {

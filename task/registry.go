@@ -223,6 +223,7 @@ func (r *Registry) Validate() error {
 					fmt.Sprintf("task %q: unknown host group %q; define it under [hosts]", t.Name, name)))
 			}
 		}
+		errs = append(errs, r.checkTunnels(t)...)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
