@@ -130,6 +130,11 @@ type rootOptions struct {
 	Init      bool
 	Help      bool
 
+	// Put and Get copy a file or tree to or from the hosts of -H with no
+	// task (--put LOCAL / --get REMOTE), to To (--to), with Mode (--mode,
+	// octal permission bits); "" when not given.
+	Put, Get, To, Mode string
+
 	Force    bool
 	ForceAll bool
 	Status   bool
@@ -183,6 +188,10 @@ its own arguments:
   gotask -H web1,web2 deploy          run a task on hosts over SSH
   gotask --init                       write a starter tasks.toml here
   gotask -H web1,web2 -- uptime       run a command on hosts (no tasks.toml needed)
+  gotask -H @web --put app --to /opt/app/
+                                      copy a file to the hosts
+  gotask -H web1,web2 --get /var/log/app.log --to logs/
+                                      copy a file from each host, into logs/HOST/
   gotask --list-hosts                 list the host groups, hosts and their vars
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
@@ -218,7 +227,11 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON; with --list-hosts, the hosts")
 	f.BoolVar(&opts.ListHosts, "list-hosts", false, "list the host groups and hosts, with the vars each host gives its tasks")
 	f.StringVar(&opts.Inventory, "inventory", "", "add the host groups and host vars of FILE, a TOML file holding only [hosts] and [host_vars]")
-	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND: run the command through sudo, as root")
+	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND, --put or --get: run the command or copy through sudo, as root")
+	f.StringVar(&opts.Put, "put", "", "with -H HOSTS and --to DEST: copy the local file or directory `PATH` to DEST on each host, no task needed")
+	f.StringVar(&opts.Get, "get", "", "with -H HOSTS and --to DIR: copy `PATH` from each host to DIR here; from more than one host (several, or a @group), into DIR/HOST/, one directory per host")
+	f.StringVar(&opts.To, "to", "", "with --put or --get: where the copy goes (`DEST`; ending in / for a directory to copy into)")
+	f.StringVar(&opts.Mode, "mode", "", "with --put or --get: the copies' permission bits, octal `MODE` like 0755 (default: the source's)")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
 	f.BoolVarP(&opts.Warn, "warn", "w", false, "carry on after a failing command (the exit status still reports it)")
@@ -305,8 +318,11 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		fmt.Fprintf(opts.Streams.Out, "gotask %s\n", version(opts.cfg))
 		return nil
 	}
-	if opts.AdHocSudo && opts.AdHoc == nil {
-		return &UsageError{Msg: "--sudo applies to an ad-hoc command only (gotask -H HOSTS --sudo -- COMMAND); a task says sudo = true in tasks.toml"}
+	if err := checkTransferFlags(opts); err != nil {
+		return err
+	}
+	if opts.AdHocSudo && opts.AdHoc == nil && opts.Put == "" && opts.Get == "" {
+		return &UsageError{Msg: "--sudo applies to an ad-hoc command or copy only (gotask -H HOSTS --sudo -- COMMAND, or with --put/--get); a task says sudo = true in tasks.toml"}
 	}
 	reg, err := loadRegistry(opts)
 	if err != nil {
@@ -325,6 +341,13 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	if opts.AdHoc != nil {
 		name, err := addAdHoc(reg, opts)
+		if err != nil {
+			return err
+		}
+		opts.Args = []string{name}
+	}
+	if opts.Put != "" || opts.Get != "" {
+		name, err := addTransfer(reg, opts)
 		if err != nil {
 			return err
 		}
@@ -393,6 +416,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	// Dynamic inventories run once, before anything else, and only for
 	// the groups this run uses.
 	if err := reg.ResolveGroups(ctx, env, reg.GroupsFor(calls, opts.Hosts)); err != nil {
+		return err
+	}
+	if err := checkGetHosts(reg, opts); err != nil {
 		return err
 	}
 	e := &task.Executor{

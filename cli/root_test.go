@@ -38,6 +38,12 @@ func TestNewCmdRoot(t *testing.T) {
 		{name: "ssh", args: []string{"-F", "none", "-i", "k1", "-i", "k,2", "--accept-new-host-keys", "--prompt-for-login-password"}, check: func(o *rootOptions) bool {
 			return o.SSHConfig == "none" && slices.Equal(o.Identities, []string{"k1", "k,2"}) && o.AcceptNewHostKeys && o.PromptForLoginPassword
 		}},
+		{name: "put", args: []string{"-H", "h", "--put", "app", "--to", "/opt/app/", "--mode", "0755", "--sudo"}, check: func(o *rootOptions) bool {
+			return o.Put == "app" && o.To == "/opt/app/" && o.Mode == "0755" && o.AdHocSudo && o.Get == "" && len(o.Args) == 0 && o.AdHoc == nil
+		}},
+		{name: "get", args: []string{"-H", "h", "--get", "/var/log/app.log", "--to", "logs/"}, check: func(o *rootOptions) bool {
+			return o.Get == "/var/log/app.log" && o.To == "logs/" && o.Put == ""
+		}},
 		{name: "forward agent", args: []string{"--forward-agent"}, check: func(o *rootOptions) bool {
 			return o.ForwardAgent
 		}},
