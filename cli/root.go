@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner/local"
+	"github.com/gotask/gotask/runner/remote"
 	"github.com/gotask/gotask/task"
 )
 
@@ -154,6 +156,10 @@ type rootOptions struct {
 	ForwardAgent           bool
 	PromptForLoginPassword bool
 
+	// MaxHandshakes and MaxIdleHosts are remote.Config's scale knobs
+	// (--max-handshakes, --max-idle-hosts); see remoteConfig.
+	MaxHandshakes, MaxIdleHosts int
+
 	Vars []string // --var name=value, in order
 	Env  []string // --env NAME=value, in order
 
@@ -230,7 +236,7 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND, --put or --get: run the command or copy through sudo, as root")
 	f.StringVar(&opts.Put, "put", "", "with -H HOSTS and --to DEST: copy the local file or directory `PATH` to DEST on each host, no task needed")
 	f.StringVar(&opts.Get, "get", "", "with -H HOSTS and --to DIR: copy `PATH` from each host to DIR here; from more than one host (several, or a @group), into DIR/HOST/, one directory per host")
-	f.StringVar(&opts.To, "to", "", "with --put or --get: where the copy goes (`DEST`; ending in / for a directory to copy into)")
+	f.StringVar(&opts.To, "to", "", "with --put or --get: where the copy goes; a `DEST` ending in / is a directory to copy into")
 	f.StringVar(&opts.Mode, "mode", "", "with --put or --get: the copies' permission bits, octal `MODE` like 0755 (default: the source's)")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
@@ -256,6 +262,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.ForwardAgent, "forward-agent", false, "forward the ssh-agent to the hosts whose ssh_config says ForwardAgent yes (never done without this flag)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
+	f.IntVar(&opts.MaxHandshakes, "max-handshakes", 0, fmt.Sprintf("at most `N` SSH connections set up (connect, handshake, login) at once, whatever -P says; a host's connect timeout starts with its turn (default: %d per CPU, %d here)", remote.DefaultMaxHandshakesPerCPU, remote.DefaultMaxHandshakesPerCPU*runtime.GOMAXPROCS(0)))
+	f.IntVar(&opts.MaxIdleHosts, "max-idle-hosts", remote.DefaultMaxIdleHosts, "keep at most `N` hosts that no task is using connected, for later tasks of the run; beyond them the one left longest ago is disconnected (0: disconnect each host once its task is done there)")
 	f.StringArrayVar(&opts.Env, "env", nil, "set an environment variable `NAME=value` for every command of the run (repeatable; over [env], dotenv and the tasks' env)")
 	f.StringArrayVar(&opts.Vars, "var", nil, "set a var of tasks.toml for this run, `name=value` (repeatable; replaces the value or sh command of a declared var)")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
