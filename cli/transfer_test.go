@@ -2,9 +2,11 @@ package cli_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gotask/gotask/cli"
@@ -130,5 +132,54 @@ func TestAdHocTransferRefused(t *testing.T) {
 				t.Errorf("left %v behind", entries)
 			}
 		})
+	}
+}
+
+// TestAdHocSudoPutOverSSH: --sudo with --put copies as root through
+// sudo's password sources, into a directory the login user cannot write;
+// without --sudo the same copy is refused.
+func TestAdHocSudoPutOverSSH(t *testing.T) {
+	sudoUser, password := os.Getenv(sudoUserEnv), os.Getenv(sudoPasswordEnv)
+	if sudoUser == "" || password == "" {
+		sshtest.MissingPeer(t, sudoUserEnv+" and "+sudoPasswordEnv+" are not set (.ci/run creates that user, whose sudo asks for its password, and sets them)")
+	}
+	if os.Geteuid() != 0 {
+		sshtest.MissingPeer(t, "logging in to the test sshd as "+sudoUser+" needs the test to run as root")
+	}
+	s := newSSH(t, sshtest.SSHDOptions{AnyUser: true}, func(d *sshtest.SSHD) string {
+		return fmt.Sprintf("Host s1\n  HostName 127.0.0.1\n  Port %d\n  User %s\n", d.Port, sudoUser)
+	})
+	hostsOnly := writeTasks(t, "[hosts]\nweb = [\"s1\"]\n")
+	src := filepath.Join(t.TempDir(), "app.conf")
+	if err := os.WriteFile(src, []byte("secret=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Root's own directory, closed to the login user.
+	rootDir, err := os.MkdirTemp("", "gotask-rootonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rootDir) })
+	dst := filepath.Join(rootDir, "app.conf")
+	if o := s.run(t, hostsOnly, "-H", "s1", "--put", src, "--to", dst); o.code == 0 {
+		t.Fatalf("without --sudo the login user wrote into a root-only directory")
+	}
+	t.Setenv("GOTASK_SUDO_PASSWORD", password)
+	o := s.run(t, hostsOnly, "-H", "s1", "--sudo", "--put", src, "--to", dst, "--mode", "0600")
+	if o.code != 0 {
+		t.Fatalf("--sudo --put: exit %d", o.code)
+	}
+	fi, err := os.Stat(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != "secret=1\n" || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the copy holds %q with mode %v, want the source with mode 0600", got, fi.Mode().Perm())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+		t.Errorf("the copy is owned by uid %d, want root (copied through sudo)", st.Uid)
+	}
+	if strings.Contains(o.stdout+o.stderr, password) {
+		t.Error("the sudo password shows in gotask's output")
 	}
 }
