@@ -48,15 +48,20 @@ func tunnelEcho(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// unusedPort returns a loopback port that was free a moment ago.
-func unusedPort(t *testing.T) int {
+// unusedPorts returns n distinct loopback ports that were free a moment
+// ago: each is held until all are found, so none comes back twice.
+func unusedPorts(t *testing.T, n int) []int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // probeScript writes a bash script that connects to 127.0.0.1:$1, sends
@@ -123,7 +128,8 @@ func TestRemoteTaskTunnels(t *testing.T) {
 	s := newSSH(t, sshtest.SSHDOptions{}, nil, "h1")
 	echo := strconv.Itoa(tunnelEcho(t))
 	probe := probeScript(t)
-	fport, rport := unusedPort(t), unusedPort(t)
+	ports := unusedPorts(t, 2)
+	fport, rport := ports[0], ports[1]
 	fp, rp := strconv.Itoa(fport), strconv.Itoa(rport)
 	file := writeTasks(t, `
 [tasks.fwd]
