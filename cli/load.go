@@ -33,7 +33,7 @@ func loadRegistryOnce(opts *rootOptions) (*task.Registry, error) {
 	if path == "" {
 		root, found, err := findProject(".")
 		if found == "" {
-			if reg == nil && (opts.AdHoc != nil || opts.ListHosts) {
+			if reg == nil && (opts.AdHoc != nil || opts.ListHosts || opts.Put != "" || opts.Get != "") {
 				// An ad-hoc command needs no tasks file: its hosts come
 				// from -H (hosts and ssh_config aliases) and --inventory.
 				reg = task.NewRegistry()

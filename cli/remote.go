@@ -45,13 +45,11 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 		Redact:   e.Secrets.Redact,
 		Hint:     hint,
 	})
-	cfg := &remote.Config{
-		SSHConfig:     opts.SSHConfig,
-		IdentityFiles: opts.Identities,
-		AcceptNew:     opts.AcceptNewHostKeys,
-		ProxyStderr:   e.Stderr, // ProxyCommand's own messages, as ssh shows them
-		ForwardAgent:  opts.ForwardAgent,
+	cfg, err := remoteConfig(opts)
+	if err != nil {
+		return nil, err
 	}
+	cfg.ProxyStderr = e.Stderr // ProxyCommand's own messages, as ssh shows them
 	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {
 		if cfg.Password = askSecret(opts.Streams); cfg.Password == nil {
@@ -61,6 +59,31 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 	h := &hosts{pool: remote.NewPool(cfg)}
 	e.Remote = h
 	return h, nil
+}
+
+// remoteConfig is the SSH configuration the flags ask for. The scale
+// knobs are checked here: --max-handshakes 0 is remote's default (a few
+// per CPU) and --max-idle-hosts 0 disconnects a host as soon as no task
+// uses it; neither may be negative.
+func remoteConfig(opts *rootOptions) (*remote.Config, error) {
+	if opts.MaxHandshakes < 0 {
+		return nil, &UsageError{Msg: fmt.Sprintf("--max-handshakes %d: give how many connections may be set up at once, at least 1 (or 0 for %d per CPU)", opts.MaxHandshakes, remote.DefaultMaxHandshakesPerCPU)}
+	}
+	if opts.MaxIdleHosts < 0 {
+		return nil, &UsageError{Msg: fmt.Sprintf("--max-idle-hosts %d: give how many idle hosts stay connected, 0 or more (default %d)", opts.MaxIdleHosts, remote.DefaultMaxIdleHosts)}
+	}
+	cfg := &remote.Config{
+		SSHConfig:     opts.SSHConfig,
+		IdentityFiles: opts.Identities,
+		AcceptNew:     opts.AcceptNewHostKeys,
+		ForwardAgent:  opts.ForwardAgent,
+		MaxHandshakes: opts.MaxHandshakes,
+		MaxIdleHosts:  opts.MaxIdleHosts,
+	}
+	if opts.MaxIdleHosts == 0 {
+		cfg.MaxIdleHosts = -1 // remote's "none": its zero is the default
+	}
+	return cfg, nil
 }
 
 // hosts is the CLI's task.Connector: a pool of SSH connections, one per
@@ -74,8 +97,9 @@ func (h *hosts) Connect(ctx context.Context, host string) (runner.Runner, error)
 }
 
 // Release tells the pool a task is done with host: its connection is
-// closed once more than remote.DefaultMaxIdleHosts other hosts have been
-// released after it, unless a task takes it up again first.
+// closed once more than --max-idle-hosts (remote.DefaultMaxIdleHosts)
+// other hosts have been released after it, unless a task takes it up
+// again first.
 func (h *hosts) Release(host string) { h.pool.Release(host) }
 
 // Close closes every connection the pool opened.

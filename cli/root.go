@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner/local"
+	"github.com/gotask/gotask/runner/remote"
 	"github.com/gotask/gotask/task"
 )
 
@@ -130,6 +132,11 @@ type rootOptions struct {
 	Init      bool
 	Help      bool
 
+	// Put and Get copy a file or tree to or from the hosts of -H with no
+	// task (--put LOCAL / --get REMOTE), to To (--to), with Mode (--mode,
+	// octal permission bits); "" when not given.
+	Put, Get, To, Mode string
+
 	Force    bool
 	ForceAll bool
 	Status   bool
@@ -150,6 +157,10 @@ type rootOptions struct {
 	AcceptNewHostKeys      bool
 	ForwardAgent           bool
 	PromptForLoginPassword bool
+
+	// MaxHandshakes and MaxIdleHosts are remote.Config's scale knobs
+	// (--max-handshakes, --max-idle-hosts); see remoteConfig.
+	MaxHandshakes, MaxIdleHosts int
 
 	Vars []string // --var name=value, in order
 	Env  []string // --env NAME=value, in order
@@ -185,6 +196,10 @@ its own arguments:
   gotask -H web1,web2 deploy          run a task on hosts over SSH
   gotask --init                       write a starter tasks.toml here
   gotask -H web1,web2 -- uptime       run a command on hosts (no tasks.toml needed)
+  gotask -H @web --put app --to /opt/app/
+                                      copy a file to the hosts
+  gotask -H web1,web2 --get /var/log/app.log --to logs/
+                                      copy a file from each host, into logs/HOST/
   gotask --list-hosts                 list the host groups, hosts and their vars
   gotask up [SERVICE...]              start the services ([services.X]) in the foreground; Ctrl-C stops them
 
@@ -221,7 +236,11 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.JSON, "json", false, "with --list: print the tasks as JSON; with --list-hosts, the hosts")
 	f.BoolVar(&opts.ListHosts, "list-hosts", false, "list the host groups and hosts, with the vars each host gives its tasks")
 	f.StringVar(&opts.Inventory, "inventory", "", "add the host groups and host vars of FILE, a TOML file holding only [hosts] and [host_vars]")
-	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND: run the command through sudo, as root")
+	f.BoolVar(&opts.AdHocSudo, "sudo", false, "with -H HOSTS -- COMMAND, --put or --get: run the command or copy through sudo, as root")
+	f.StringVar(&opts.Put, "put", "", "with -H HOSTS and --to DEST: copy the local file or directory `PATH` to DEST on each host, no task needed")
+	f.StringVar(&opts.Get, "get", "", "with -H HOSTS and --to DIR: copy `PATH` from each host to DIR here; from more than one host (several, or a @group), into DIR/HOST/, one directory per host")
+	f.StringVar(&opts.To, "to", "", "with --put or --get: where the copy goes; a `DEST` ending in / is a directory to copy into")
+	f.StringVar(&opts.Mode, "mode", "", "with --put or --get: the copies' permission bits, octal `MODE` like 0755 (default: the source's)")
 	f.BoolVarP(&opts.Dry, "dry", "n", false, "print what would run, and run nothing")
 	f.BoolVarP(&opts.Echo, "echo", "e", false, "print each command before running it")
 	f.BoolVarP(&opts.Warn, "warn", "w", false, "carry on after a failing command (the exit status still reports it)")
@@ -248,6 +267,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.ForwardAgent, "forward-agent", false, "forward the ssh-agent to the hosts whose ssh_config says ForwardAgent yes (never done without this flag)")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
+	f.IntVar(&opts.MaxHandshakes, "max-handshakes", 0, fmt.Sprintf("at most `N` SSH connections set up (connect, handshake, login) at once, whatever -P says; a host's connect timeout starts with its turn (default: %d per CPU, %d here)", remote.DefaultMaxHandshakesPerCPU, remote.DefaultMaxHandshakesPerCPU*runtime.GOMAXPROCS(0)))
+	f.IntVar(&opts.MaxIdleHosts, "max-idle-hosts", remote.DefaultMaxIdleHosts, "keep at most `N` hosts that no task is using connected, for later tasks of the run; beyond them the one left longest ago is disconnected (0: disconnect each host once its task is done there)")
 	f.StringArrayVar(&opts.Env, "env", nil, "set an environment variable `NAME=value` for every command of the run (repeatable; over [env], dotenv and the tasks' env)")
 	f.StringArrayVar(&opts.Vars, "var", nil, "set a var of tasks.toml for this run, `name=value` (repeatable; replaces the value or sh command of a declared var)")
 	f.BoolVar(&opts.Version, "version", false, "print gotask's version")
@@ -310,8 +331,11 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 		fmt.Fprintf(opts.Streams.Out, "gotask %s\n", version(opts.cfg))
 		return nil
 	}
-	if opts.AdHocSudo && opts.AdHoc == nil {
-		return &UsageError{Msg: "--sudo applies to an ad-hoc command only (gotask -H HOSTS --sudo -- COMMAND); a task says sudo = true in tasks.toml"}
+	if err := checkTransferFlags(opts); err != nil {
+		return err
+	}
+	if opts.AdHocSudo && opts.AdHoc == nil && opts.Put == "" && opts.Get == "" {
+		return &UsageError{Msg: "--sudo applies to an ad-hoc command or copy only (gotask -H HOSTS --sudo -- COMMAND, or with --put/--get); a task says sudo = true in tasks.toml"}
 	}
 	reg, err := loadRegistry(opts)
 	if err != nil {
@@ -333,6 +357,13 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	if opts.AdHoc != nil {
 		name, err := addAdHoc(reg, opts)
+		if err != nil {
+			return err
+		}
+		opts.Args = []string{name}
+	}
+	if opts.Put != "" || opts.Get != "" {
+		name, err := addTransfer(reg, opts)
 		if err != nil {
 			return err
 		}
@@ -401,6 +432,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	// Dynamic inventories run once, before anything else, and only for
 	// the groups this run uses.
 	if err := reg.ResolveGroups(ctx, env, reg.GroupsFor(calls, opts.Hosts)); err != nil {
+		return err
+	}
+	if err := checkGetHosts(reg, opts); err != nil {
 		return err
 	}
 	e := &task.Executor{

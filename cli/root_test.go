@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gotask/gotask/runner/remote"
 	"github.com/gotask/gotask/task"
 )
 
@@ -38,6 +39,20 @@ func TestNewCmdRoot(t *testing.T) {
 		{name: "ssh", args: []string{"-F", "none", "-i", "k1", "-i", "k,2", "--accept-new-host-keys", "--prompt-for-login-password"}, check: func(o *rootOptions) bool {
 			return o.SSHConfig == "none" && slices.Equal(o.Identities, []string{"k1", "k,2"}) && o.AcceptNewHostKeys && o.PromptForLoginPassword
 		}},
+		{name: "put", args: []string{"-H", "h", "--put", "app", "--to", "/opt/app/", "--mode", "0755", "--sudo"}, check: func(o *rootOptions) bool {
+			return o.Put == "app" && o.To == "/opt/app/" && o.Mode == "0755" && o.AdHocSudo && o.Get == "" && len(o.Args) == 0 && o.AdHoc == nil
+		}},
+		{name: "get", args: []string{"-H", "h", "--get", "/var/log/app.log", "--to", "logs/"}, check: func(o *rootOptions) bool {
+			return o.Get == "/var/log/app.log" && o.To == "logs/" && o.Put == ""
+		}},
+		{name: "scale knobs default", args: []string{"-H", "a"}, check: func(o *rootOptions) bool {
+			return o.MaxHandshakes == 0 && o.MaxIdleHosts == remote.DefaultMaxIdleHosts
+		}},
+		{name: "scale knobs", args: []string{"--max-handshakes", "16", "--max-idle-hosts", "0", "-P", "200"}, check: func(o *rootOptions) bool {
+			return o.MaxHandshakes == 16 && o.MaxIdleHosts == 0 && o.Parallel == 200
+		}},
+		{name: "scale knob not a number", args: []string{"--max-handshakes", "lots"}, wantErr: `invalid argument "lots" for "--max-handshakes"`},
+		{name: "scale knob misspelt", args: []string{"--max-handshake", "3"}, wantErr: "did you mean --max-handshakes?"},
 		{name: "forward agent", args: []string{"--forward-agent"}, check: func(o *rootOptions) bool {
 			return o.ForwardAgent
 		}},
@@ -81,5 +96,34 @@ func TestNewCmdRoot(t *testing.T) {
 				t.Errorf("options %+v do not match %v", *got, tt.args)
 			}
 		})
+	}
+}
+
+// TestRemoteConfig: the scale flags reach remote.Config with the meaning
+// their help gives them, and a negative one is a usage error.
+func TestRemoteConfig(t *testing.T) {
+	tests := []struct {
+		handshakes, idle         int
+		wantHandshakes, wantIdle int
+		wantErr                  string
+	}{
+		{0, remote.DefaultMaxIdleHosts, 0, remote.DefaultMaxIdleHosts, ""},
+		{7, 3, 7, 3, ""},
+		{1, 0, 1, -1, ""}, // 0 idle hosts: remote's "close at once" is negative
+		{-1, 64, 0, 0, "--max-handshakes -1"},
+		{0, -2, 0, 0, "--max-idle-hosts -2"},
+	}
+	for _, tt := range tests {
+		cfg, err := remoteConfig(&rootOptions{MaxHandshakes: tt.handshakes, MaxIdleHosts: tt.idle, SSHConfig: "cfg", ForwardAgent: true})
+		if tt.wantErr != "" {
+			var usage *UsageError
+			if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%d, %d: error %v, want a usage error saying %q", tt.handshakes, tt.idle, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || cfg.MaxHandshakes != tt.wantHandshakes || cfg.MaxIdleHosts != tt.wantIdle || cfg.SSHConfig != "cfg" || !cfg.ForwardAgent {
+			t.Errorf("%d, %d: config %+v, %v; want MaxHandshakes %d, MaxIdleHosts %d and the other flags kept", tt.handshakes, tt.idle, cfg, err, tt.wantHandshakes, tt.wantIdle)
+		}
 	}
 }

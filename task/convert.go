@@ -266,6 +266,8 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 			c.fail(at.child("nice", -1), "task %q: nice must be from -20 to 19", name)
 		}
 	}
+	t.Forward = c.tunnels(at.child("forward", -1), name, "forward", raw.Forward)
+	t.Reverse = c.tunnels(at.child("reverse", -1), name, "reverse", raw.Reverse)
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
 	t.Answers = c.responders(at, name, raw.Responders)
 	t.Lock, t.LockStale = c.lock(at.child("lock", -1), name, raw.Lock)
@@ -355,6 +357,20 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		}
 	}
 	return t
+}
+
+// tunnels reads a task's forward or reverse list of "PORT:HOST:PORT".
+func (c *converter) tunnels(at pos, task, key string, list []string) []Tunnel {
+	var out []Tunnel
+	for i, s := range list {
+		tn, err := ParseTunnel(s)
+		if err != nil {
+			c.fail(at.index(i), "task %q: %s: %v", task, key, err)
+			continue
+		}
+		out = append(out, tn)
+	}
+	return out
 }
 
 // serial reads serial (a number of hosts or a list of batch sizes) and

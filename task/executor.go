@@ -213,6 +213,9 @@ func (e *Executor) Run(ctx context.Context, calls ...Call) error {
 			return err
 		}
 	}
+	if err := x.checkForwardHosts(tasks); err != nil {
+		return err
+	}
 	for _, p := range plan {
 		if err := x.readDotenv(p.t); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,8 +21,8 @@ const HostsDirName = "hosts"
 // hostRecord is what the last run of a task left on one host.
 type hostRecord struct {
 	// Fingerprint is the hash of the task's definition and argument
-	// values when it ran: never the values themselves, which may be
-	// secrets.
+	// values, and the host's vars, when it ran: never the values
+	// themselves, which may be secrets.
 	Fingerprint string    `json:"fingerprint"`
 	Result      string    `json:"result"` // a HostResult's Status
 	Time        time.Time `json:"time"`
@@ -34,7 +35,9 @@ type hostRecord struct {
 type hostRecords struct {
 	dir         string // .gotask/hosts beside tasks.toml
 	task        string
+	definition  []byte
 	fingerprint string // hex sha256 of the task's definition
+	reg         *Registry
 }
 
 func newHostRecords(e *execution, t *Task, definition []byte) *hostRecords {
@@ -42,8 +45,25 @@ func newHostRecords(e *execution, t *Task, definition []byte) *hostRecords {
 	return &hostRecords{
 		dir:         filepath.Join(e.Registry.Dir, StateDirName, HostsDirName),
 		task:        t.Name,
+		definition:  definition,
 		fingerprint: hex.EncodeToString(sum[:]),
+		reg:         e.Registry,
 	}
+}
+
+// fingerprintOf is the hash of what the task is on host: its definition
+// and, when the host has any, the host's vars (host_vars and its groups'
+// vars), so that changing one makes --resume run that host again. A host
+// without vars keeps the definition's own hash, which records made
+// before host vars counted still hold.
+func (h *hostRecords) fingerprintOf(host string) string {
+	vars := h.reg.HostVarsOf(host)
+	if len(vars) == 0 {
+		return h.fingerprint
+	}
+	b, _ := json.Marshal(vars) // a map of strings: cannot fail; keys sorted
+	sum := sha256.Sum256(slices.Concat(h.definition, []byte("\x00host vars\x00"), b))
+	return hex.EncodeToString(sum[:])
 }
 
 // file names the record of host.
@@ -75,7 +95,7 @@ func (h *hostRecords) save(host, result string) error {
 	if err := h.makeDir(); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(hostRecord{Fingerprint: h.fingerprint, Result: result, Time: time.Now().UTC()}) // plain data
+	b, _ := json.Marshal(hostRecord{Fingerprint: h.fingerprintOf(host), Result: result, Time: time.Now().UTC()}) // plain data
 	// CreateTemp makes the file with mode 0600 from the first byte.
 	f, err := os.CreateTemp(h.dir, ".tmp-*")
 	if err != nil {
@@ -132,7 +152,7 @@ func (e *execution) pending(t *Task, recs *hostRecords, targets []target) ([]tar
 		if err != nil {
 			return nil, &TaskError{Task: t.Name, Host: tg.name, Err: err}
 		}
-		if ok && rec.Result == "ok" && (e.RetryFailed || rec.Fingerprint == recs.fingerprint) {
+		if ok && rec.Result == "ok" && (e.RetryFailed || rec.Fingerprint == recs.fingerprintOf(tg.name)) {
 			done = append(done, tg.name)
 			continue
 		}

@@ -332,7 +332,14 @@ func (e *execution) runHost(ctx context.Context, t *Task, args map[string]any, t
 		return res
 	}
 	defer unlock()
-	if err := s.runBody(ctx); err != nil {
+	// The tunnels are open for the task's steps on this host, and
+	// closed when they end, whatever ended them.
+	closeTunnels, err := s.openTunnels(ctx)
+	if err == nil {
+		defer closeTunnels()
+		err = s.runBody(ctx)
+	}
+	if err != nil {
 		res.Status, res.Err, res.Step = "failed", err, s.current
 		var ee *runner.ExitError
 		if errors.As(err, &ee) {

@@ -123,9 +123,18 @@ func (j *Job) Stdout() io.Writer { return j.s.stdout }
 // Stderr is where the task's error output goes.
 func (j *Job) Stderr() io.Writer { return j.s.stderr }
 
-// Var returns a tasks.toml var (as --var set it), or "". A computed var
-// ({ sh = "..." }) is not run for a Go task: Var returns "" for it.
-func (j *Job) Var(name string) string { return j.s.e.Registry.Vars[name] }
+// Var returns a tasks.toml var for the host the job runs on, with the
+// precedence a command's {{.name}} has: --var, then the host's
+// [host_vars.HOST], then the vars of the first group by name that lists
+// the host and sets it, then [vars]; or "". On this machine (no host) it
+// is [vars] alone. A computed var ({ sh = "..." }) is not run for a Go
+// task: Var returns "" for it.
+func (j *Job) Var(name string) string {
+	if v, ok := j.s.e.Registry.hostVar(j.s.host, name); ok {
+		return v
+	}
+	return j.s.e.Registry.Vars[name]
+}
 
 // String returns a string argument. It panics if the task declares no
 // such argument: that is a bug in the task, not a user error.

@@ -151,6 +151,9 @@ type rawTask struct {
 
 	// issue 18: the niceness of the task's commands.
 	Nice *int `toml:"nice"`
+	// fleet-toml: tunnels over the host's SSH connection.
+	Forward []string `toml:"forward"`
+	Reverse []string `toml:"reverse"`
 }
 
 type rawPrecondition struct {

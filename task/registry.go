@@ -226,6 +226,7 @@ func (r *Registry) Validate() error {
 					fmt.Sprintf("task %q: unknown host group %q; define it under [hosts]", t.Name, name)))
 			}
 		}
+		errs = append(errs, r.checkTunnels(t)...)
 	}
 	errs = append(errs, r.checkServices()...)
 	if len(errs) > 0 {

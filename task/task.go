@@ -59,6 +59,17 @@ type Task struct {
 	// Nice runs the task's commands at this niceness (nice -n), on this
 	// machine; zero leaves it as gotask's.
 	Nice int
+	// Forward are TCP tunnels open while the task's steps run on a host,
+	// like ssh -L: each listens on this machine's 127.0.0.1:Port (so a
+	// Local step can use it) and carries connections to Target as the
+	// host resolves it. One local port serves one host: a task with a
+	// forward runs on one host at a time (Serial 1) or has one host.
+	Forward []Tunnel
+	// Reverse are tunnels the other way, like ssh -R: the host listens
+	// on its 127.0.0.1:Port and each connection is carried back to
+	// Target as this machine resolves it. The host's sshd must allow it
+	// (AllowTcpForwarding yes or remote).
+	Reverse []Tunnel
 	// Retries re-runs a failing command up to this many more times.
 	Retries int
 	// Sudo runs the task's commands through sudo as this user ("root"

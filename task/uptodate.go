@@ -179,7 +179,9 @@ func (s *scope) definition() []byte {
 		Computed map[string]string `json:",omitempty"` // computed vars the task uses
 		TopEnv   map[string]string `json:",omitempty"` // [env]
 		Dotenv   map[string]string `json:",omitempty"` // its dotenv files' variables
-	}{Steps: t.Steps, Env: t.Env, Dir: t.Dir, Sudo: t.Sudo, Sources: t.Sources, Generates: t.Generates,
+		Forward  []Tunnel          `json:",omitempty"`
+		Reverse  []Tunnel          `json:",omitempty"`
+	}{Forward: t.Forward, Reverse: t.Reverse, Steps: t.Steps, Env: t.Env, Dir: t.Dir, Sudo: t.Sudo, Sources: t.Sources, Generates: t.Generates,
 		Vars: s.e.Registry.Vars, Args: map[string]string{}, UseGitignore: t.UseGitignore, HasFunc: t.Func != nil}
 	for k, v := range s.args {
 		if words, ok := v.([]string); ok {
