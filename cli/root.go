@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -61,6 +62,9 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	// environment, from a command or a prompt): let no other process of
 	// the user read it out of this one. Failing that is not fatal.
 	_ = undumpable()
+	if isPersistServe(args) {
+		return servePersist(ctx, streams)
+	}
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
@@ -148,6 +152,8 @@ type rootOptions struct {
 	AcceptNewHostKeys      bool
 	ForwardAgent           bool
 	PromptForLoginPassword bool
+	Persist                time.Duration // --persist: keep connections for later runs this long unused
+	PersistStop            bool          // --persist-stop
 
 	Vars []string // --var name=value, in order
 	Env  []string // --env NAME=value, in order
@@ -242,6 +248,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.ForwardAgent, "forward-agent", false, "forward the ssh-agent to the hosts whose ssh_config says ForwardAgent yes (never done without this flag)")
+	f.DurationVar(&opts.Persist, "persist", 0, "keep the SSH connections open for later runs, in a mux process of yours that ends after `DURATION` unused (like ssh's ControlPersist)")
+	f.BoolVar(&opts.PersistStop, "persist-stop", false, "stop the connection mux of --persist, closing its connections")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
 	f.StringArrayVar(&opts.Env, "env", nil, "set an environment variable `NAME=value` for every command of the run (repeatable; over [env], dotenv and the tasks' env)")
 	f.StringArrayVar(&opts.Vars, "var", nil, "set a var of tasks.toml for this run, `name=value` (repeatable; replaces the value or sh command of a declared var)")
@@ -297,6 +305,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	if opts.Init {
 		return initFile(opts)
+	}
+	if opts.PersistStop {
+		return stopPersist(ctx, opts.Streams)
 	}
 	if opts.Version {
 		if err := opts.cfg.goTasks.run(); err != nil {
