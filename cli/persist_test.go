@@ -281,6 +281,7 @@ func TestPersistOtherUser(t *testing.T) {
 			args = append([]string{"sudo", "-n", "-u", as}, args...)
 		}
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.WaitDelay = time.Second // sudo's nc may hold stdout after sudo is killed
 		// Keep stdin open: nc would otherwise stop at its end.
 		r, w, err := os.Pipe()
 		if err != nil {
