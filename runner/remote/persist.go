@@ -137,11 +137,8 @@ func (c *Client) dialMux(ctx context.Context, idle time.Duration) (_ *ssh.Client
 	if where != addr {
 		where = fmt.Sprintf("%s (%s)", ep.name, addr)
 	}
-	done, err := c.run.turn(ctx, where)
-	if err != nil {
-		return nil, false, err
-	}
-	defer done()
+	// No handshake turn here: the mux takes its own for a new connection,
+	// and talking to the mux costs little.
 	hk, err := newHostKeys(ep, c.run.keys)
 	if err != nil {
 		return nil, false, err
