@@ -419,32 +419,50 @@ func proxyChannel(nch ssh.NewChannel, u *upstream) {
 		go ssh.DiscardRequests(ureqs)
 		return
 	}
-	go pipeChannel(uch, cch, creqs, true)
-	go pipeChannel(cch, uch, ureqs, false)
+	// A request of the run's is answered before the run's channel is
+	// closed: a command that ends at once must not close it between
+	// the host's reply to "exec" and the run's copy of that reply.
+	var replying sync.RWMutex
+	go pipeChannel(uch, cch, creqs, true, &replying)
+	go pipeChannel(cch, uch, ureqs, false, &replying)
 }
 
 // pipeChannel carries src's data, stderr and requests to dst, sends EOF
 // once src's data has all gone, and closes dst once src is closed and its
 // data has all gone. The run may not ask the host to forward its agent
 // through the mux: the host's connection outlives the run.
-func pipeChannel(dst, src ssh.Channel, reqs <-chan *ssh.Request, fromRun bool) {
+//
+// Each request of the run's holds replying (read-locked) until it is
+// answered; the run's channel is closed under the write lock.
+func pipeChannel(dst, src ssh.Channel, reqs <-chan *ssh.Request, fromRun bool, replying *sync.RWMutex) {
 	var copies sync.WaitGroup
 	copies.Add(2)
 	go func() { defer copies.Done(); io.Copy(dst, src) }()
 	go func() { defer copies.Done(); io.Copy(dst.Stderr(), src.Stderr()) }()
 	go func() { copies.Wait(); dst.CloseWrite() }()
 	for r := range reqs {
-		if fromRun && (r.Type == "auth-agent-req@openssh.com" || r.Type == "x11-req") {
+		if fromRun {
+			replying.RLock()
+		}
+		switch {
+		case fromRun && (r.Type == "auth-agent-req@openssh.com" || r.Type == "x11-req"):
 			if r.WantReply {
 				r.Reply(false, nil)
 			}
-			continue
+		default:
+			ok, err := dst.SendRequest(r.Type, r.WantReply, r.Payload)
+			if r.WantReply {
+				r.Reply(ok && err == nil, nil)
+			}
 		}
-		ok, err := dst.SendRequest(r.Type, r.WantReply, r.Payload)
-		if r.WantReply {
-			r.Reply(ok && err == nil, nil)
+		if fromRun {
+			replying.RUnlock()
 		}
 	}
 	copies.Wait()
+	if !fromRun {
+		replying.Lock()
+		defer replying.Unlock()
+	}
 	dst.Close()
 }
