@@ -195,7 +195,7 @@ func (m *Mux) serveClient(nc net.Conn) {
 		m.mu.Unlock()
 		m.poke()
 	}()
-	cfg := &ssh.ServerConfig{NoClientAuth: true} // the kernel vouched for the peer's uid
+	cfg := &ssh.ServerConfig{NoClientAuth: true, Config: muxAlgorithms} // the kernel vouched for the peer's uid
 	cfg.AddHostKey(m.signer)
 	sconn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
 	if err != nil {

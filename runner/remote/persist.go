@@ -255,6 +255,13 @@ func (c *Client) dialMux(ctx context.Context, idle time.Duration) (_ *ssh.Client
 	return mc, true, nil
 }
 
+// muxAlgorithms are the cheapest sound ones, for the mux's socket, which
+// a run connects to for every host: loopback, same user.
+var muxAlgorithms = ssh.Config{
+	KeyExchanges: []string{ssh.KeyExchangeCurve25519},
+	Ciphers:      []string{ssh.CipherAES128GCM},
+}
+
 // sendRequestCtx sends a global request and waits for its reply, or for
 // ctx to end, which closes the connection.
 func sendRequestCtx(ctx context.Context, c *ssh.Client, name string, payload []byte) (bool, []byte, error) {
@@ -304,7 +311,8 @@ func openMux(ctx context.Context, p *Persist, idle time.Duration) (*ssh.Client, 
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	sc, chans, reqs, err := ssh.NewClientConn(nc, "gotask-mux", &ssh.ClientConfig{
-		User: "gotask",
+		User:   "gotask",
+		Config: muxAlgorithms,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			if !bytes.Equal(key.Marshal(), want.Marshal()) {
 				return fmt.Errorf("the mux at %s presents a key other than %s's; stop it with gotask --persist-stop", sock, muxPubKey)
