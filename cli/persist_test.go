@@ -334,3 +334,44 @@ func (s *stopAtBanner) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// TestPersistControlPersistAndIdle: ssh_config's ControlPersist keeps a
+// host's connection without --persist; the mux ends by itself once
+// unused for that long; a socket left by a mux that died is replaced.
+func TestPersistControlPersistAndIdle(t *testing.T) {
+	p := newPersist(t)
+	cfg, err := os.ReadFile(p.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, p.Config, "Host h1\n  ControlPersist 1\n"+string(cfg))
+	if o := p.gotask(t, "-H", "h1", "--", "true"); o.code != 0 {
+		t.Fatalf("first run: exit %d", o.code)
+	}
+	pid := p.muxPID(t)
+	if o := p.gotask(t, "-H", "h1", "--", "true"); o.code != 0 || p.logins() != 1 {
+		t.Fatalf("second run: exit %d, %d logins; want the kept connection", o.code, p.logins())
+	}
+	for !gone(pid) {
+		// ControlPersist 1: the mux ends a second after the last run.
+		// Bounded by the test's timeout.
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Lstat(filepath.Join(p.dir, "mux.sock")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the idle mux left its socket: %v", err)
+	}
+
+	// A socket no one listens on, as a killed mux leaves it.
+	l, err := net.Listen("unix", filepath.Join(p.dir, "mux.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	if o := p.gotask(t, "--persist", "1m", "-H", "h1", "--", "echo", "again"); o.code != 0 || !strings.Contains(o.stdout, "again") {
+		t.Errorf("with a stale socket: exit %d, stdout %q; want a new mux", o.code, o.stdout)
+	}
+	if p.muxPID(t) == pid {
+		t.Error("the old mux answers")
+	}
+}
