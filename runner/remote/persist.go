@@ -62,6 +62,13 @@ const (
 	muxAgent   = "agent@gotask"          // the mux asks its client to sign with its keys
 )
 
+// ErrMuxKey reports a persist mux that presents another key than the one
+// its directory holds: stop it (StopPersist) and let a run start another.
+var ErrMuxKey = errors.New("the persist mux presents another key than its directory holds")
+
+// ErrPersistUnsupported reports that this system has no persist mux.
+var ErrPersistUnsupported = errors.New("the connection mux is only supported on Linux for now")
+
 // PersistDir returns the directory for the user's connection mux:
 // $XDG_RUNTIME_DIR/gotask, else gotask-UID in os.TempDir. It does not
 // create it.
@@ -122,7 +129,9 @@ func (c *Client) usePersist() (bool, time.Duration) {
 	if p.Idle > 0 {
 		return true, p.Idle
 	}
-	return c.ep.persist, c.ep.controlPersist
+	// Where there is no mux, ssh_config's ControlPersist is ignored
+	// rather than failing every run; --persist says why it cannot.
+	return c.ep.persist && persistSupported, c.ep.controlPersist
 }
 
 // dialMux gets a connection to the endpoint through the persist mux. The
@@ -315,7 +324,7 @@ func openMux(ctx context.Context, p *Persist, idle time.Duration) (*ssh.Client, 
 		Config: muxAlgorithms,
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			if !bytes.Equal(key.Marshal(), want.Marshal()) {
-				return fmt.Errorf("the mux at %s presents a key other than %s's; stop it with gotask --persist-stop", sock, muxPubKey)
+				return fmt.Errorf("the mux at %s: %w (%s)", sock, ErrMuxKey, filepath.Join(filepath.Dir(sock), muxPubKey))
 			}
 			return nil
 		},

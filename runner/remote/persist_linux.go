@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+const persistSupported = true
+
 // privateDir creates dir mode 0700 if it is missing and checks that it is
 // a directory (not a link to one) of this user's that no one else may
 // enter: the mux's socket and key are safe there.

@@ -2,12 +2,11 @@
 
 package remote
 
-import (
-	"errors"
-	"net"
-)
+import "net"
 
-var errNoPersist = errors.New("--persist (the connection mux) is only supported on Linux for now")
+const persistSupported = false
+
+var errNoPersist = ErrPersistUnsupported
 
 func privateDir(string) error                    { return errNoPersist }
 func peerUID(net.Conn) (int, error)              { return -1, errNoPersist }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +18,12 @@ import (
 // testMux runs a mux in this process, in a directory of the test's, and
 // returns a Config whose connections go through it.
 func testMux(t *testing.T, srv *sshtest.Server) *Config {
+	t.Helper()
+	return withMux(t, testConfig(t, srv))
+}
+
+// withMux runs a mux in this process and sets cfg to use it.
+func withMux(t *testing.T, cfg *Config) *Config {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "gm") // short: a socket path fits in 108 bytes
 	if err != nil {
@@ -33,7 +41,6 @@ func testMux(t *testing.T, srv *sshtest.Server) *Config {
 	served := make(chan struct{})
 	go func() { defer close(served); m.Serve(ctx, time.Hour, nil) }()
 	t.Cleanup(func() { cancel(); <-served })
-	cfg := testConfig(t, srv)
 	cfg.Persist = &Persist{Dir: dir, Idle: time.Hour}
 	return cfg
 }
@@ -127,5 +134,32 @@ func TestControlPersist(t *testing.T) {
 		if (err != nil) != tt.fail || d != tt.d || on != tt.on {
 			t.Errorf("controlPersist(%q) = %v, %v, %v; want %v, %v, error %v", tt.in, d, on, err, tt.d, tt.on, tt.fail)
 		}
+	}
+}
+
+// TestRealMuxTunnels: a forward tunnel goes through the mux like a
+// session; a reverse one takes a connection of its own, outside the mux,
+// as the host's listener must not outlive the run. Both carry traffic.
+func TestRealMuxTunnels(t *testing.T) {
+	d := sshtest.StartSSHD(t)
+	c := dialReal(t, d, withMux(t, realConfig(d)))
+	target := echoServer(t)
+	for _, dir := range []string{"forward", "reverse"} {
+		port := freePort(t)
+		open := c.Forward
+		if dir == "reverse" {
+			open = c.Reverse
+		}
+		tun, err := open(t.Context(), port, target)
+		if err != nil {
+			t.Fatalf("%s: %v\nsshd log:\n%s", dir, err, d.Log())
+		}
+		if got := roundTrip(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir); got != "echo: "+dir {
+			t.Errorf("%s: got %q through the tunnel", dir, got)
+		}
+		tun.Close()
+	}
+	if _, err := c.Run(t.Context(), &runner.Cmd{Command: "true"}); err != nil {
+		t.Fatal(err)
 	}
 }
