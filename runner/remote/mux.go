@@ -219,7 +219,9 @@ func (m *Mux) serveClient(nc net.Conn) {
 			go proxyChannel(nch, u)
 		}
 	}()
+	reqsDone := make(chan struct{})
 	go func() {
+		defer close(reqsDone)
 		for r := range reqs {
 			switch r.Type {
 			case muxDialReq:
@@ -263,7 +265,8 @@ func (m *Mux) serveClient(nc net.Conn) {
 		}
 	}()
 	sconn.Wait()
-	cancel()
+	cancel() // a dial under way for the run stops
+	<-reqsDone
 	m.mu.Lock()
 	delete(m.conns, sconn)
 	if up != nil && m.all[up] {
