@@ -319,6 +319,10 @@ func openMux(ctx context.Context, p *Persist, idle time.Duration) (*ssh.Client, 
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
+	// A hang guard: a mux that does not finish a handshake on loopback
+	// in this long is stuck.
+	nc.SetDeadline(time.Now().Add(DefaultConnectTimeout))
+	defer nc.SetDeadline(time.Time{})
 	sc, chans, reqs, err := ssh.NewClientConn(nc, "gotask-mux", &ssh.ClientConfig{
 		User:   "gotask",
 		Config: muxAlgorithms,
@@ -379,17 +383,15 @@ func StopPersist(ctx context.Context, dir string) (bool, error) {
 		return false, err
 	}
 	sock := filepath.Join(dir, muxSocket)
-	if _, err := os.Lstat(sock); errors.Is(err, os.ErrNotExist) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", sock)
+	if err != nil {
+		// No socket, or a stale one (which the next mux replaces).
 		return false, nil
 	}
+	nc.Close()
 	mc, err := openMux(ctx, &Persist{Dir: dir}, 0)
 	if err != nil {
-		var ne *net.OpError
-		if errors.As(err, &ne) {
-			// A stale socket: nothing runs.
-			os.Remove(sock)
-			return false, nil
-		}
 		return false, err
 	}
 	defer mc.Close()
