@@ -265,9 +265,10 @@ func (c *Client) dialMux(ctx context.Context, idle time.Duration) (_ *ssh.Client
 }
 
 // muxAlgorithms are the cheapest sound ones, for the mux's socket, which
-// a run connects to for every host: loopback, same user.
+// a run connects to for every host: loopback, same user. Go's P-256 is
+// assembly on amd64 and arm64, about twice as fast as its X25519.
 var muxAlgorithms = ssh.Config{
-	KeyExchanges: []string{ssh.KeyExchangeCurve25519},
+	KeyExchanges: []string{ssh.KeyExchangeECDHP256},
 	Ciphers:      []string{ssh.CipherAES128GCM},
 }
 
