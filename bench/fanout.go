@@ -41,6 +41,7 @@ func fanoutBenchmarks() []benchmark {
 		fanoutScale(50, 5, 6*time.Millisecond, 0),
 		fanoutScale(200, 3, 6*time.Millisecond, 0),
 		fanoutScale(1000, 1, 6*time.Millisecond, 100_000_000),
+		fanoutPersist(),
 	}
 }
 
@@ -424,5 +425,61 @@ func groupedRSS() benchmark {
 		},
 		candidate: func(ctx context.Context, e *env) (sample, error) { return run(ctx, e, "grouped") },
 		baseline:  func(ctx context.Context, e *env) (sample, error) { return run(ctx, e, "prefixed") },
+	}
+}
+
+// fanoutPersist: the second run of one command on 50 hosts with
+// --persist, through the connections the mux kept, against the first,
+// which starts the mux and makes the 50 connections. The mux lives in a
+// directory of the benchmark's own (XDG_RUNTIME_DIR), never the user's.
+// Only wall times compare: the mux's CPU is not the timed process's.
+func fanoutPersist() benchmark {
+	const n = 50
+	var d *sshdSetup
+	var xdg string
+	persisted := func(ctx context.Context, e *env, args ...string) *exec.Cmd {
+		c := e.command(ctx, e.gotask, args...)
+		c.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+xdg)
+		return c
+	}
+	run := func(ctx context.Context, e *env) (sample, error) {
+		return timeCmd(persisted(ctx, e, "-f", "tasks.toml", "-F", d.config, "--persist", "10m", "-P", strconv.Itoa(n), "-H", aliases(n), "one"))
+	}
+	stop := func(ctx context.Context, e *env) error {
+		c := persisted(ctx, e, "--persist-stop")
+		if err := c.Run(); err != nil {
+			return fmt.Errorf("gotask --persist-stop: %w: %s", err, c.Stderr)
+		}
+		return nil
+	}
+	return benchmark{
+		name:        "fanout/50-hosts-persist-second-run-vs-first",
+		target:      "≤ 0.2x the first run, which starts the mux and connects (at least 5x faster)",
+		ratioTarget: 0.2,
+		runs:        5,
+		setup: func(ctx context.Context, e *env) (err error) {
+			if err = fanoutSetup(ctx, e, &d); err != nil {
+				return err
+			}
+			// A short path: a unix socket's must fit in 108 bytes.
+			if xdg, err = os.MkdirTemp("", "gotask-bench-"); err != nil {
+				return err
+			}
+			e.cleanup(func() {
+				_ = stop(context.Background(), e)
+				os.RemoveAll(xdg)
+			})
+			// Warm: every second run finds the mux and its connections.
+			_, err = run(ctx, e)
+			return err
+		},
+		candidate: run,
+		baseline: func(ctx context.Context, e *env) (sample, error) {
+			// Untimed: the first run of the next sample starts from nothing.
+			if err := stop(ctx, e); err != nil {
+				return sample{}, err
+			}
+			return run(ctx, e) // and leaves the mux warm for the next candidate
+		},
 	}
 }

@@ -85,6 +85,10 @@ func hint(err error) string {
 		return "pass --yes to run it anyway"
 	case errors.Is(err, task.ErrNoHostsLeft):
 		return "check --only and --exclude"
+	case errors.Is(err, remote.ErrMuxKey):
+		return "stop it with gotask --persist-stop"
+	case errors.Is(err, remote.ErrPersistUnsupported):
+		return "run without --persist (and without ssh_config ControlPersist)"
 	}
 	return ""
 }

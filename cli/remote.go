@@ -7,6 +7,7 @@ import (
 
 	"github.com/gotask/gotask/output"
 	"github.com/gotask/gotask/runner"
+	"github.com/gotask/gotask/runner/local"
 	"github.com/gotask/gotask/runner/remote"
 	"github.com/gotask/gotask/task"
 )
@@ -50,6 +51,14 @@ func setRemote(opts *rootOptions, e *task.Executor) (*hosts, error) {
 		return nil, err
 	}
 	cfg.ProxyStderr = e.Stderr // ProxyCommand's own messages, as ssh shows them
+	if opts.Persist < 0 {
+		return nil, &UsageError{Msg: "--persist takes a positive duration, like 10m"}
+	}
+	var env []string
+	if lr, ok := e.Local.(*local.Runner); ok {
+		env = lr.Env // without the variables that hold secrets
+	}
+	cfg.Persist = persistConfig(opts.Persist, env)
 	cfg.Passphrase = askSecret(opts.Streams)
 	if opts.PromptForLoginPassword {
 		if cfg.Password = askSecret(opts.Streams); cfg.Password == nil {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -63,6 +64,9 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	// environment, from a command or a prompt): let no other process of
 	// the user read it out of this one. Failing that is not fatal.
 	_ = undumpable()
+	if isPersistServe(args) {
+		return servePersist(ctx, streams)
+	}
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
@@ -157,6 +161,8 @@ type rootOptions struct {
 	AcceptNewHostKeys      bool
 	ForwardAgent           bool
 	PromptForLoginPassword bool
+	Persist                time.Duration // --persist: keep connections for later runs this long unused
+	PersistStop            bool          // --persist-stop
 
 	// MaxHandshakes and MaxIdleHosts are remote.Config's scale knobs
 	// (--max-handshakes, --max-idle-hosts); see remoteConfig.
@@ -266,6 +272,8 @@ A bare gotask runs the default task, or lists the tasks if there is none.`,
 	f.StringArrayVarP(&opts.Identities, "identity", "i", nil, "a private key file to offer (repeatable), as ssh -i")
 	f.BoolVar(&opts.AcceptNewHostKeys, "accept-new-host-keys", false, "trust and record the key of hosts not yet in known_hosts (changed keys are still refused)")
 	f.BoolVar(&opts.ForwardAgent, "forward-agent", false, "forward the ssh-agent to the hosts whose ssh_config says ForwardAgent yes (never done without this flag)")
+	f.DurationVar(&opts.Persist, "persist", 0, "keep the SSH connections open for later runs, in a mux process of yours that ends after `DURATION` unused (like ssh's ControlPersist)")
+	f.BoolVar(&opts.PersistStop, "persist-stop", false, "stop the connection mux of --persist, closing its connections")
 	f.BoolVar(&opts.PromptForLoginPassword, "prompt-for-login-password", false, "answer SSH password and keyboard-interactive prompts from the terminal")
 	f.IntVar(&opts.MaxHandshakes, "max-handshakes", 0, fmt.Sprintf("at most `N` SSH connections set up (connect, handshake, login) at once, whatever -P says; a host's connect timeout starts with its turn (default: %d per CPU, %d here)", remote.DefaultMaxHandshakesPerCPU, remote.DefaultMaxHandshakesPerCPU*runtime.GOMAXPROCS(0)))
 	f.IntVar(&opts.MaxIdleHosts, "max-idle-hosts", remote.DefaultMaxIdleHosts, "keep at most `N` hosts that no task is using connected, for later tasks of the run; beyond them the one left longest ago is disconnected (0: disconnect each host once its task is done there)")
@@ -323,6 +331,9 @@ func rootRun(ctx context.Context, opts *rootOptions) error {
 	}
 	if opts.Init {
 		return initFile(opts)
+	}
+	if opts.PersistStop {
+		return stopPersist(ctx, opts.Streams)
 	}
 	if opts.Version {
 		if err := opts.cfg.goTasks.run(); err != nil {

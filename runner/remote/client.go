@@ -97,7 +97,7 @@ func dialResolved(ctx context.Context, sc *sshConfig, run *runShared, cfg *Confi
 		return nil, err
 	}
 	c := &Client{name: host, ep: ep, cfg: cfg, run: run, changed: make(chan struct{}), nonce: newNonce()}
-	cn, err := c.dialConn(ctx)
+	cn, err := c.dialConn(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func (c *Client) acquire(ctx context.Context, agent bool) (*conn, error) {
 		c.dialing = true
 		c.mu.Unlock()
 
-		cn, err := c.dialConn(ctx)
+		cn, err := c.dialConn(ctx, agent) // a forwarded agent never goes through the mux
 
 		c.mu.Lock()
 		c.dialing = false
@@ -394,13 +394,24 @@ func (cn *conn) keepalive(interval time.Duration, maxMissed int) {
 	}
 }
 
-// dialConn connects through every jump host to the endpoint.
-func (c *Client) dialConn(ctx context.Context) (*conn, error) {
+// dialConn connects through every jump host to the endpoint, or through
+// the persist mux when the Config and the host say so, unless direct.
+func (c *Client) dialConn(ctx context.Context, direct bool) (*conn, error) {
+	if use, idle := c.usePersist(); use && !direct {
+		mc, ok, err := c.dialMux(ctx, idle)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return c.newConn(mc, nil), nil
+		}
+		// The host wants a password, which the mux never holds.
+	}
 	hops := append(append([]*endpoint(nil), c.ep.jumps...), c.ep)
 	var opened []*ssh.Client
 	var via *ssh.Client
 	for i, hop := range hops {
-		sc, err := dialHop(ctx, c.cfg, c.run, hop, via)
+		sc, err := dialHop(ctx, c.cfg, c.run, hop, via, nil)
 		if err != nil {
 			for j := len(opened) - 1; j >= 0; j-- {
 				opened[j].Close()
@@ -413,9 +424,14 @@ func (c *Client) dialConn(ctx context.Context) (*conn, error) {
 		opened = append(opened, sc)
 		via = sc
 	}
+	return c.newConn(via, opened[:len(opened)-1]), nil
+}
+
+// newConn watches a new connection and keeps it alive.
+func (c *Client) newConn(client *ssh.Client, jumps []*ssh.Client) *conn {
 	cn := &conn{
-		client: via,
-		jumps:  opened[:len(opened)-1],
+		client: client,
+		jumps:  jumps,
 		host:   c.name,
 		limit:  c.cfg.maxSessions(),
 		done:   make(chan struct{}),
@@ -424,13 +440,27 @@ func (c *Client) dialConn(ctx context.Context) (*conn, error) {
 	if c.ep.keepalive > 0 {
 		go cn.keepalive(c.ep.keepalive, c.ep.keepaliveMax)
 	}
-	return cn, nil
+	return cn
 }
+
+// hopChecks replaces how dialHop checks the host key and authenticates:
+// the persist mux checks with its client's known_hosts and signs with its
+// client's keys, asked over the client's connection.
+type hopChecks struct {
+	hostKey ssh.HostKeyCallback
+	auth    []ssh.AuthMethod
+	algos   []string // host key algorithms to ask for; nil for any
+}
+
+// errMuxAuth marks an authentication failure of the persist mux, which
+// only has its client's keys to offer.
+var errMuxAuth = errors.New("the keys offered were refused")
 
 // dialHop opens the TCP connection (directly, or through via) and runs the
 // SSH handshake and authentication, all within the endpoint's connect
 // timeout, which starts when the run gives this connection its turn.
-func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via *ssh.Client) (*ssh.Client, error) {
+// checks, when not nil, replaces the endpoint's known_hosts and keys.
+func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via *ssh.Client, checks *hopChecks) (*ssh.Client, error) {
 	addr := ep.addr()
 	where := ep.name
 	if !strings.Contains(ep.name, addr) {
@@ -460,6 +490,9 @@ func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via
 
 	var nc net.Conn
 	var proxy *proxyConn
+	forMux := checks != nil
+	explain := func() string { return "" }
+	var known []string // the key types known_hosts holds for the host
 	switch {
 	case via != nil:
 		nc, err = via.DialContext(hctx, "tcp", addr)
@@ -479,32 +512,27 @@ func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via
 	}
 	stopClose := context.AfterFunc(hctx, func() { nc.Close() })
 
-	hk, err := newHostKeys(ep, run.keys)
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	a, err := newAuth(ep, cfg, wd.pause)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("authenticating to %s: %w", where, err)
-	}
-	defer a.close()
-	algos := hk.algorithms(addr)
-	if len(algos) == 0 {
-		// Unknown host: ask for a plain key, which known_hosts can
-		// record, rather than a certificate from an unknown authority.
-		for _, alg := range ssh.SupportedAlgorithms().HostKeys {
-			if !strings.Contains(alg, "-cert-") {
-				algos = append(algos, alg)
-			}
+	if checks == nil {
+		hk, err := newHostKeys(ep, run.keys)
+		if err != nil {
+			nc.Close()
+			return nil, err
 		}
+		a, err := newAuth(ep, cfg, wd.pause)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("authenticating to %s: %w", where, err)
+		}
+		defer a.close()
+		checks = &hopChecks{hostKey: hk.callback(), auth: a.methods(), algos: hostKeyAlgorithms(hk, addr)}
+		explain = a.explain
+		known = hk.algorithms(addr)
 	}
 	config := &ssh.ClientConfig{
 		User:              ep.user,
-		Auth:              a.methods(),
-		HostKeyCallback:   hk.callback(),
-		HostKeyAlgorithms: algos,
+		Auth:              checks.auth,
+		HostKeyCallback:   checks.hostKey,
+		HostKeyAlgorithms: checks.algos,
 	}
 	sconn, chans, reqs, err := ssh.NewClientConn(nc, addr, config)
 	if !stopClose() && err == nil {
@@ -528,15 +556,34 @@ func dialHop(ctx context.Context, cfg *Config, run *runShared, ep *endpoint, via
 		case errors.As(err, &herr):
 			return nil, fmt.Errorf("connecting to %s: %w", where, herr)
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, fmt.Errorf("authenticating to %s as %q failed: %w; %s", where, ep.user, err, a.explain())
-		case strings.Contains(err.Error(), "no common algorithm for host key") && len(hk.algorithms(addr)) > 0:
+			if forMux {
+				// The persist mux's dial: its client explains.
+				return nil, fmt.Errorf("authenticating to %s as %q failed: %w: %w", where, ep.user, err, errMuxAuth)
+			}
+			return nil, fmt.Errorf("authenticating to %s as %q failed: %w; %s", where, ep.user, err, explain())
+		case strings.Contains(err.Error(), "no common algorithm for host key") && len(known) > 0:
 			return nil, fmt.Errorf("connecting to %s: %w; known_hosts lists keys of other types for it "+
 				"(%s), so its host keys may have changed: verify them, then remove the old entries "+
-				"(ssh-keygen -R %s) and connect again", where, err, strings.Join(hk.algorithms(addr), ", "), knownhosts.Normalize(addr))
+				"(ssh-keygen -R %s) and connect again", where, err, strings.Join(known, ", "), knownhosts.Normalize(addr))
 		}
 		return nil, fmt.Errorf("connecting to %s: %w", where, err)
 	}
 	return ssh.NewClient(sconn, chans, reqs), nil
+}
+
+// hostKeyAlgorithms is what to ask a host for: the key types known_hosts
+// holds for it or, for an unknown host, any plain key, which known_hosts
+// can record, rather than a certificate from an unknown authority.
+func hostKeyAlgorithms(hk *hostKeys, addr string) []string {
+	algos := hk.algorithms(addr)
+	if len(algos) == 0 {
+		for _, alg := range ssh.SupportedAlgorithms().HostKeys {
+			if !strings.Contains(alg, "-cert-") {
+				algos = append(algos, alg)
+			}
+		}
+	}
+	return algos
 }
 
 // watchdog runs fire after d, not counting the time spent paused (while a

@@ -149,6 +149,13 @@ type Config struct {
 	// stderr, as ssh shows it. Nil discards it; its last lines still go
 	// into the error of a connection that fails.
 	ProxyStderr io.Writer
+
+	// Persist, when set, lets connections outlive the run in a mux
+	// process that later runs reuse (see Persist): for every host when
+	// Persist.Idle is positive, else for the hosts whose ssh_config sets
+	// ControlPersist. Nil connects directly, as ssh does without
+	// ControlMaster, and ignores ControlPersist.
+	Persist *Persist
 }
 
 func (c *Config) maxSessions() int {
@@ -195,9 +202,11 @@ type endpoint struct {
 	connectTimeout   time.Duration
 	keepalive        time.Duration
 	keepaliveMax     int
-	jumps            []*endpoint // hops to go through, in order
-	proxyCommand     string      // ProxyCommand, tokens expanded: run it to reach the host
-	forwardAgent     bool        // ForwardAgent yes, and Config.ForwardAgent allows it
+	jumps            []*endpoint   // hops to go through, in order
+	proxyCommand     string        // ProxyCommand, tokens expanded: run it to reach the host
+	forwardAgent     bool          // ForwardAgent yes, and Config.ForwardAgent allows it
+	controlPersist   time.Duration // ssh_config ControlPersist: how long the mux keeps the connection idle
+	persist          bool          // ControlPersist is set and not "no"
 }
 
 // addr is the host:port to dial, also the name checked in known_hosts.
@@ -314,6 +323,9 @@ func resolveChain(sc *sshConfig, cfg *Config, host string, chain []string, withJ
 			return nil, configError(hc, "ForwardAgent", nil,
 				"ForwardAgent %q for %s: gotask takes yes or no (to forward another agent, set SSH_AUTH_SOCK)", fa, alias)
 		}
+	}
+	if ep.controlPersist, ep.persist, err = controlPersist(hc.Get("ControlPersist")); err != nil {
+		return nil, configError(hc, "ControlPersist", err, "ControlPersist for host %s", alias)
 	}
 	if !withJumps {
 		return ep, nil
@@ -550,4 +562,25 @@ func (t tokens) expand(s string) string {
 		}
 	}
 	return expandHome(b.String())
+}
+
+// controlPersist reads ssh_config's ControlPersist: "yes" or 0 keep the
+// connection until the mux is stopped (zero), "no" or nothing does not
+// persist it, a number is seconds, and a Go duration (10m, 1h30m) is
+// that long.
+func controlPersist(v string) (time.Duration, bool, error) {
+	switch {
+	case v == "" || strings.EqualFold(v, "no") || strings.EqualFold(v, "false"):
+		return 0, false, nil
+	case isYes(v):
+		return 0, true, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, false, fmt.Errorf("%q is not yes, no, a number of seconds or a duration like 10m", v)
+	}
+	return d, true, nil
 }

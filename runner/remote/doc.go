@@ -148,6 +148,19 @@
 // a terminal; that terminal is then put in raw mode for the duration and
 // its size follows SIGWINCH.
 //
+// # Connections that outlive the run
+//
+// With Config.Persist, a Client connects through the user's mux (see
+// Persist, ListenMux): a process that holds the host connections between
+// runs and serves each run as an SSH server on a unix socket, passing
+// every channel and request on to the host. The run still checks the
+// host key with its own known_hosts on every use, and the mux logs in
+// only with the keys the run serves it, during that dial; connections are
+// kept under the user, host, port, known_hosts files, ProxyCommand and
+// the keys' fingerprints. ProxyJump hosts, connections that forward the
+// agent and reverse tunnels connect directly, as does a host that wants
+// a password when Config.Password is set.
+//
 // # Known gaps
 //
 //   - ssh_config: Match exec is never run (its block does not apply).
@@ -156,8 +169,9 @@
 //     ConnectTimeout and ServerAliveInterval take whole seconds, without
 //     units. HostKeyAlias, CertificateFile, AddKeysToAgent,
 //     PreferredAuthentications, Ciphers/MACs/KexAlgorithms/
-//     HostKeyAlgorithms, SendEnv/SetEnv, ControlMaster and forwarding
-//     options are read but not used. The host name is dialed and looked
+//     HostKeyAlgorithms, SendEnv/SetEnv, ControlMaster, ControlPath
+//     and forwarding options are read but not used (ControlPersist is,
+//     with Config.Persist). The host name is dialed and looked
 //     up in known_hosts in the case it was given, where ssh lowercases it.
 //   - Authentication: no GSSAPI, no hostbased, no FIDO (sk-*) key files
 //     (sk keys work through the agent); PKCS#11 is not supported.

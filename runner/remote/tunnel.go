@@ -27,7 +27,7 @@ func (c *Client) Forward(ctx context.Context, localPort int, target string) (io.
 	if err != nil {
 		return nil, fmt.Errorf("forward %d to %s on %s: %w; is the port already in use?", localPort, target, c.name, err)
 	}
-	cn, err := c.dialConn(ctx)
+	cn, err := c.dialConn(ctx, false)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("forward %d to %s on %s: %w", localPort, target, c.name, err)
@@ -45,7 +45,7 @@ func (c *Client) Reverse(ctx context.Context, remotePort int, target string) (io
 	if err := checkTunnel(remotePort, target); err != nil {
 		return nil, fmt.Errorf("reverse %d to %s on %s: %w", remotePort, target, c.name, err)
 	}
-	cn, err := c.dialConn(ctx)
+	cn, err := c.dialConn(ctx, true) // the host's listener must not outlive the run
 	if err != nil {
 		return nil, fmt.Errorf("reverse %d to %s on %s: %w", remotePort, target, c.name, err)
 	}
