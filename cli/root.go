@@ -35,6 +35,9 @@ type config struct {
 	// helpErr is what `gotask --help TASK` could not show: Main reports
 	// it and exits non-zero, as cobra's help returns no error.
 	helpErr error
+	// args is Main's command line, for gotask up -d to start the
+	// background supervisor with.
+	args []string
 }
 
 // WithRegistry makes Main use reg, with the tasks a Go program defined,
@@ -61,7 +64,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	// environment, from a command or a prompt): let no other process of
 	// the user read it out of this one. Failing that is not fatal.
 	_ = undumpable()
-	var cfg config
+	cfg := config{args: args}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -185,6 +188,8 @@ its own arguments:
   gotask -H web1,web2 -- uptime       run a command on hosts (no tasks.toml needed)
   gotask --list-hosts                 list the host groups, hosts and their vars
   gotask up [SERVICE...]              start the services ([services.X]) in the foreground; Ctrl-C stops them
+  gotask up -d                        the same in the background; gotask logs [-f] shows their output
+  gotask ps / restart / stop / down   the running services: list, rolling restart, stop, stop all
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
 		Args:              cobra.ArbitraryArgs,

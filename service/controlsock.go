@@ -65,8 +65,8 @@ type Control struct {
 // listens on a new one, mode 0600. When another process holds the lock,
 // Claim returns a *RunningError with its pid.
 func Claim(dir string) (*Control, error) {
-	if err := privateDir(dir); err != nil {
-		return nil, err
+	if err := PrivateDir(dir); err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, PidFileName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -150,26 +150,27 @@ func readPid(dir string) int {
 	return pid
 }
 
-// privateDir makes dir (and its missing parents) with mode 0700, and
+// PrivateDir makes dir (and its missing parents) with mode 0700, and
 // checks that it is a directory of this user's, not a symbolic link,
-// closing it to others if it was open.
-func privateDir(dir string) error {
+// closing it to others if it was open: where the control socket and the
+// supervisor's logs live.
+func PrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return err
 	}
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
+		return err
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("control socket: %s is not a directory; remove it", dir)
+		return fmt.Errorf("%s is not a directory; remove it", dir)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("control socket: %s belongs to user %d, not to you (%d); remove it", dir, st.Uid, os.Getuid())
+		return fmt.Errorf("%s belongs to user %d, not to you (%d); remove it", dir, st.Uid, os.Getuid())
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(dir, 0o700); err != nil {
-			return fmt.Errorf("control socket: %w", err)
+			return err
 		}
 	}
 	return nil
