@@ -27,6 +27,10 @@ type benchmark struct {
 	// the candidate's peak RSS over rssLimit bytes, and the baseline's
 	// times and RSS are there for scale.
 	rssLimit int64
+	// wallLimit, when set, makes the verdict absolute: the ratio is the
+	// candidate's median over wallLimit (an issue's "under 50 ms"), and
+	// the baseline is there for scale.
+	wallLimit time.Duration
 
 	// setup, if set, prepares e.dir (write a tasks.toml, say) and may
 	// check, once and outside the timing, that the candidate does the

@@ -82,6 +82,9 @@ func newTable(results []result) table {
 			if r.b.rssLimit > 0 {
 				q = float64(c.maxRSS) / float64(r.b.rssLimit)
 			}
+			if r.b.wallLimit > 0 {
+				q = div(c.median, r.b.wallLimit)
+			}
 			verdict := "PASS"
 			if q > r.b.ratioTarget {
 				verdict = "MISS"

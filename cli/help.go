@@ -14,6 +14,9 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 	if err != nil {
 		return err
 	}
+	if verb := serviceVerb(reg, []string{name}); verb != "" {
+		return runServiceVerb(ctx, opts, reg, verb, []string{"--help"})
+	}
 	t, err := reg.Resolve(name)
 	if err != nil {
 		// Maybe a Go task, not built yet.

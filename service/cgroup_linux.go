@@ -134,11 +134,18 @@ func (c *cgroup) populated() bool {
 
 // remove removes the (empty) cgroup.
 func (c *cgroup) remove() {
-	_ = syscall.Close(c.fd)
-	if err := os.Remove(c.dir); err != nil && !os.IsNotExist(err) {
-		// Still populated: a process that could not be killed (in D
-		// state). Leave the directory; the kernel keeps it until empty.
-		return
+	if c.fd >= 0 {
+		_ = syscall.Close(c.fd)
+	}
+	// Right after its last process has gone, the kernel may refuse to
+	// remove the cgroup for a moment (EBUSY): try again for a while.
+	// One still populated (a process in D state that no KILL ends) is
+	// left; the next supervisor removes it (reapOrphans).
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := os.Remove(c.dir)
+		if err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
+			return
+		}
 	}
 }
 
@@ -175,4 +182,29 @@ func groupMembers(pgid int) []int {
 		}
 	}
 	return pids
+}
+
+// reapOrphans kills and removes the cgroups under parent that a
+// supervisor left behind when it was killed (SIGKILL, a crash): those
+// named gotask-PID-... whose PID runs no more. What ran in them was a
+// dead supervisor's instances, which nothing else would ever stop.
+func reapOrphans(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "gotask-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // not ours, or its supervisor may still run
+		}
+		c := &cgroup{dir: filepath.Join(parent, e.Name()), fd: -1}
+		c.kill()
+		_ = os.Remove(c.dir)
+	}
 }

@@ -88,6 +88,9 @@ func New(cfg Config) (*Supervisor, error) {
 	s.order = order
 	if !cfg.NoCgroup {
 		s.cgParent = cgroupParent()
+		if s.cgParent != "" {
+			reapOrphans(s.cgParent)
+		}
 	}
 	return s, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -348,6 +349,10 @@ func TestMain(m *testing.M) {
 		serve(v)
 		return
 	}
+	if dir := os.Getenv(supervisorEnv); dir != "" {
+		superviseForever(dir)
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -532,4 +537,53 @@ func TestNice(t *testing.T) {
 			t.Errorf("pid %d runs at nice %d, want %d", pid, st.Nice, self.Nice+3)
 		}
 	}
+}
+
+// supervisorEnv, when set, makes this test binary a supervisor of one
+// service writing its pid into the directory named, until it is killed.
+const supervisorEnv = "GOTASK_SERVICE_TEST_SUPERVISOR"
+
+func superviseForever(dir string) {
+	s, err := New(Config{Services: []Spec{{Name: "orphan", Command: sh(dir, "echo $$ > orphan.pid; exec sleep 300", ReadyCheck{})}}})
+	if err == nil {
+		err = s.Start(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	select {}
+}
+
+// TestOrphansOfAKilledSupervisorAreReaped: the instances of a
+// supervisor killed with SIGKILL (which it cannot handle) are left
+// running in their cgroups; the next supervisor made on this machine
+// kills them.
+func TestOrphansOfAKilledSupervisorAreReaped(t *testing.T) {
+	if !Cgroups() {
+		t.Skip("no writable cgroup v2 here: a killed supervisor's instances are not found again")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sup := exec.Command(exe)
+	sup.Env = append(os.Environ(), supervisorEnv+"="+dir)
+	if err := sup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	orphan := pidsOf(t, dir, "orphan.pid")["orphan.pid"]
+	t.Cleanup(func() { _ = syscall.Kill(orphan, syscall.SIGKILL) })
+	if err := sup.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = sup.Wait()
+	if !alive(orphan) {
+		t.Fatalf("the instance %d died with its supervisor: nothing to reap", orphan)
+	}
+	if _, err := New(Config{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the orphan to be killed", func() bool { return !alive(orphan) })
 }
