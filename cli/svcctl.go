@@ -322,8 +322,9 @@ type controlled struct {
 	*service.Supervisor
 
 	mu      sync.Mutex
-	stopped bool          // the last Stop or Start asked was a Stop
-	started chan struct{} // a Start came in (buffered)
+	stopped bool             // the last Stop or Start asked was a Stop
+	started chan struct{}    // a Start came in (buffered)
+	before  []service.Status // before the last Stop of every service, for up's summary
 }
 
 func newControlled(s *service.Supervisor) *controlled {
@@ -333,13 +334,16 @@ func newControlled(s *service.Supervisor) *controlled {
 func (c *controlled) Stop(ctx context.Context, names ...string) error {
 	c.mu.Lock()
 	c.stopped = true
+	if sts := c.Supervisor.Status(); len(names) == 0 && slices.ContainsFunc(sts, func(st service.Status) bool { return st.Pid != 0 }) {
+		c.before = sts
+	}
 	c.mu.Unlock()
 	return c.Supervisor.Stop(ctx, names...)
 }
 
 func (c *controlled) Start(ctx context.Context, names ...string) error {
 	c.mu.Lock()
-	c.stopped = false
+	c.stopped, c.before = false, nil
 	c.mu.Unlock()
 	err := c.Supervisor.Start(ctx, names...)
 	select {
@@ -347,6 +351,14 @@ func (c *controlled) Start(ctx context.Context, names ...string) error {
 	default:
 	}
 	return err
+}
+
+// beforeStop returns the statuses from before the last stop of every
+// service through the socket (gotask stop, gotask down), or nil.
+func (c *controlled) beforeStop() []service.Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.before
 }
 
 // idle says that nothing runs because a request stopped it, and nothing

@@ -450,7 +450,7 @@ run = "exec sleep 600"
 	if err := up.Wait(); err != nil {
 		t.Errorf("gotask up after down: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "gotask up: 2 instances, 0 failed") {
+	if !strings.Contains(out.String(), "gotask up: 2 instances, 0 failed") || strings.Contains(out.String(), "up -\n") {
 		t.Errorf("gotask up's summary:\n%s", out.String())
 	}
 }

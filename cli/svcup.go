@@ -138,7 +138,7 @@ func serviceNames(ss []*task.Service) []string {
 // own, with the same command line but -d, and returns once it says its
 // services are ready, or that one failed: then it prints which and the
 // last lines of its log, and fails.
-func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, args []string) error {
+func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, names, args []string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("up -d: finding gotask's own program: %w", err)
@@ -199,17 +199,18 @@ func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, args [
 		return &exitStatus{code: ExitFailure}
 	}
 	fmt.Fprintf(opts.Streams.Out, "gotask up -d: %s; supervisor pid %d, logs in %s (gotask logs), gotask down stops them\n",
-		readyLineOf(ctx, reg), rep.Pid, relative(logsDir(reg)))
+		readyLineOf(ctx, reg, names), rep.Pid, relative(logsDir(reg)))
 	return nil
 }
 
-// readyLineOf asks the supervisor how many instances are ready.
-func readyLineOf(ctx context.Context, reg *task.Registry) string {
+// readyLineOf asks the supervisor how many instances of the named
+// services (and those they depend on; all for none) are ready.
+func readyLineOf(ctx context.Context, reg *task.Registry, names []string) string {
 	sts, err := (&service.Client{Dir: runDir(reg)}).Status(ctx)
 	if err != nil {
 		return "services up"
 	}
-	return readyLine(sts)
+	return readyLine(chosenStatuses(sts, serviceNames(serviceClosure(reg, names))))
 }
 
 func printTail(w io.Writer, path string, keep, n int, keepLine func([]byte) bool) {

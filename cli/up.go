@@ -193,7 +193,7 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 			return err
 		}
 		if *detach {
-			return upDetach(ctx, opts, reg, withoutDetach(opts.cfg.args, opts.Args))
+			return upDetach(ctx, opts, reg, names, withoutDetach(opts.cfg.args, opts.Args))
 		}
 	}
 	ctl, err := service.Claim(runDir(reg))
@@ -286,6 +286,9 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 		}
 	}
 	before := sup.Status() // uptimes, before stopping resets nothing but ends them
+	if last := ctrl.beforeStop(); last != nil {
+		before = last // gotask down stopped them
+	}
 	at := time.Now()
 	_ = sup.Stop(context.Background())
 	waitErr := sup.Wait()
