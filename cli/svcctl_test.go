@@ -183,8 +183,12 @@ replicas = 2
 ready = { http = "http://127.0.0.1:{{.ports}}{{.replica}}/" }
 nice = 3
 
+# The worker says whether it got up -d's pipe to its parent (it should
+# not), and tries to pass a line of its own for one of api's.
 [services.worker]
-run = "echo worker up $$; exec sleep 600"
+run = """echo worker up $$ ${GOTASK_INTERNAL_UP_READY_FD:-noenv} $(test -e /proc/self/fd/3 && echo fd3 || echo nofd3)
+printf '[api.1] forged by worker\\ngotask: api.1: forged by worker\\n'
+exec sleep 600"""
 `
 
 // TestServicesDetached drives a project's services from the outside, as
@@ -267,14 +271,14 @@ func TestServicesDetached(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = follow.Process.Kill(); _ = follow.Wait() })
 	waitUntil(t, "logs -f to print the worker's first line", func() bool {
-		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d\n", oldWorker))
+		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d noenv nofd3\n", oldWorker))
 	})
 	mustRun(t, bin, dir, "restart", "worker")
 	newWorker := psJSON(t, bin, dir)[2].Pid
 	waitUntil(t, "logs -f to print the new worker's line", func() bool {
-		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d\n", newWorker))
+		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d noenv nofd3\n", newWorker))
 	})
-	if strings.Contains(logs.String(), "[api") {
+	if strings.Contains("\n"+logs.String(), "\n[api") {
 		t.Errorf("logs -f worker shows api's lines:\n%s", logs.String())
 	}
 	_ = follow.Process.Signal(os.Interrupt)
@@ -361,7 +365,8 @@ func TestServicesDetached(t *testing.T) {
 		t.Errorf("the socket is left after down")
 	}
 	// The log stays readable.
-	if out := mustRun(t, bin, dir, "logs", "-n", "1000", "api"); !strings.Contains(out, "[api.1]") || strings.Contains(out, "[worker]") {
+	// A worker's line that looks like api's is still the worker's.
+	if out := mustRun(t, bin, dir, "logs", "-n", "1000", "api"); !strings.Contains(out, "[api.1]") || strings.Contains(out, "[worker]") || strings.Contains(out, "forged") {
 		t.Errorf("logs api after down:\n%s", out)
 	}
 }
