@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -178,7 +179,33 @@ func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, names,
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	})
 	defer stop()
-	line, err := bufio.NewReader(r).ReadBytes('\n')
+	type result struct {
+		line []byte
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(r).ReadBytes('\n')
+		got <- result{line, err}
+	}()
+	// A ready check that never passes keeps the supervisor waiting:
+	// say what it waits for, now and then.
+	tick := time.NewTicker(waitingEvery)
+	defer tick.Stop()
+	var res result
+	for waiting := true; waiting; {
+		select {
+		case res = <-got:
+			waiting = false
+		case <-tick.C:
+			if sts, err := (&service.Client{Dir: runDir(reg)}).Status(ctx); err == nil {
+				if w := notReady(chosenStatuses(sts, serviceNames(serviceClosure(reg, names)))); w != "" {
+					fmt.Fprintf(opts.Streams.ErrOut, "gotask up -d: waiting for %s; Ctrl-C stops the supervisor\n", w)
+				}
+			}
+		}
+	}
+	line, err := res.line, res.err
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -201,6 +228,21 @@ func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, names,
 	fmt.Fprintf(opts.Streams.Out, "gotask up -d: %s; supervisor pid %d, logs in %s (gotask logs), gotask down stops them\n",
 		readyLineOf(ctx, reg, names), rep.Pid, relative(logsDir(reg)))
 	return nil
+}
+
+// waitingEvery is how often up -d says what it is still waiting for.
+const waitingEvery = 10 * time.Second
+
+// notReady lists the instances that are not ready: "api.1 (running),
+// worker (restarting)".
+func notReady(sts []service.Status) string {
+	var out []string
+	for _, st := range sts {
+		if st.State != service.Ready {
+			out = append(out, fmt.Sprintf("%s.%d (%s)", st.Service, st.Replica, st.State))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // readyLineOf asks the supervisor how many instances of the named
