@@ -297,10 +297,12 @@ func (c *Client) do(ctx context.Context, req request, progress func(Progress), w
 		}
 		serverPid = pid
 	}
-	var exited func(context.Context) error
+	var watched *procHandle
 	if waitEnd && serverPid != 0 {
 		// Before asking: the process is certainly the supervisor now.
-		exited = processWaiter(serverPid)
+		h := watchProcess(serverPid)
+		watched = &h
+		defer h.close()
 	}
 	if err := json.NewEncoder(conn).Encode(req); err != nil {
 		return message{}, fmt.Errorf("control socket: %w", err)
@@ -330,24 +332,16 @@ func (c *Client) do(ctx context.Context, req request, progress func(Progress), w
 			continue
 		}
 		if waitEnd {
-			if exited == nil {
-				exited = processWaiter(m.Pid)
+			if watched == nil {
+				h := watchProcess(m.Pid)
+				watched = &h
+				defer h.close()
 			}
-			if err := exited(ctx); err != nil {
+			if err := watched.wait(ctx); err != nil {
 				return m, err
 			}
 		}
 		return m, nil
-	}
-}
-
-// processWaiter starts watching process pid and returns a function that
-// waits for it to end.
-func processWaiter(pid int) func(context.Context) error {
-	h := watchProcess(pid)
-	return func(ctx context.Context) error {
-		defer h.close()
-		return h.wait(ctx)
 	}
 }
 
