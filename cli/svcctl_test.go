@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gotask/gotask/internal/sshtest"
 )
 
 // testHTTPServer is gotask-test-http ADDR: it answers every request with
@@ -464,7 +466,7 @@ run = "exec sleep 600"
 // a project it can read: the run directory is 0700 and the socket 0600.
 func TestServicesOtherUser(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("not root: the test runs gotask as another user")
+		sshtest.MissingPeer(t, "not root: the test runs gotask as another user")
 	}
 	bin := gotaskBinary(t)
 	// A copy of gotask, and a project, that nobody can read.

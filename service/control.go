@@ -97,9 +97,9 @@ type Server struct {
 
 // Serve accepts connections on l and answers each until ctx ends, then
 // closes l and returns once every answer in progress is done. Only
-// processes of this user are served: on Linux the peer's uid
-// (SO_PEERCRED) is checked on every connection, and others get an error
-// and nothing else.
+// processes of this user are served: on Linux, macOS and FreeBSD the
+// peer's uid (SO_PEERCRED, LOCAL_PEERCRED) is checked on every
+// connection, and others get an error and nothing else.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
