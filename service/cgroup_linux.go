@@ -149,6 +149,17 @@ func (c *cgroup) remove() {
 	}
 }
 
+// pidNamespace names this process's pid namespace ("ns4026531836"), so
+// that a cgroup's supervisor pid is only ever looked up in the
+// namespace it means something in.
+func pidNamespace() string {
+	link, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return "ns"
+	}
+	return "ns" + strings.Trim(strings.TrimPrefix(link, "pid:"), "[]")
+}
+
 // groupMembers lists the processes whose process group is pgid, from
 // /proc.
 func groupMembers(pgid int) []int {
@@ -198,10 +209,14 @@ func reapOrphans(parent string) {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pidText, _, _ := strings.Cut(rest, "-")
+		pidText, rest, _ := strings.Cut(rest, "-")
+		ns, _, _ := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
-			continue // not ours, or its supervisor may still run
+		if err != nil || pid <= 0 || ns != pidNamespace() || syscall.Kill(pid, 0) != syscall.ESRCH {
+			// Not a supervisor's, or one that may still run, or one
+			// whose pid means another process here (another pid
+			// namespace sharing the cgroup tree).
+			continue
 		}
 		c := &cgroup{dir: filepath.Join(parent, e.Name()), fd: -1}
 		c.kill()
