@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,6 +41,11 @@ func logsDir(reg *task.Registry) string {
 // notRunning is what ps, restart, stop and logs say when no supervisor
 // runs the project.
 func notRunning(reg *task.Registry) error {
+	if _, err := os.Lstat(filepath.Join(runDir(reg), service.SocketName)); err == nil {
+		// Nothing listens on the socket left there: its supervisor was
+		// killed (SIGKILL, a crash) and could not clean up.
+		return fmt.Errorf("no services running in %s: its last supervisor ended without stopping them (killed?); gotask up starts a new one", reg.Dir)
+	}
 	return fmt.Errorf("no services running in %s; start them with gotask up", reg.Dir)
 }
 

@@ -498,3 +498,33 @@ func TestServicesOtherUser(t *testing.T) {
 		t.Errorf("nobody was shown the services:\n%s", got)
 	}
 }
+
+// TestSupervisorKilled: a supervisor killed with SIGKILL leaves its
+// socket behind; ps says what happened, and the next up -d replaces it
+// with a supervisor of its own.
+func TestSupervisorKilled(t *testing.T) {
+	bin := gotaskBinary(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "tasks.toml"), "[services.s]\nrun = \"exec sleep 600\"\n")
+	t.Cleanup(func() { svcRun(t, bin, dir, "down") })
+	mustRun(t, bin, dir, "up", "-d")
+	run := filepath.Join(dir, ".gotask", "run")
+	first := readPidFile(t, run)
+	old := psJSON(t, bin, dir)[0].Pid
+	t.Cleanup(func() { _ = syscall.Kill(old, syscall.SIGKILL) })
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the supervisor to end", func() bool { return !alivePid(first) })
+	_, errOut, code := svcRun(t, bin, dir, "ps")
+	if want := "its last supervisor ended without stopping them (killed?); gotask up starts a new one"; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("ps after the supervisor was killed: exit %d, %q; want 1, %q", code, errOut, want)
+	}
+	mustRun(t, bin, dir, "up", "-d")
+	if second := readPidFile(t, run); second == first || !alivePid(second) {
+		t.Errorf("the new supervisor: pid %d (the killed one was %d)", second, first)
+	}
+	if rows := psJSON(t, bin, dir); rows[0].State != "ready" || rows[0].Pid == old {
+		t.Errorf("after a new up -d: %+v", rows)
+	}
+}
