@@ -528,3 +528,42 @@ func TestSupervisorKilled(t *testing.T) {
 		t.Errorf("after a new up -d: %+v", rows)
 	}
 }
+
+// TestConcurrentUpDetached: two gotask up -d at once make one
+// supervisor, which runs the service once; both succeed.
+func TestConcurrentUpDetached(t *testing.T) {
+	bin := gotaskBinary(t)
+	dir := t.TempDir()
+	marker := strconv.Itoa(600 + os.Getpid()%1000)
+	writeFile(t, filepath.Join(dir, "tasks.toml"), "[services.s]\nrun = \"exec sleep "+marker+"\"\n")
+	t.Cleanup(func() { svcRun(t, bin, dir, "down") })
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			out, errOut, code := svcRun(t, bin, dir, "up", "-d")
+			results <- result{out, errOut, code}
+		}()
+	}
+	for range 2 {
+		if r := <-results; r.code != 0 {
+			t.Errorf("one of two gotask up -d at once: exit %d\n%s%s", r.code, r.out, r.errOut)
+		}
+	}
+	sleeps := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && string(b) == "sleep\x00"+marker+"\x00" {
+			sleeps++
+		}
+	}
+	if sleeps != 1 {
+		t.Errorf("%d processes of the service run, want 1", sleeps)
+	}
+	if rows := psJSON(t, bin, dir); len(rows) != 1 || rows[0].State != "ready" {
+		t.Errorf("ps: %+v", rows)
+	}
+}

@@ -35,6 +35,9 @@ type readyReport struct {
 	Error  string   `json:"error,omitempty"`
 	Failed []string `json:"failed,omitempty"` // the services that did not become ready
 	Pid    int      `json:"pid"`
+	// Another supervisor claimed the project first (a gotask up started
+	// at the same time): up -d asks that one instead.
+	Running bool `json:"running,omitempty"`
 }
 
 // detachedChild returns the pipe to report readiness on when this
@@ -72,6 +75,9 @@ func detachedStreams(reg *task.Registry) (*Streams, io.Closer, error) {
 // pipe.
 func reportReady(pipe *os.File, startErr error, sts []service.Status) {
 	r := readyReport{Pid: os.Getpid()}
+	if errors.As(startErr, new(*service.RunningError)) {
+		r.Running = true
+	}
 	if startErr != nil {
 		r.Error = startErr.Error()
 		for _, st := range sts {
@@ -89,8 +95,36 @@ func reportReady(pipe *os.File, startErr error, sts []service.Status) {
 // their deps tasks, with runDeps), or says that they are all up. It
 // reports false when no supervisor is running.
 func joinRunning(ctx context.Context, opts *rootOptions, reg *task.Registry, names []string, runDeps func() error) (bool, error) {
+	return join(ctx, opts, reg, names, runDeps, false)
+}
+
+// joinStarting is joinRunning when another supervisor is known to hold
+// the project (its Claim won): it may not listen yet, for the few system
+// calls between taking the lock and listening, so a missing socket is
+// asked again for a while.
+func joinStarting(ctx context.Context, opts *rootOptions, reg *task.Registry, names []string, running error) error {
+	joined, err := join(ctx, opts, reg, names, func() error { return nil }, true)
+	if !joined && err == nil {
+		err = fmt.Errorf("%v, and is starting or ending: try again in a moment", running)
+	}
+	return err
+}
+
+// startingFor is how long joinStarting waits for a supervisor that holds
+// the project to listen.
+const startingFor = 5 * time.Second
+
+func join(ctx context.Context, opts *rootOptions, reg *task.Registry, names []string, runDeps func() error, starting bool) (bool, error) {
 	cl := &service.Client{Dir: runDir(reg)}
 	sts, err := cl.Status(ctx)
+	for deadline := time.Now().Add(startingFor); starting && errors.Is(err, service.ErrNotRunning) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return true, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		sts, err = cl.Status(ctx)
+	}
 	if errors.Is(err, service.ErrNotRunning) {
 		return false, nil
 	}
@@ -210,6 +244,10 @@ func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, names,
 		return ctx.Err()
 	}
 	var rep readyReport
+	if err == nil && json.Unmarshal(line, &rep) == nil && rep.Running {
+		// Another gotask up claimed the project meanwhile: ask it.
+		return joinStarting(ctx, opts, reg, names, errors.New(rep.Error))
+	}
 	if err != nil || json.Unmarshal(line, &rep) != nil {
 		fmt.Fprintf(opts.Streams.ErrOut, "gotask up -d: the supervisor (pid %d) ended before its services were up; the end of its output:\n", pid)
 		printTail(opts.Streams.ErrOut, filepath.Join(logsDir(reg), upOutName), 0, 10, nil)

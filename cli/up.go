@@ -215,11 +215,7 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	var running *service.RunningError
 	if errors.As(err, &running) && ready == nil {
 		// Another gotask up got there first.
-		joined, err := joinRunning(ctx, opts, reg, names, func() error { return nil })
-		if !joined {
-			err = fmt.Errorf("%v, and is starting or ending: try again in a moment", running)
-		}
-		return err
+		return joinStarting(ctx, opts, reg, names, running)
 	}
 	if err != nil {
 		if ready != nil {

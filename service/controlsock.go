@@ -88,10 +88,13 @@ func Claim(dir string) (*Control, error) {
 }
 
 func (c *Control) listen() error {
-	if err := c.lock.Truncate(0); err != nil {
+	// Written over the old one, then cut to length, so that a reader
+	// never finds the file empty while it is held.
+	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
+	if _, err := c.lock.WriteAt(pid, 0); err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
-	if _, err := c.lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err != nil {
+	if err := c.lock.Truncate(int64(len(pid))); err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
 	path := filepath.Join(c.dir, SocketName)
@@ -146,7 +149,8 @@ func readPid(dir string) int {
 	if err != nil {
 		return 0
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
 	return pid
 }
 
