@@ -275,8 +275,12 @@ func TestServicesDetached(t *testing.T) {
 	waitUntil(t, "logs -f to print the worker's first line", func() bool {
 		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d noenv nofd3\n", oldWorker))
 	})
-	mustRun(t, bin, dir, "restart", "worker")
+	restartWorker := mustRun(t, bin, dir, "restart", "worker")
 	newWorker := psJSON(t, bin, dir)[2].Pid
+	// A service of one replica is named as its lines' prefix names it.
+	if want := fmt.Sprintf("worker: pid %d replaced by %d, ready\nrestarted worker: 1 of 1 instances ready\n", oldWorker, newWorker); restartWorker != want {
+		t.Errorf("restart worker printed %q, want %q", restartWorker, want)
+	}
 	waitUntil(t, "logs -f to print the new worker's line", func() bool {
 		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d noenv nofd3\n", newWorker))
 	})

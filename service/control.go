@@ -58,16 +58,21 @@ type message struct {
 type Progress struct {
 	Service string
 	Replica int
+	Alone   bool // the service's only replica: named as the service alone
 	Host    string
 	OldPid  int // the process it replaced, 0 for none
 	Pid     int
 	State   State
 }
 
-// String says it as `gotask restart` prints it:
-// "api.1: pid 1234 replaced by 1240, running".
+// String says it as `gotask restart` prints it, naming the instance as
+// its output's prefix does: "api.1: pid 1234 replaced by 1240, ready",
+// "worker: pid 1250 replaced by 1262, ready".
 func (p Progress) String() string {
 	name := fmt.Sprintf("%s.%d", p.Service, p.Replica)
+	if p.Alone {
+		name = p.Service
+	}
 	if p.Host != "" {
 		name = p.Host + " " + name
 	}
@@ -204,7 +209,12 @@ func (s *Server) restart(ctx context.Context, names []string, progress func(Prog
 	}
 	told := map[instanceKey]seen{}
 	report := func() {
-		for _, st := range s.Controller.Status() {
+		sts := s.Controller.Status()
+		replicas := map[string]int{}
+		for _, st := range sts {
+			replicas[st.Service]++
+		}
+		for _, st := range sts {
 			k := instanceKey{st.Service, st.Replica, st.Host}
 			if !chosen(st) || st.Pid == 0 || st.Pid == before[k] {
 				continue
@@ -216,7 +226,7 @@ func (s *Server) restart(ctx context.Context, names []string, progress func(Prog
 				continue
 			}
 			told[k] = seen{st.Pid, st.State}
-			progress(Progress{Service: st.Service, Replica: st.Replica, Host: st.Host, OldPid: before[k], Pid: st.Pid, State: st.State})
+			progress(Progress{Service: st.Service, Replica: st.Replica, Alone: replicas[st.Service] == 1, Host: st.Host, OldPid: before[k], Pid: st.Pid, State: st.State})
 		}
 	}
 	done := make(chan error, 1)
