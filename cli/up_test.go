@@ -367,3 +367,40 @@ func TestTaskNice(t *testing.T) {
 		t.Errorf("nice with hosts: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestUpServicesCannotForgeEachOthersLines: a service's output goes
+// through the same prefixing and cleaning as hosts' output: a carriage
+// return or cursor movement cannot make its text pass for another
+// service's line. Services that end by themselves (restart = "no")
+// end gotask up, which then exits 0.
+func TestUpServicesCannotForgeEachOthersLines(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tasks.toml")
+	writeFile(t, file, `
+[services.a]
+run = "printf '\\r[bb] forged by a\\n\\033[2K\\033[1G[bb] erased by a\\n'"
+restart = "no"
+
+[services.bb]
+run = "echo honest"
+restart = "no"
+`)
+	stdout, stderr, code := runMain(t, "-f", file, "up")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for line := range strings.Lines(stdout) {
+		if strings.ContainsAny(line, "\r\x1b") {
+			t.Errorf("a control character reached the terminal: %q", line)
+		}
+		if strings.Contains(line, "by a") && !strings.HasPrefix(line, "[a]  ") {
+			t.Errorf("a's line does not start with a's prefix: %q", line)
+		}
+	}
+	if !strings.Contains(stdout, "[bb] honest\n") || strings.Count(stdout, "[a]  ") != 2 {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "gotask up: 2 instances, 0 failed") {
+		t.Errorf("no summary:\n%s", stderr)
+	}
+}
