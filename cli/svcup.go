@@ -181,7 +181,8 @@ func upDetach(ctx context.Context, opts *rootOptions, reg *task.Registry, names,
 	if err := service.PrivateDir(logsDir(reg)); err != nil {
 		return err
 	}
-	out, err := os.OpenFile(filepath.Join(logsDir(reg), upOutName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	// Emptied: what it holds is this supervisor's alone.
+	out, err := os.OpenFile(filepath.Join(logsDir(reg), upOutName), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("up -d: %w", err)
 	}
