@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -493,7 +494,13 @@ func TestServicesOtherUser(t *testing.T) {
 	mustRun(t, bin, dir, "up", "-d")
 	cmd := exec.Command(other, "ps")
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		sshtest.MissingPeer(t, "no user nobody")
+	}
+	uid, _ := strconv.ParseUint(nobody.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(nobody.Gid, 10, 32)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	got, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(got), "permission denied") {
 		t.Errorf("gotask ps as nobody: %v\n%s", err, got)
