@@ -545,7 +545,7 @@ func TestSupervisorKilled(t *testing.T) {
 func TestConcurrentUpDetached(t *testing.T) {
 	bin := gotaskBinary(t)
 	dir := t.TempDir()
-	marker := strconv.Itoa(600 + os.Getpid()%1000)
+	marker := fmt.Sprintf("1000.%d", os.Getpid()) // no other process sleeps that long
 	writeFile(t, filepath.Join(dir, "tasks.toml"), "[services.s]\nrun = \"exec sleep "+marker+"\"\n")
 	t.Cleanup(func() { svcRun(t, bin, dir, "down") })
 	type result struct {
