@@ -245,6 +245,13 @@ func TestServicesDetached(t *testing.T) {
 	if len(rows) != 3 {
 		t.Fatalf("ps: %+v", rows)
 	}
+	// The worker (no ready check) is ready as soon as it starts, maybe
+	// still as sh before its exec; its RSS is steady once it sleeps.
+	waitUntil(t, "the worker to exec sleep", func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", rows[2].Pid))
+		return strings.HasPrefix(string(b), "sleep\x00")
+	})
+	rows = psJSON(t, bin, dir)
 	for _, r := range rows {
 		if r.State != "ready" || !alivePid(r.Pid) {
 			t.Errorf("%s.%d: state %s, pid %d alive %v", r.Service, r.Replica, r.State, r.Pid, alivePid(r.Pid))
@@ -567,7 +574,8 @@ func TestConcurrentUpDetached(t *testing.T) {
 	sleeps := 0
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
-		if b, err := os.ReadFile(p); err == nil && string(b) == "sleep\x00"+marker+"\x00" {
+		// Before its exec, the instance is still sh -c 'exec sleep ...'.
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), marker) {
 			sleeps++
 		}
 	}
