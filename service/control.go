@@ -324,11 +324,15 @@ func (c *Client) do(ctx context.Context, req request, progress func(Progress), w
 		return message{}, fmt.Errorf("control socket: %w", err)
 	}
 	dec := json.NewDecoder(bufio.NewReader(conn))
-	for {
+	for answered := false; ; answered = true {
 		var m message
 		if err := dec.Decode(&m); err != nil {
 			if ctx.Err() != nil {
 				return message{}, ctx.Err()
+			}
+			if !answered && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				// It was ending (killed) as it was asked.
+				return message{}, ErrNotRunning
 			}
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
