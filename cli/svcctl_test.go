@@ -586,3 +586,38 @@ func TestConcurrentUpDetached(t *testing.T) {
 		t.Errorf("ps: %+v", rows)
 	}
 }
+
+// TestUpDetachedLogRotates: the background supervisor's log is rotated
+// at 10 MB, whole lines in each file, every file private.
+func TestUpDetachedLogRotates(t *testing.T) {
+	bin := gotaskBinary(t)
+	dir := t.TempDir()
+	// 120,000 lines of 100 bytes (with the prefix): 12 MB, then a last line.
+	writeFile(t, filepath.Join(dir, "tasks.toml"), `
+[services.chatty]
+run = "yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901 | head -n 120000; echo last line; exec sleep 600"
+`)
+	t.Cleanup(func() { svcRun(t, bin, dir, "down") })
+	mustRun(t, bin, dir, "up", "-d")
+	logs := filepath.Join(dir, ".gotask", "logs")
+	waitUntil(t, "the last line in the log", func() bool {
+		out, _, _ := svcRun(t, bin, dir, "logs", "-n", "1", "chatty")
+		return out == "[chatty] last line\n"
+	})
+	for _, name := range []string{"up.log", "up.log.1"} {
+		fi, err := os.Stat(filepath.Join(logs, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > 10<<20 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %d bytes, mode %v; want at most 10 MiB, 0600", name, fi.Size(), fi.Mode().Perm())
+		}
+		b := readFile(t, filepath.Join(logs, name))
+		if !strings.HasSuffix(b, "\n") || strings.Contains(b, "\n01234") {
+			t.Errorf("%s does not hold whole prefixed lines only", name)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(logs, "up.log.1")); err == nil && fi.Size() < 9<<20 {
+		t.Errorf("up.log.1 has %d bytes: rotated well before 10 MiB", fi.Size())
+	}
+}
