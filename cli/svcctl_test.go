@@ -363,9 +363,30 @@ func TestServicesDetached(t *testing.T) {
 		t.Errorf("a second supervisor was started")
 	}
 
+	// logs -f follows until the supervisor ends, its last lines out.
+	var tail lockedBuffer
+	followAll := exec.Command(bin, "logs", "-f", "-n", "1")
+	followAll.Dir, followAll.Stdout, followAll.Stderr = dir, &tail, &tail
+	if err := followAll.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = followAll.Process.Kill() })
+	followed := make(chan error, 1)
+	go func() { followed <- followAll.Wait() }()
+	// Its first line: it knows the supervisor by then.
+	waitUntil(t, "logs -f to print its first line", func() bool { return tail.String() != "" })
+
 	// down: every process ends before it returns.
 	if out := mustRun(t, bin, dir, "down"); out != "stopped 3 instances and the supervisor\n" {
 		t.Errorf("down: %q", out)
+	}
+	select {
+	case err := <-followed:
+		if err != nil || !strings.Contains(tail.String(), "gotask up: 3 instances, 0 failed") {
+			t.Errorf("logs -f as the supervisor ended: %v\n%s", err, tail.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Errorf("logs -f still follows 2 minutes after down")
 	}
 	for _, r := range final {
 		if alivePid(r.Pid) {

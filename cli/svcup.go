@@ -361,9 +361,10 @@ Prints the log of the background supervisor (gotask up -d), kept in
 .gotask/logs/up.log and rotated at 10 MB (up.log.1 and up.log.2 kept):
 the last N lines of the named services (all when none), their instances'
 output ([api.1], [worker]) and gotask's lines about them. With -f it then
-follows the log as it grows, across rotations, until Ctrl-C. It works
-whether or not the supervisor still runs. A foreground gotask up writes
-no log: its output is in its terminal.
+follows the log as it grows, across rotations, until the supervisor ends
+(gotask down) or Ctrl-C; with no supervisor running, until Ctrl-C. It
+works whether or not the supervisor still runs. A foreground gotask up
+writes no log: its output is in its terminal.
 
 Flags:
   -f, --follow    follow the log
@@ -395,13 +396,21 @@ func logsRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []
 		}
 	}
 	filter := serviceLines(names)
+	var ended <-chan struct{}
+	if follow {
+		var stop func()
+		ctx, stop = interruptible(ctx)
+		defer stop()
+		// Following a running supervisor ends with it (gotask down),
+		// once its last lines are out; with none running, only Ctrl-C
+		// ends it. Known before the first line is printed.
+		ended, _ = (&service.Client{Dir: runDir(reg)}).Ended(ctx)
+	}
 	off, err := service.TailLog(opts.Streams.Out, path, service.DefaultLogKeep, n, filter)
 	if err != nil || !follow {
 		return err
 	}
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	return service.FollowLog(ctx, opts.Streams.Out, path, service.DefaultLogKeep, off, filter)
+	return service.FollowLog(ctx, opts.Streams.Out, path, service.DefaultLogKeep, off, filter, ended)
 }
 
 // stopHint says how the services are stopped.

@@ -284,6 +284,23 @@ func (c *Client) Down(ctx context.Context) ([]Status, error) {
 	return m.Statuses, err
 }
 
+// Ended returns a channel that is closed once the supervisor's process
+// has ended (or ctx ends).
+func (c *Client) Ended(ctx context.Context) (<-chan struct{}, error) {
+	m, err := c.do(ctx, request{Op: OpStatus}, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	h := watchProcess(m.Pid)
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		defer h.close()
+		_ = h.wait(ctx)
+	}()
+	return ch, nil
+}
+
 // do sends req and reads the answer up to its last line. With waitEnd,
 // it then waits for the supervisor's process to end.
 func (c *Client) do(ctx context.Context, req request, progress func(Progress), waitEnd bool) (message, error) {

@@ -186,11 +186,12 @@ func ensureNewline(b []byte) []byte {
 const followEvery = 100 * time.Millisecond
 
 // FollowLog writes to w each line appended to the log at path after
-// offset, as it comes, until ctx ends; when the log is rotated (keep
-// files kept, as for TailLog), it reads the end of the old file, any
-// rotated after it, and goes on with the new one from its start. Only
-// whole lines are written.
-func FollowLog(ctx context.Context, w io.Writer, path string, keep int, offset int64, keepLine func([]byte) bool) error {
+// offset, as it comes, until ctx ends, or end is closed (its writer has
+// ended: then it reads what is left first; a nil end is never closed).
+// When the log is rotated (keep files kept, as for TailLog), it reads
+// the end of the old file, any rotated after it, and goes on with the
+// new one from its start. Only whole lines are written.
+func FollowLog(ctx context.Context, w io.Writer, path string, keep int, offset int64, keepLine func([]byte) bool, end <-chan struct{}) error {
 	var (
 		f       *os.File
 		partial []byte
@@ -246,7 +247,7 @@ func FollowLog(ctx context.Context, w io.Writer, path string, keep int, offset i
 	}
 	tick := time.NewTicker(followEvery)
 	defer tick.Stop()
-	for {
+	for last := false; ; {
 		if f == nil {
 			if err := open(); err != nil {
 				return err
@@ -274,9 +275,14 @@ func FollowLog(ctx context.Context, w io.Writer, path string, keep int, offset i
 				}
 			}
 		}
+		if last {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-end:
+			last, end = true, nil
 		case <-tick.C:
 		}
 	}

@@ -152,7 +152,7 @@ func TestFollowLog(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- FollowLog(ctx, &out, path, 2, off, func(line []byte) bool { return !bytes.HasPrefix(line, []byte("[skip]")) })
+		done <- FollowLog(ctx, &out, path, 2, off, func(line []byte) bool { return !bytes.HasPrefix(line, []byte("[skip]")) }, nil)
 	}()
 	fmt.Fprintf(l, "[api] one\n")
 	waitFor(t, "the first line", func() bool { return out.String() == "[api] one\n" })
@@ -174,5 +174,32 @@ func TestFollowLog(t *testing.T) {
 	}
 	if out.String() != want {
 		t.Errorf("followed:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestFollowLogEnds: when its writer ends, FollowLog reads what was
+// written last and returns, without ctx ending.
+func TestFollowLogEnds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "up.log")
+	l := &LogFile{Path: path}
+	end := make(chan struct{})
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- FollowLog(t.Context(), &out, path, 2, 0, nil, end) }()
+	fmt.Fprintf(l, "[api] one\n")
+	waitFor(t, "the first line", func() bool { return out.String() == "[api] one\n" })
+	fmt.Fprintf(l, "[api] the last\n")
+	l.Close()
+	close(end)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("FollowLog did not return in 2 minutes after its writer ended")
+	}
+	if out.String() != "[api] one\n[api] the last\n" {
+		t.Errorf("followed %q", out.String())
 	}
 }
