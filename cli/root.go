@@ -38,6 +38,9 @@ type config struct {
 	// helpErr is what `gotask --help TASK` could not show: Main reports
 	// it and exits non-zero, as cobra's help returns no error.
 	helpErr error
+	// args is Main's command line, for gotask up -d to start the
+	// background supervisor with.
+	args []string
 }
 
 // WithRegistry makes Main use reg, with the tasks a Go program defined,
@@ -67,7 +70,7 @@ func Main(ctx context.Context, args []string, streams *Streams, opts ...Option) 
 	if isPersistServe(args) {
 		return servePersist(ctx, streams)
 	}
-	var cfg config
+	cfg := config{args: args}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -208,6 +211,8 @@ its own arguments:
                                       copy a file from each host, into logs/HOST/
   gotask --list-hosts                 list the host groups, hosts and their vars
   gotask up [SERVICE...]              start the services ([services.X]) in the foreground; Ctrl-C stops them
+  gotask up -d                        the same in the background; gotask logs [-f] shows their output
+  gotask ps / restart / stop / down   the running services: list, rolling restart, stop, stop all
 
 A bare gotask runs the default task, or lists the tasks if there is none.`,
 		Args:              cobra.ArbitraryArgs,

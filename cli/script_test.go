@@ -18,6 +18,8 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"gotask": func() { os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Std())) },
+		// An HTTP server for the services' tests: gotask-test-http ADDR.
+		"gotask-test-http": testHTTPServer,
 	})
 }
 

@@ -37,12 +37,22 @@ func runServiceVerb(ctx context.Context, opts *rootOptions, reg *task.Registry, 
 	switch verb {
 	case "up":
 		return upRun(ctx, opts, reg, args)
+	case "ps":
+		return psRun(ctx, opts, reg, args)
+	case "restart":
+		return restartRun(ctx, opts, reg, args)
+	case "stop":
+		return stopRun(ctx, opts, reg, args)
+	case "logs":
+		return logsRun(ctx, opts, reg, args)
+	case "down":
+		return downRun(ctx, opts, reg, args)
 	}
-	return &UsageError{Msg: fmt.Sprintf("gotask %s is not yet available; `gotask up` runs the services in the foreground, Ctrl-C stops them", verb)}
+	return &UsageError{Msg: fmt.Sprintf("gotask %s is not a service command", verb)}
 }
 
 const upHelp = `Usage:
-  gotask up [SERVICE...]
+  gotask up [-d] [SERVICE...]
 
 Starts the services of tasks.toml ([services.NAME]), all of them when none
 is named, with the services they depend on, and supervises them in the
@@ -67,8 +77,20 @@ foreground until Ctrl-C (or SIGTERM):
 At the end gotask up prints each instance's state, restarts, last exit
 and uptime, and exits 1 if any instance failed (0 otherwise).
 
-Flags: gotask's own (see gotask --help): -f FILE before up; --var
-name=value, --env NAME=value and -q before or after it.
+While it runs, gotask ps, restart, stop, logs and down reach it through a
+unix socket in .gotask/run/ (mode 0600, for your user only). gotask up when
+a supervisor already runs for the project asks that one to start the named
+services (or says they are up) instead of starting a second.
+
+With -d, the supervisor runs in the background (its own session), its
+output in .gotask/logs/up.log, rotated at 10 MB (gotask logs reads it);
+gotask up -d returns once every service is ready, or, when one failed,
+prints which and its last log lines and exits 1.
+
+Flags:
+  -d, --detach   run the supervisor in the background
+  and gotask's own (see gotask --help): -f FILE before up; --var
+  name=value, --env NAME=value and -q before or after it.
 `
 
 // upRun is gotask up: start the services, supervise them until Ctrl-C or
@@ -84,6 +106,7 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 		fs.BoolVarP(&opts.Help, "help", "h", false, "")
 	}
 	file, global := opts.File, opts.Global
+	detach := fs.BoolP("detach", "d", false, "")
 	if err := fs.Parse(args); err != nil {
 		return &UsageError{Msg: fmt.Sprintf("gotask up: %v (see gotask up --help)", err)}
 	}
@@ -108,6 +131,19 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 			}
 			return &UsageError{Msg: msg}
 		}
+	}
+	// The background supervisor that gotask up -d started: its output
+	// goes to its log.
+	ready := detachedChild()
+	if ready != nil {
+		defer ready.Close()
+		streams, log, err := detachedStreams(reg)
+		if err != nil {
+			reportReady(ready, err, nil)
+			return err
+		}
+		defer log.Close()
+		opts.Streams = streams
 	}
 	if err := setVars(reg, opts.Vars); err != nil {
 		return err
@@ -156,23 +192,52 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 			}
 		}
 	}
-	if len(calls) > 0 {
-		if err := e.Run(ctx, calls...); err != nil {
-			return secrets.Error(err)
+	runDeps := func() error {
+		if len(calls) > 0 {
+			return secrets.Error(e.Run(ctx, calls...))
+		}
+		return nil
+	}
+	if ready == nil {
+		// A supervisor runs the project already: ask it, not a second.
+		if joined, err := joinRunning(ctx, opts, reg, names, runDeps); joined {
+			return err
+		}
+		// In the foreground, before the background supervisor starts.
+		if err := runDeps(); err != nil {
+			return err
+		}
+		if *detach {
+			return upDetach(ctx, opts, reg, names, withoutDetach(opts.cfg.args, opts.Args))
 		}
 	}
+	ctl, err := service.Claim(runDir(reg))
+	var running *service.RunningError
+	if errors.As(err, &running) && ready == nil {
+		// Another gotask up got there first.
+		return joinStarting(ctx, opts, reg, names, running)
+	}
+	if err != nil {
+		if ready != nil {
+			reportReady(ready, err, nil)
+		}
+		return err
+	}
+	defer ctl.Close()
 
 	con := output.New(out, errOut, output.Options{Color: opts.Streams.color(), ErrColor: opts.Streams.errColor()})
 	width := 0
-	for _, s := range chosen {
+	// Every service, not only those started now: the control socket may
+	// start the others.
+	for _, s := range reg.Services() {
 		label := s.Name
 		if s.Replicas > 1 {
 			label = fmt.Sprintf("%s.%d", s.Name, s.Replicas)
 		}
 		width = max(width, len(label))
 	}
-	specs := make([]service.Spec, 0, len(chosen))
-	for _, s := range chosen {
+	specs := make([]service.Spec, 0, len(reg.Services()))
+	for _, s := range reg.Services() {
 		spec, err := serviceSpec(ctx, e, s, env)
 		if err != nil {
 			return err
@@ -191,23 +256,53 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	if err != nil {
 		return err
 	}
+	// gotask ps, restart, stop and down, through the control socket;
+	// down ends this up as Ctrl-C would.
+	ctx, down := context.WithCancel(ctx)
+	defer down()
+	ctrl := newControlled(sup)
+	serving := make(chan error, 1)
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	go func() { serving <- (&service.Server{Controller: ctrl, Down: down}).Serve(serveCtx, ctl.Listener()) }()
+	defer func() {
+		stopServing()
+		<-serving
+	}()
 	// up's own lines go through a writer of their own: the supervisor
 	// writes log from its goroutines.
 	say := con.Lines(errOut)
-	startErr := sup.Start(ctx)
+	startErr := sup.Start(ctx, names...)
 	if startErr != nil && ctx.Err() == nil {
 		fmt.Fprintf(say, "gotask: up: %v\n", startErr)
 	}
-	if ctx.Err() == nil {
-		fmt.Fprintf(say, "gotask: up: %s; Ctrl-C stops them\n", readyLine(sup.Status()))
+	if ready != nil {
+		reportReady(ready, startErr, sup.Status())
 	}
-	ended := make(chan error, 1)
-	go func() { ended <- sup.Wait() }()
-	select {
-	case <-ctx.Done():
-	case <-ended:
+	if ctx.Err() == nil {
+		fmt.Fprintf(say, "gotask: up: %s; %s\n", readyLine(chosenStatuses(sup.Status(), serviceNames(chosen))), stopHint(ready != nil))
+	}
+	for wait := true; wait; {
+		ended := make(chan error, 1)
+		go func() { ended <- sup.Wait() }()
+		select {
+		case <-ctx.Done():
+			wait = false
+		case <-ended:
+			// Stopped by gotask stop: wait for gotask up to start
+			// something again, or for down.
+			if wait = ctrl.idle(); wait {
+				select {
+				case <-ctx.Done():
+					wait = false
+				case <-ctrl.started:
+				}
+			}
+		}
 	}
 	before := sup.Status() // the uptimes, before the processes end
+	if last := ctrl.beforeStop(); last != nil {
+		before = last // gotask down stopped them
+	}
 	at := time.Now()
 	// A second Ctrl-C (or SIGTERM) while they stop kills them at once,
 	// rather than ending gotask and leaving them running.

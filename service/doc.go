@@ -15,6 +15,15 @@
 // reads a process's statistics (RSS, CPU time, nice, state, start time)
 // for both.
 //
+// The control socket: Claim makes a process a project's one supervisor
+// (an flock on .gotask/run/supervisor.pid for its lifetime) and listens
+// on .gotask/run/control.sock, mode 0600 in a 0700 directory; a
+// Server serves a Controller (a *Supervisor) there to processes of the
+// same user only (the peer's uid is checked where the system tells it);
+// a Client asks it, one JSON request per connection. LogFile is the
+// size-rotated log of a supervisor in the background (gotask up -d),
+// read back by TailLog and FollowLog.
+//
 // A supervisor killed with SIGKILL cannot stop its instances; their
 // cgroups are named after it, and the next New on the machine kills
 // those whose supervisor is gone.
