@@ -455,7 +455,7 @@ func summary(w io.Writer, s *Streams, end, before []service.Status, at time.Time
 		if last == "" {
 			last = "-"
 		}
-		fmt.Fprintf(&b, "  %-*s  %-7s  restarts %-3d  last exit %-12s  up %s", width, labels[i], state, st.Restarts, last, up)
+		fmt.Fprintf(&b, "  %-*s  %-7s  restarts %-3d  last %-12s  up %s", width, labels[i], state, st.Restarts, last, up)
 		if st.Recycles > 0 {
 			fmt.Fprintf(&b, "  (%d recycled)", st.Recycles)
 		}

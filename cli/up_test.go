@@ -186,7 +186,7 @@ func TestUpCtrlCLeavesNoProcess(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"\ngotask up: 3 instances, 1 failed\n",
-		"  crash     failed   restarts 2    last exit exit 3        up -  exit 3; gave up after 2 restarts in 5m0s (max_restarts)\n",
+		"  crash     failed   restarts 2    last exit 3        up -  exit 3; gave up after 2 restarts in 5m0s (max_restarts)\n",
 		"gotask: service crash failed: exit 3",
 	} {
 		if !strings.Contains(got, want) {
@@ -194,7 +194,7 @@ func TestUpCtrlCLeavesNoProcess(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"fam", "web"} {
-		if !strings.Contains(got, fmt.Sprintf("\n  %-8s  stopped  restarts 0    last exit ", n)) {
+		if !strings.Contains(got, fmt.Sprintf("\n  %-8s  stopped  restarts 0    last ", n)) {
 			t.Errorf("the summary lacks a stopped line for %s", n)
 		}
 	}
@@ -297,7 +297,7 @@ func TestExampleStackUp(t *testing.T) {
 		t.Errorf("exit status %d, want 0", code)
 	}
 	got := out.String()
-	for _, want := range []string{"api: stopping, finishing requests in flight", "\ngotask up: 3 instances, 0 failed\n", "  worker.2  stopped  restarts 0    last exit exit 0 "} {
+	for _, want := range []string{"api: stopping, finishing requests in flight", "\ngotask up: 3 instances, 0 failed\n", "  worker.2  stopped  restarts 0    last exit 0 "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the output lacks %q", want)
 		}
