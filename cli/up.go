@@ -137,6 +137,17 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 		e.Stdin = opts.Streams.In
 	}
 	chosen := serviceClosure(reg, names)
+	// Services on hosts: one SSH pool, as for tasks (svc-hosts).
+	var connect func(context.Context, string) (service.Host, error)
+	hostAddrs := map[string]string{}
+	if slices.ContainsFunc(chosen, func(s *task.Service) bool { return len(s.Hosts) > 0 }) {
+		hs, err := setRemote(opts, e)
+		if err != nil {
+			return err
+		}
+		defer hs.Close()
+		connect = hostConnector(hs, hostAddrs)
+	}
 
 	// Every instance's command is rendered once before anything runs: a
 	// value that cannot stand where it is placed stops `up` here.
@@ -177,12 +188,19 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 		if err != nil {
 			return err
 		}
+		if err := serviceHosts(ctx, e, s, &spec, hostAddrs); err != nil {
+			return err
+		}
+		for _, h := range spec.Hosts { // prefixed [web1 api.1]
+			width = max(width, len(h)+1+len(hostLabel(s)))
+		}
 		specs = append(specs, spec)
 	}
 	log := con.Lines(errOut)
 	sup, err := service.New(service.Config{
 		Services: specs,
 		Log:      log,
+		Connect:  connect,
 		Output: func(svc string, replica int, label string) (io.Writer, io.Writer, func()) {
 			o, eo, done := con.Host(svc, label, width, false)
 			return o, eo, func() { done(output.End{}) }
@@ -341,6 +359,9 @@ func summary(w io.Writer, s *Streams, end, before []service.Status, at time.Time
 		labels[i] = st.Service
 		if count[st.Service] > 1 {
 			labels[i] = fmt.Sprintf("%s.%d", st.Service, st.Replica)
+		}
+		if st.Label != "" {
+			labels[i] = st.Label
 		}
 		width = max(width, len(labels[i]))
 	}

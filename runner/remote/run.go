@@ -132,7 +132,9 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	stdoutW, stderrW := capture.Writers(cmd.Stdout, cmd.Stderr)
 	outSink := capture.NewSink(responder.Stdout, cmd, stdoutW, &e.stdin, e.fail)
 	errSink := capture.NewSink(responder.Stderr, cmd, stderrW, &e.stdin, e.fail)
-	e.reported = make(chan struct{})
+	if e.reported == nil {
+		e.reported = make(chan struct{})
+	}
 	scan := newPIDScanner(e.c.nonce, func(pid int, shell string) {
 		e.pgid.Store(int64(pid))
 		close(e.reported)
@@ -332,16 +334,21 @@ func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr erro
 // signalName turns an SSH signal name ("INT") into the name Go's
 // syscall.Signal prints ("interrupt"), as the local runner reports it.
 func signalName(sig string) string {
-	names := map[string]string{
+	if n, ok := signalNames()[sig]; ok {
+		return n
+	}
+	return sig
+}
+
+// signalNames maps SSH signal names to the names Go's syscall.Signal
+// prints.
+func signalNames() map[string]string {
+	return map[string]string{
 		"ABRT": "aborted", "ALRM": "alarm clock", "FPE": "floating point exception",
 		"HUP": "hangup", "ILL": "illegal instruction", "INT": "interrupt", "KILL": "killed",
 		"PIPE": "broken pipe", "QUIT": "quit", "SEGV": "segmentation fault",
 		"TERM": "terminated", "USR1": "user defined signal 1", "USR2": "user defined signal 2",
 	}
-	if n, ok := names[sig]; ok {
-		return n
-	}
-	return sig
 }
 
 // commandLine builds what the remote login shell runs.
