@@ -152,6 +152,9 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	// Every instance's command is rendered once before anything runs: a
 	// value that cannot stand where it is placed stops `up` here.
 	for _, s := range chosen {
+		if len(s.Hosts) > 0 {
+			continue // rendered per host by serviceHosts
+		}
 		for r := 1; r <= s.Replicas; r++ {
 			if _, err := e.ServiceCommand(ctx, s, r); err != nil {
 				return err
@@ -291,9 +294,12 @@ func serviceSpec(ctx context.Context, e *task.Executor, s *task.Service, env []s
 	if err != nil {
 		return service.Spec{}, err
 	}
-	first, err := e.ServiceCommand(ctx, s, 1) // where watch patterns start: the service's dir
-	if err != nil {
-		return service.Spec{}, err
+	first := &task.ServiceCommand{} // none on hosts: watch is refused there
+	if len(s.Hosts) == 0 {
+		first, err = e.ServiceCommand(ctx, s, 1) // where watch patterns start: the service's dir
+		if err != nil {
+			return service.Spec{}, err
+		}
 	}
 	var deps []string
 	for _, d := range s.Deps {

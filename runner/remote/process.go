@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gotask/gotask/internal/shell"
 	"github.com/gotask/gotask/runner"
 )
 
@@ -16,14 +17,20 @@ import (
 // whole. It is for a caller that supervises the command itself (gotask
 // up): nothing stops it but Signal and Close.
 type Process struct {
-	c    *Client
-	e    *execution
-	done chan struct{}
-	res  *runner.Result
-	err  error
+	c     *Client
+	e     *execution
+	ended chan struct{} // closed when the session has ended; res and err are set
+	res   *runner.Result
+	err   error
 
+	done      chan struct{} // closed at the exit report or the session's end
+	doneOnce  sync.Once
 	closeOnce sync.Once
 }
+
+// exitTag starts the line that reports a started command's exit status:
+// "gotask-exit NONCE STATUS".
+const exitTag = "gotask-exit "
 
 // Start starts cmd on the Client's host in a new session and returns once
 // the host has reported the command's process group, or the command has
@@ -31,6 +38,11 @@ type Process struct {
 // runs without input, on pipes, until it ends or is signalled. ctx bounds
 // the start only. Output goes to Cmd.Stdout and Cmd.Stderr as Run sends
 // it.
+//
+// The command's end is known from a report its shell writes on stderr
+// (taken out of the output, as the process group's report is), not from
+// the session's end: a background child left in the group would hold
+// the session open. Close then kills what is left.
 func (c *Client) Start(ctx context.Context, cmd *runner.Cmd) (*Process, error) {
 	if cmd.Nice != 0 {
 		return nil, fmt.Errorf("command for %s: nice is not supported on hosts yet", c.name)
@@ -45,20 +57,31 @@ func (c *Client) Start(ctx context.Context, cmd *runner.Cmd) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &execution{c: c, cn: cn, sess: sess, cmd: &run, line: c.reportPrefix() + line, reported: make(chan struct{})}
-	p := &Process{c: c, e: e, done: make(chan struct{})}
+	tag := exitTag + c.nonce
+	line = "sh -c " + shell.Quote(line+"; echo '"+tag+"' $? >&2")
+	e := &execution{c: c, cn: cn, sess: sess, cmd: &run, line: c.reportPrefix() + line,
+		reported: make(chan struct{}), exitTag: tag + " ", exited: make(chan struct{})}
+	p := &Process{c: c, e: e, ended: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		defer close(p.done)
+		defer p.finish()
+		defer close(p.ended)
 		defer c.release(cn)
 		defer sess.Close()
 		// Never cancelled: Signal and Close stop it.
 		p.res, p.err = e.run(context.Background())
 	}()
+	go func() {
+		select {
+		case <-e.exited:
+			p.finish()
+		case <-p.ended:
+		}
+	}()
 	t := time.NewTimer(c.stopWait())
 	defer t.Stop()
 	select {
 	case <-e.reported:
-	case <-p.done:
+	case <-p.ended:
 	case <-t.C:
 		p.Close()
 		return nil, fmt.Errorf("starting command on %s: the host did not report the command's process group", c.name)
@@ -80,14 +103,17 @@ func (p *Process) Signal(ctx context.Context, sig string) {
 	p.c.signalGroup(ctx, p.Pgid(), sig)
 }
 
-// Done is closed once the session has ended: the command exited and its
-// output was read, or Close gave up on it.
+func (p *Process) finish() { p.doneOnce.Do(func() { close(p.done) }) }
+
+// Done is closed once the command has ended: its shell reported its exit
+// status, or the session ended.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
-// Wait waits for Done and returns what Run would have: the result, and
-// a *runner.ExitError for a command that failed.
+// Wait waits for the session to end (call Close first if what is left
+// of the command's group may hold it open) and returns what Run would
+// have: the result, and a *runner.ExitError for a command that failed.
 func (p *Process) Wait() (*runner.Result, error) {
-	<-p.done
+	<-p.ended
 	return p.res, p.err
 }
 
@@ -96,6 +122,12 @@ func (p *Process) Wait() (*runner.Result, error) {
 // connection was lost before the host said.
 func (p *Process) Exit() (code int, signal string, known bool) {
 	<-p.done
+	select {
+	case <-p.e.exited:
+		return int(p.e.exitCode.Load()), "", true
+	default:
+	}
+	<-p.ended
 	if p.err == nil {
 		return 0, "", true
 	}

@@ -80,6 +80,12 @@ type execution struct {
 	failErr  error         // received from failed
 	pgid     atomic.Int64  // the command's process group on the host, once reported
 	reported chan struct{} // closed when pgid is set
+
+	// For Start: the report of the command's exit, before its session
+	// ends (children left in its group may hold the session open).
+	exitTag  string        // the report's tag; "" for none
+	exitCode atomic.Int64  // the reported status
+	exited   chan struct{} // closed when exitCode is set
 }
 
 func (e *execution) run(ctx context.Context) (*runner.Result, error) {
@@ -147,6 +153,15 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 		scanned = outSink // stdout and stderr are one terminal
 	}
 	scanned.Filter, scanned.Flush = scan.filter, scan.flush
+	if e.exitTag != "" {
+		// The exit report comes after the pid report, on stderr.
+		ex := &pidScanner{tag: []byte(e.exitTag), found: func(code int, _ string) {
+			e.exitCode.Store(int64(code))
+			close(e.exited)
+		}}
+		errSink.Filter = func(b []byte) []byte { return ex.filter(scan.filter(b)) }
+		errSink.Flush = func() []byte { return append(ex.filter(scan.flush()), ex.flush()...) }
+	}
 
 	start := time.Now()
 	if err := e.sess.Start(e.line); err != nil {
