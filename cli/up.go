@@ -58,6 +58,9 @@ foreground until Ctrl-C (or SIGTERM):
     instance is failed and the others carry on;
   - restart_when = { rss, after } recycles a process: a graceful stop,
     then a new one;
+  - hosts = "web" (a group, or a list) runs a service's instances on
+    those hosts over SSH, prefixed [web1 api]: stopped through their
+    process group, ready checks run or dialled from the host's side;
   - watch = ["**/*.go"] restarts a service (one instance at a time) when
     a file it names changes;
   - Ctrl-C stops every instance (dependants first): stop_signal to its

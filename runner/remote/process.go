@@ -49,6 +49,11 @@ func (c *Client) Start(ctx context.Context, cmd *runner.Cmd) (*Process, error) {
 	}
 	run := *cmd
 	run.Stdin, run.Timeout, run.Watchers, run.Pty, run.Capture = nil, 0, nil, runner.PtyOff, -1
+	if len(run.Env) == 0 && run.Dir != "" {
+		// commandLine writes `cd DIR && COMMAND`: a COMMAND of several
+		// lists (a & b) would leave DIR after the first.
+		run.Command = "sh -c " + shell.Quote(run.Command)
+	}
 	line, err := commandLine(&run)
 	if err != nil {
 		return nil, fmt.Errorf("command for %s: %w", c.name, err)
