@@ -516,6 +516,10 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 			return
 		}
 		p, err := s.spawn(ctx, in, cmd, stdout, stderr)
+		if err != nil && ctx.Err() != nil {
+			s.set(in, Stopped, nil) // stopped while connecting to its host
+			return
+		}
 		if err != nil {
 			s.set(in, Failed, func() { in.err = err })
 			s.logf(in, "failed: %v", err)

@@ -148,13 +148,27 @@ func (p *Process) Exit() (code int, signal string, known bool) {
 	return ee.Code, "", true
 }
 
-// Close kills what is left of the command's process group (KILL) and
-// closes its session, so that Done closes even if a process that left
-// the group holds its output open. Close is idempotent.
+// Close kills what is left of the command's process group (KILL), lets
+// the output still on its way arrive, and ends its session: at once if a
+// process that left the group (setsid) holds the output open. It returns
+// when the session has ended, or the host took too long to say so.
+// Close is idempotent.
 func (p *Process) Close() {
 	p.closeOnce.Do(func() {
 		p.e.killLeftovers(context.Background())
+		t := time.NewTimer(p.c.stopWait())
+		defer t.Stop()
+		select {
+		case <-p.ended:
+			return
+		case <-t.C:
+		}
 		_ = p.e.sess.Close()
+		t.Reset(p.c.stopWait())
+		select {
+		case <-p.ended:
+		case <-t.C:
+		}
 	})
 }
 
