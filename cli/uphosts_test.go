@@ -46,15 +46,18 @@ func sshAncestor(pid int) bool {
 // sessions; output is prefixed with host and instance; a hostile var
 // stays literal on the remote shell; tcp readiness gates a dependant;
 // a crash on h1 restarts there (its leftover children killed) while
-// h2 keeps its pid; an unreachable host fails its instance only, named;
-// Ctrl-C stops both remote process groups.
+// h2 keeps its pid; an unreachable host, and one whose key is not known,
+// fail their instance only, named; Ctrl-C stops both remote process
+// groups.
 func TestUpServicesOnHosts(t *testing.T) {
 	if _, err := exec.LookPath("nc"); err != nil {
 		sshtest.MissingPeer(t, "no nc (netcat) for a listener on the host")
 	}
 	down := closedPort(t)
 	s := newSSH(t, sshtest.SSHDOptions{}, func(d *sshtest.SSHD) string {
-		return fmt.Sprintf("Host down\n  HostName 127.0.0.1\n  Port %d\n  User %s", down, d.User)
+		return fmt.Sprintf("Host down\n  HostName 127.0.0.1\n  Port %d\n  User %s\n", down, d.User) +
+			// The sshd again, under a name whose key is not known.
+			fmt.Sprintf("Host stranger\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  UserKnownHostsFile /dev/null", d.Port, d.User)
 	}, "h1", "h2")
 	dir := t.TempDir()
 	p1, p2 := closedPort(t), closedPort(t)
@@ -93,7 +96,7 @@ deps = ["api"]
 run = "if nc -z 127.0.0.1 %d && nc -z 127.0.0.1 %d; then echo listening > web.ok; else echo not > web.ok; fi; exec sleep 300"
 
 [services.lone]
-hosts = ["down", "h2"]
+hosts = ["down", "h2", "stranger"]
 run = "echo lone here; exec sleep 300"
 `, p1, p2, dir, p1, p2)
 	file := filepath.Join(dir, "tasks.toml")
@@ -196,6 +199,8 @@ run = "echo lone here; exec sleep 300"
 		`\n  h2 api +stopped +restarts 0 `,
 		`\n  down lone +failed .*host down`,
 		`\n  h2 lone +stopped `,
+		`gotask: stranger lone: failed: host stranger: .*is not known`,
+		`\n  stranger lone +failed `,
 	} {
 		if !regexp.MustCompile(re).MatchString(got) {
 			t.Errorf("the output lacks %s", re)
