@@ -102,6 +102,11 @@ run = "echo lone here; exec sleep 300"
 	file := filepath.Join(dir, "tasks.toml")
 	writeFile(t, file, doc)
 
+	list, err := exec.Command(gotaskBinary(t), "-f", file, "-l").CombinedOutput()
+	if err != nil || !strings.Contains(string(list), "  lone on down, h2, stranger  ") {
+		t.Errorf("gotask -l does not list lone's hosts (%v):\n%s", err, list)
+	}
+
 	hostile := `$(touch pwned1)` + "`touch pwned2`" + `'; touch pwned3`
 	cmd := exec.Command(gotaskBinary(t), "-f", file, "-F", s.Config, "--var", "evil="+hostile, "up")
 	cmd.Dir = dir
