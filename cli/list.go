@@ -76,7 +76,7 @@ func listTasks(s *Streams, reg *task.Registry, asJSON bool) error {
 }
 
 // listServices adds the "Services:" section of gotask -l: each service
-// with its replicas and the first line of its help.
+// with its replicas, its hosts and the first line of its help.
 func listServices(b *strings.Builder, s *Streams, reg *task.Registry, afterTasks bool) {
 	services := reg.Services()
 	if len(services) == 0 {
@@ -88,6 +88,9 @@ func listServices(b *strings.Builder, s *Streams, reg *task.Registry, afterTasks
 		names[i] = svc.Name
 		if svc.Replicas > 1 {
 			names[i] += fmt.Sprintf(" (x%d)", svc.Replicas)
+		}
+		if len(svc.Hosts) > 0 {
+			names[i] += " on " + strings.Join(svc.Hosts, ", ")
 		}
 		width = max(width, len(names[i]))
 	}

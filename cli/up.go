@@ -68,6 +68,9 @@ foreground until Ctrl-C (or SIGTERM):
     instance is failed and the others carry on;
   - restart_when = { rss, after } recycles a process: a graceful stop,
     then a new one;
+  - hosts = "web" (a group, or a list) runs a service's instances on
+    those hosts over SSH, prefixed [web1 api]: stopped through their
+    process group, ready checks run or dialled from the host's side;
   - watch = ["**/*.go"] restarts a service (one instance at a time) when
     a file it names changes;
   - Ctrl-C stops every instance (dependants first): stop_signal to its
@@ -173,10 +176,24 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 		e.Stdin = opts.Streams.In
 	}
 	chosen := serviceClosure(reg, names)
+	// Services on hosts: one SSH pool, as for tasks (svc-hosts).
+	var connect func(context.Context, string) (service.Host, error)
+	hostAddrs := map[string]string{}
+	if slices.ContainsFunc(chosen, func(s *task.Service) bool { return len(s.Hosts) > 0 }) {
+		hs, err := setRemote(opts, e)
+		if err != nil {
+			return err
+		}
+		defer hs.Close()
+		connect = hostConnector(hs, hostAddrs)
+	}
 
 	// Every instance's command is rendered once before anything runs: a
 	// value that cannot stand where it is placed stops `up` here.
 	for _, s := range chosen {
+		if len(s.Hosts) > 0 {
+			continue // rendered per host by serviceHosts
+		}
 		for r := 1; r <= s.Replicas; r++ {
 			if _, err := e.ServiceCommand(ctx, s, r); err != nil {
 				return err
@@ -242,12 +259,19 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 		if err != nil {
 			return err
 		}
+		if err := serviceHosts(ctx, e, s, &spec, hostAddrs); err != nil {
+			return err
+		}
+		for _, h := range spec.Hosts { // prefixed [web1 api.1]
+			width = max(width, len(h)+1+len(hostLabel(s)))
+		}
 		specs = append(specs, spec)
 	}
 	log := con.Lines(errOut)
 	sup, err := service.New(service.Config{
 		Services: specs,
 		Log:      log,
+		Connect:  connect,
 		Output: func(svc string, replica int, label string) (io.Writer, io.Writer, func()) {
 			o, eo, done := con.Host(svc, label, width, false)
 			return o, eo, func() { done(output.End{}) }
@@ -368,9 +392,12 @@ func serviceSpec(ctx context.Context, e *task.Executor, s *task.Service, env []s
 	if err != nil {
 		return service.Spec{}, err
 	}
-	first, err := e.ServiceCommand(ctx, s, 1) // where watch patterns start: the service's dir
-	if err != nil {
-		return service.Spec{}, err
+	first := &task.ServiceCommand{} // none on hosts: watch is refused there
+	if len(s.Hosts) == 0 {
+		first, err = e.ServiceCommand(ctx, s, 1) // where watch patterns start: the service's dir
+		if err != nil {
+			return service.Spec{}, err
+		}
 	}
 	var deps []string
 	for _, d := range s.Deps {
@@ -436,6 +463,9 @@ func summary(w io.Writer, s *Streams, end, before []service.Status, at time.Time
 		labels[i] = st.Service
 		if count[st.Service] > 1 {
 			labels[i] = fmt.Sprintf("%s.%d", st.Service, st.Replica)
+		}
+		if st.Label != "" {
+			labels[i] = st.Label
 		}
 		width = max(width, len(labels[i]))
 	}

@@ -18,7 +18,9 @@ import (
 // the old process's children running.
 type process struct {
 	cmd    *exec.Cmd
-	pid    int // also the process group id
+	host   HostProcess // instead of cmd, for a process on a Host
+	conn   Host        // the Host it runs on, with host
+	pid    int         // also the process group id
 	cg     *cgroup
 	start  time.Time
 	exited chan struct{} // closed when the shell has been reaped
@@ -96,6 +98,10 @@ func (p *process) closePipes(files []*os.File) {
 // signal sends sig to every process of p: its group, and the members of
 // its cgroup that left the group (setsid).
 func (p *process) signal(sig syscall.Signal) {
+	if p.host != nil {
+		p.host.Signal(sig)
+		return
+	}
 	_ = syscall.Kill(-p.pid, sig)
 	if p.cg != nil {
 		p.cg.signal(sig)
@@ -124,6 +130,10 @@ func (p *process) terminate(sig syscall.Signal, grace time.Duration, hurry <-cha
 // removes its cgroup.
 func (p *process) cleanup() {
 	<-p.exited
+	if p.host != nil {
+		p.host.Close()
+		return
+	}
 	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 	if p.cg != nil {
 		p.cg.kill()
@@ -146,6 +156,10 @@ func (p *process) cleanup() {
 
 // exitString says how p ended: "exit 1", "signal KILL".
 func (p *process) exitString() string {
+	if p.host != nil {
+		how, _ := p.host.Exit()
+		return how
+	}
 	if p.state == nil {
 		if p.err != nil {
 			return p.err.Error()
@@ -159,11 +173,20 @@ func (p *process) exitString() string {
 }
 
 // success says p exited 0.
-func (p *process) success() bool { return p.state != nil && p.state.Success() }
+func (p *process) success() bool {
+	if p.host != nil {
+		_, ok := p.host.Exit()
+		return ok
+	}
+	return p.state != nil && p.state.Success()
+}
 
 // members returns the pids of p's processes: its cgroup's, or its
 // process group's.
 func (p *process) members() []int {
+	if p.host != nil {
+		return nil // not this machine's: restart_when.rss is refused on hosts
+	}
 	if p.cg != nil {
 		if pids, err := p.cg.pids(); err == nil {
 			return pids
@@ -218,3 +241,7 @@ func ParseSignal(name string) (syscall.Signal, error) {
 	}
 	return 0, fmt.Errorf("unknown signal %q: use TERM, INT, HUP, QUIT, KILL, USR1 or USR2", name)
 }
+
+// SignalName returns the name of sig without "SIG" ("TERM", "KILL"), as
+// kill -s takes it.
+func SignalName(sig syscall.Signal) string { return signalName(sig) }

@@ -18,6 +18,9 @@ func (s *Supervisor) checkReady(ctx context.Context, in *instance, p *process, c
 		every = 100 * time.Millisecond
 	}
 	check := readyCheck(cmd, every)
+	if p.conn != nil {
+		check = hostReadyCheck(p.conn, cmd, every)
+	}
 	if check == nil {
 		return // the loop made it ready
 	}
@@ -53,36 +56,9 @@ func readyCheck(cmd Command, timeout time.Duration) func(context.Context) error 
 	timeout = max(timeout, time.Second)
 	r := cmd.Ready
 	switch {
-	case r.HTTP != "":
-		client := &http.Client{
-			Timeout:       timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
-		}
-		return func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.HTTP, nil)
-			if err != nil {
-				return err
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode >= 400 {
-				return fmt.Errorf("%s answered %s", r.HTTP, resp.Status)
-			}
-			return nil
-		}
-	case r.TCP != "":
-		return func(ctx context.Context) error {
-			d := net.Dialer{Timeout: timeout}
-			c, err := d.DialContext(ctx, "tcp", r.TCP)
-			if err != nil {
-				return err
-			}
-			return c.Close()
-		}
+	case r.HTTP != "", r.TCP != "":
+		d := net.Dialer{Timeout: timeout}
+		return dialCheck(r, timeout, d.DialContext)
 	case r.Sh != "":
 		return func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 10*timeout)
@@ -99,6 +75,41 @@ func readyCheck(cmd Command, timeout time.Duration) func(context.Context) error 
 		}
 	}
 	return nil
+}
+
+// dialCheck returns the check of r.HTTP or r.TCP, connecting by dial.
+func dialCheck(r ReadyCheck, timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(context.Context) error {
+	if r.TCP != "" {
+		return func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			c, err := dial(ctx, "tcp", r.TCP)
+			if err != nil {
+				return err
+			}
+			return c.Close()
+		}
+	}
+	client := &http.Client{
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil, DialContext: dial},
+	}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.HTTP, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			return fmt.Errorf("%s answered %s", r.HTTP, resp.Status)
+		}
+		return nil
+	}
 }
 
 // checkLimits recycles in's process p (through kick) once it holds more

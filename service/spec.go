@@ -59,6 +59,14 @@ type Spec struct {
 	// for every start of the instance, restarts included, so that values
 	// are read afresh. Required.
 	Command func(ctx context.Context, replica int) (Command, error)
+	// Hosts, when not empty, are the hosts the service runs on, each
+	// running Replicas instances, through Config.Connect; empty means
+	// this machine.
+	Hosts []string
+	// HostCommand renders the process of replica on host, for a service
+	// with Hosts. Nil means Command, the same on every host.
+	HostCommand func(ctx context.Context, host string, replica int) (Command, error)
+
 	// Deps are services that must be ready before this one starts.
 	Deps []string
 
@@ -128,6 +136,10 @@ type Config struct {
 	// LimitInterval is how often RecycleRSS and RecycleAfter are checked.
 	// Zero means 1s.
 	LimitInterval time.Duration
+	// Connect returns the Host named host (one of a Spec's Hosts), for
+	// every start of an instance there. An error fails that instance
+	// only. Required when a Spec has Hosts.
+	Connect func(ctx context.Context, host string) (Host, error)
 	// NoCgroup keeps instances out of cgroups even where gotask could
 	// create them: only the process group is signalled (tests of the
 	// fallback).

@@ -40,6 +40,9 @@ type Status struct {
 	// Added by svc-core beyond the contract's first draft.
 	Recycles int    // how many of Restarts were recycles (restart_when), not crashes
 	Error    string // why the instance failed, when State is Failed; "" otherwise
+
+	// Added by svc-hosts.
+	Label string // how output prefixes the instance: "api.1", "worker", "web1 api.1"
 }
 
 // ProcStat is what the operating system says of one process.

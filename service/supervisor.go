@@ -46,6 +46,7 @@ type svc struct {
 type instance struct {
 	s       *svc
 	replica int
+	host    string // "" for this machine
 	label   string
 
 	state    State
@@ -68,20 +69,32 @@ type instance struct {
 func New(cfg Config) (*Supervisor, error) {
 	s := &Supervisor{cfg: cfg, services: map[string]*svc{}, changed: make(chan struct{}), hurry: make(chan struct{})}
 	for _, spec := range cfg.Services {
-		if spec.Name == "" || spec.Command == nil {
+		if spec.Name == "" || spec.Command == nil && spec.HostCommand == nil {
 			return nil, fmt.Errorf("service %q: a name and a Command are required", spec.Name)
+		}
+		if len(spec.Hosts) > 0 && cfg.Connect == nil {
+			return nil, fmt.Errorf("service %q: runs on hosts, and Config.Connect is nil", spec.Name)
 		}
 		if _, dup := s.services[spec.Name]; dup {
 			return nil, fmt.Errorf("service %q is defined twice", spec.Name)
 		}
 		spec = spec.withDefaults()
 		v := &svc{spec: spec}
-		for r := 1; r <= spec.Replicas; r++ {
-			label := spec.Name
-			if spec.Replicas > 1 {
-				label = fmt.Sprintf("%s.%d", spec.Name, r)
+		hosts := spec.Hosts
+		if len(hosts) == 0 {
+			hosts = []string{""}
+		}
+		for _, h := range hosts {
+			for r := 1; r <= spec.Replicas; r++ {
+				label := spec.Name
+				if spec.Replicas > 1 {
+					label = fmt.Sprintf("%s.%d", spec.Name, r)
+				}
+				if h != "" {
+					label = h + " " + label
+				}
+				v.instances = append(v.instances, &instance{s: v, replica: r, host: h, label: label, state: Stopped})
 			}
-			v.instances = append(v.instances, &instance{s: v, replica: r, label: label, state: Stopped})
 		}
 		s.services[spec.Name] = v
 	}
@@ -139,7 +152,7 @@ func (s *Supervisor) Status() []Status {
 	var out []Status
 	for _, name := range s.order {
 		for _, in := range s.services[name].instances {
-			st := Status{Service: name, Replica: in.replica, Pid: in.pid, State: in.state,
+			st := Status{Service: name, Replica: in.replica, Host: in.host, Label: in.label, Pid: in.pid, State: in.state,
 				Since: in.since, Restarts: in.restarts, Recycles: in.recycles, LastExit: in.lastExit}
 			if in.err != nil {
 				st.Error = in.err.Error()
@@ -426,10 +439,7 @@ func (s *Supervisor) Wait() error {
 	var errs []error
 	for _, st := range s.Status() {
 		if st.State == Failed {
-			label := st.Service
-			if len(s.services[st.Service].instances) > 1 {
-				label = fmt.Sprintf("%s.%d", st.Service, st.Replica)
-			}
+			label := st.Label
 			why := st.Error
 			if why == "" {
 				why = st.LastExit
@@ -499,13 +509,17 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 			s.set(in, Stopped, nil)
 			return
 		}
-		cmd, err := spec.Command(ctx, in.replica)
+		cmd, err := s.command(ctx, in)
 		if err != nil {
 			s.set(in, Failed, func() { in.err = err })
 			s.logf(in, "failed: %v", err)
 			return
 		}
-		p, err := s.spawn(in, cmd, stdout, stderr)
+		p, err := s.spawn(ctx, in, cmd, stdout, stderr)
+		if err != nil && ctx.Err() != nil {
+			s.set(in, Stopped, nil) // stopped while connecting to its host
+			return
+		}
 		if err != nil {
 			s.set(in, Failed, func() { in.err = err })
 			s.logf(in, "failed: %v", err)
@@ -600,8 +614,32 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 	}
 }
 
-// spawn starts a process for in, in a cgroup of its own when it can.
-func (s *Supervisor) spawn(in *instance, cmd Command, stdout, stderr io.Writer) (*process, error) {
+// command renders the command of in's next process.
+func (s *Supervisor) command(ctx context.Context, in *instance) (Command, error) {
+	spec := in.s.spec
+	if in.host != "" && spec.HostCommand != nil {
+		return spec.HostCommand(ctx, in.host, in.replica)
+	}
+	if spec.Command == nil {
+		return Command{}, fmt.Errorf("service %s has no Command for this machine", spec.Name)
+	}
+	return spec.Command(ctx, in.replica)
+}
+
+// spawn starts a process for in: on its host, or here in a cgroup of its
+// own when it can.
+func (s *Supervisor) spawn(ctx context.Context, in *instance, cmd Command, stdout, stderr io.Writer) (*process, error) {
+	if in.host != "" {
+		h, err := s.cfg.Connect(ctx, in.host)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", in.host, err)
+		}
+		p, err := startHostProcess(ctx, h, cmd, stdout, stderr)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: start: %w", in.host, err)
+		}
+		return p, nil
+	}
 	var cg *cgroup
 	if s.cgParent != "" {
 		name := fmt.Sprintf("gotask-%d-%s-%s-%d", os.Getpid(), pidNamespace(), in.label, time.Now().UnixNano())

@@ -50,6 +50,10 @@ type Service struct {
 	// Env and Dir are as a task's.
 	Env map[string]string
 	Dir string
+	// Hosts are the hosts (or @groups, or group names) the service runs
+	// on, as a task's hosts; empty means this machine. See
+	// Executor.ServiceHosts.
+	Hosts []string
 
 	pos  pos
 	file string
@@ -236,12 +240,34 @@ func (c *converter) service(at pos, name string, raw *rawService, r *Registry) *
 			c.fail(at.child("nice", -1), "%s: nice must be from -20 to 19", what)
 		}
 	}
-	if raw.Hosts != nil {
-		c.fail(at.child("hosts", -1), "%s: services on hosts are not yet supported; `gotask up` runs services on this machine only", what)
+	switch v := raw.Hosts.(type) {
+	case nil:
+	case string:
+		s.Hosts = []string{v}
+	case []any:
+		hosts, ok := strings_(v)
+		if !ok || len(hosts) == 0 {
+			c.fail(at.child("hosts", -1), "%s: hosts must be a group name or a non-empty list of hosts", what)
+		}
+		s.Hosts = hosts
+	default:
+		c.fail(at.child("hosts", -1), "%s: hosts must be a group name or a list of hosts", what)
+	}
+	if len(s.Hosts) > 0 {
+		// What a supervisor can only do on this machine.
+		if raw.RestartWhen != nil && raw.RestartWhen.RSS != "" {
+			c.fail(at.child("restart_when", -1).child("rss", -1), "%s: restart_when.rss is not yet supported for services on hosts (after is); remove it or hosts", what)
+		}
+		if raw.Watch != nil {
+			c.fail(at.child("watch", -1), "%s: watch is not yet supported for services on hosts: it watches this machine's files; remove it or hosts", what)
+		}
+		if s.Nice != 0 {
+			c.fail(at.child("nice", -1), "%s: nice is not yet supported for services on hosts; remove it or hosts", what)
+		}
 	}
 	s.Env = c.env(at.child("env", -1), name, raw.Env)
-	// Placeholders: vars, computed vars and {{.replica}}; not host vars,
-	// as a service runs here.
+	// Placeholders: vars, computed vars and {{.replica}}; on hosts also
+	// {{.host}} and host vars.
 	check := func(p pos, v string) {
 		ns, err := names(v)
 		if err != nil {
@@ -250,6 +276,9 @@ func (c *converter) service(at pos, name string, raw *rawService, r *Registry) *
 		}
 		for _, n := range ns {
 			if _, ok := r.Vars[n]; ok || r.ComputedVars[n] != "" || n == "replica" {
+				continue
+			}
+			if len(s.Hosts) > 0 && (n == "host" || r.IsHostVar(n)) {
 				continue
 			}
 			c.fail(p, "%s: {{.%s}} is not a var or {{.replica}}; declare it under [vars]", what, n)
@@ -401,10 +430,44 @@ type ServiceCommand struct {
 // is the replica's number, and $GOTASK_REPLICA is set to it. Computed
 // vars run at most once per call.
 func (e *Executor) ServiceCommand(ctx context.Context, s *Service, replica int) (*ServiceCommand, error) {
+	return e.ServiceCommandOn(ctx, s, "", replica)
+}
+
+// ServiceHost is one host a service runs on.
+type ServiceHost struct {
+	Name string // as written (or listed in its group): {{.host}}, output, status
+	Addr string // what to connect to: Name with its group's user and port
+}
+
+// ServiceHosts resolves the hosts s runs on: its groups expanded, --only
+// and --exclude (Executor.Only, Exclude) applied. None for a service of
+// this machine.
+func (e *Executor) ServiceHosts(s *Service) ([]ServiceHost, error) {
+	if len(s.Hosts) == 0 {
+		return nil, nil
+	}
+	x := e.newExecution()
+	tgs, err := x.targets(&Task{Name: s.Name, Hosts: s.Hosts, pos: s.pos, file: s.file}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("service %s: %w", s.Name, err)
+	}
+	out := make([]ServiceHost, len(tgs))
+	for i, tg := range tgs {
+		out[i] = ServiceHost{Name: tg.name, Addr: tg.addr}
+	}
+	return out, nil
+}
+
+// ServiceCommandOn renders the command of replica of s on host (a
+// ServiceHost's Name; "" for this machine) as ServiceCommand does, with
+// {{.host}} and the host's vars too. On a host, Dir is the service's dir
+// as written (a path on the host; "" for the login directory); Env is
+// the same list, for the host's environment.
+func (e *Executor) ServiceCommandOn(ctx context.Context, s *Service, host string, replica int) (*ServiceCommand, error) {
 	t := &Task{Name: s.Name, Env: s.Env, Dir: s.Dir, pos: s.pos, file: s.file}
 	x := e.newExecution()
 	x.ctx = ctx
-	sc := &scope{e: x, t: t, args: map[string]any{"replica": replica}}
+	sc := &scope{e: x, t: t, args: map[string]any{"replica": replica}, host: host}
 	fail := func(err error) (*ServiceCommand, error) {
 		var le *LoadError
 		if errors.As(err, &le) {
@@ -418,6 +481,9 @@ func (e *Executor) ServiceCommand(ctx context.Context, s *Service, replica int) 
 		return fail(err)
 	}
 	out := &ServiceCommand{Line: c.line, Dir: joinDir(t.dirIn(e.Registry), c.dir)}
+	if host != "" {
+		out.Dir = c.dir
+	}
 	for _, k := range slices.Sorted(maps.Keys(c.env)) {
 		out.Env = append(out.Env, k+"="+c.env[k])
 	}

@@ -2,6 +2,7 @@ package task
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,9 +78,29 @@ func TestServiceLoadErrors(t *testing.T) {
 			want: []string{"tasks.toml:3:21: service \"api\": watch: bad pattern \"[a-\": pattern \"[a-\": bad element \"[a-\": unterminated [ or trailing \\"},
 		},
 		{
-			name: "hosts not yet",
-			doc:  "[services.api]\nrun = \"x\"\nhosts = \"web\"\n",
-			want: []string{"tasks.toml:3:1: service \"api\": services on hosts are not yet supported; `gotask up` runs services on this machine only"},
+			name: "rss on hosts",
+			doc:  "[services.api]\nrun = \"x\"\nhosts = \"web\"\nrestart_when = { rss = \"1GB\" }\n",
+			want: []string{`tasks.toml:4:18: service "api": restart_when.rss is not yet supported for services on hosts (after is); remove it or hosts`},
+		},
+		{
+			name: "watch on hosts",
+			doc:  "[services.api]\nrun = \"x\"\nhosts = [\"h1\"]\nwatch = [\"*.go\"]\n",
+			want: []string{`tasks.toml:4:1: service "api": watch is not yet supported for services on hosts: it watches this machine's files; remove it or hosts`},
+		},
+		{
+			name: "nice on hosts",
+			doc:  "[services.api]\nrun = \"x\"\nhosts = [\"h1\"]\nnice = 5\n",
+			want: []string{`tasks.toml:4:1: service "api": nice is not yet supported for services on hosts; remove it or hosts`},
+		},
+		{
+			name: "empty hosts",
+			doc:  "[services.api]\nrun = \"x\"\nhosts = []\n",
+			want: []string{`tasks.toml:3:1: service "api": hosts must be a group name or a non-empty list of hosts`},
+		},
+		{
+			name: "host placeholder without hosts",
+			doc:  "[services.api]\nrun = \"serve {{.host}}\"\n",
+			want: []string{`tasks.toml:2:1: service "api": {{.host}} is not a var or {{.replica}}; declare it under [vars]`},
 		},
 		{
 			name: "unknown placeholder",
@@ -213,5 +234,52 @@ ready = { sh = "test -n {{.evil}}" }
 	matches, _ := filepath.Glob(filepath.Join(dir, "pwned*"))
 	if len(matches) > 0 {
 		t.Errorf("the value ran as code: %v", matches)
+	}
+}
+
+// A service's hosts: a group is expanded (with its user and port for
+// connecting), {{.host}} and host vars are rendered per host, and dir is
+// a path on the host, not beside tasks.toml.
+func TestServiceHosts(t *testing.T) {
+	doc := `
+[hosts]
+web = { hosts = ["web1", "web2"], user = "deploy", port = 2222 }
+
+[host_vars.web1]
+port = "8081"
+
+[host_vars.web2]
+port = "8082"
+
+[services.api]
+hosts = "web"
+dir = "/srv/api"
+run = "serve --name {{.host}} --port {{.port}} --replica {{.replica}}"
+ready = { tcp = "127.0.0.1:{{.port}}" }
+`
+	r := NewRegistry()
+	if err := r.LoadBytes(filepath.Join(t.TempDir(), "tasks.toml"), []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := r.Service("api")
+	e := &Executor{Registry: r}
+	hosts, err := e.ServiceHosts(svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ServiceHost{{Name: "web1", Addr: "deploy@web1:2222"}, {Name: "web2", Addr: "deploy@web2:2222"}}
+	if fmt.Sprint(hosts) != fmt.Sprint(want) {
+		t.Errorf("ServiceHosts = %v, want %v", hosts, want)
+	}
+	c, err := e.ServiceCommandOn(context.Background(), svc, "web2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Line != "serve --name web2 --port 8082 --replica 1" || c.Ready.TCP != "127.0.0.1:8082" || c.Dir != "/srv/api" {
+		t.Errorf("on web2: line %q, ready %q, dir %q", c.Line, c.Ready.TCP, c.Dir)
+	}
+	e.Only = []string{"web1"}
+	if hosts, err := e.ServiceHosts(svc); err != nil || len(hosts) != 1 || hosts[0].Name != "web1" {
+		t.Errorf("with --only web1: %v, %v", hosts, err)
 	}
 }

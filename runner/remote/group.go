@@ -117,11 +117,12 @@ type pidScanner struct {
 	tag     []byte // pidTag + nonce + " "
 	pending []byte // held back: may be (the start of) the report
 	done    bool
+	min     int // the least number taken: 2 for a pid, 0 for an exit status
 	found   func(pid int, shell string)
 }
 
 func newPIDScanner(nonce string, found func(pid int, shell string)) *pidScanner {
-	return &pidScanner{tag: []byte(pidTag + nonce + " "), found: found}
+	return &pidScanner{tag: []byte(pidTag + nonce + " "), min: 2, found: found}
 }
 
 // filter returns what of b, after the bytes held back before it, is
@@ -150,7 +151,7 @@ func (s *pidScanner) filter(b []byte) []byte {
 	s.done = true
 	line := strings.TrimSuffix(string(buf[i+len(s.tag):i+end]), "\r")
 	pidText, shellPath, _ := strings.Cut(line, " ")
-	if pid, err := strconv.Atoi(pidText); err == nil && pid > 1 {
+	if pid, err := strconv.Atoi(pidText); err == nil && pid >= s.min {
 		s.found(pid, shellPath)
 	}
 	return append(buf[:i], buf[i+end+1:]...)

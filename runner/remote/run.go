@@ -80,6 +80,12 @@ type execution struct {
 	failErr  error         // received from failed
 	pgid     atomic.Int64  // the command's process group on the host, once reported
 	reported chan struct{} // closed when pgid is set
+
+	// For Start: the report of the command's exit, before its session
+	// ends (children left in its group may hold the session open).
+	exitTag  string        // the report's tag; "" for none
+	exitCode atomic.Int64  // the reported status
+	exited   chan struct{} // closed when exitCode is set
 }
 
 func (e *execution) run(ctx context.Context) (*runner.Result, error) {
@@ -132,7 +138,9 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 	stdoutW, stderrW := capture.Writers(cmd.Stdout, cmd.Stderr)
 	outSink := capture.NewSink(responder.Stdout, cmd, stdoutW, &e.stdin, e.fail)
 	errSink := capture.NewSink(responder.Stderr, cmd, stderrW, &e.stdin, e.fail)
-	e.reported = make(chan struct{})
+	if e.reported == nil {
+		e.reported = make(chan struct{})
+	}
 	scan := newPIDScanner(e.c.nonce, func(pid int, shell string) {
 		e.pgid.Store(int64(pid))
 		close(e.reported)
@@ -145,6 +153,15 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 		scanned = outSink // stdout and stderr are one terminal
 	}
 	scanned.Filter, scanned.Flush = scan.filter, scan.flush
+	if e.exitTag != "" {
+		// The exit report comes after the pid report, on stderr.
+		ex := &pidScanner{tag: []byte(e.exitTag), found: func(code int, _ string) {
+			e.exitCode.Store(int64(code))
+			close(e.exited)
+		}}
+		errSink.Filter = func(b []byte) []byte { return ex.filter(scan.filter(b)) }
+		errSink.Flush = func() []byte { return append(ex.filter(scan.flush()), ex.flush()...) }
+	}
 
 	start := time.Now()
 	if err := e.sess.Start(e.line); err != nil {
@@ -332,16 +349,21 @@ func (e *execution) finish(ctx context.Context, res *runner.Result, waitErr erro
 // signalName turns an SSH signal name ("INT") into the name Go's
 // syscall.Signal prints ("interrupt"), as the local runner reports it.
 func signalName(sig string) string {
-	names := map[string]string{
+	if n, ok := signalNames()[sig]; ok {
+		return n
+	}
+	return sig
+}
+
+// signalNames maps SSH signal names to the names Go's syscall.Signal
+// prints.
+func signalNames() map[string]string {
+	return map[string]string{
 		"ABRT": "aborted", "ALRM": "alarm clock", "FPE": "floating point exception",
 		"HUP": "hangup", "ILL": "illegal instruction", "INT": "interrupt", "KILL": "killed",
 		"PIPE": "broken pipe", "QUIT": "quit", "SEGV": "segmentation fault",
 		"TERM": "terminated", "USR1": "user defined signal 1", "USR2": "user defined signal 2",
 	}
-	if n, ok := names[sig]; ok {
-		return n
-	}
-	return sig
 }
 
 // commandLine builds what the remote login shell runs.
