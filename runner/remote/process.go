@@ -49,11 +49,6 @@ func (c *Client) Start(ctx context.Context, cmd *runner.Cmd) (*Process, error) {
 	}
 	run := *cmd
 	run.Stdin, run.Timeout, run.Watchers, run.Pty, run.Capture = nil, 0, nil, runner.PtyOff, -1
-	if len(run.Env) == 0 && run.Dir != "" {
-		// commandLine writes `cd DIR && COMMAND`: a COMMAND of several
-		// lists (a & b) would leave DIR after the first.
-		run.Command = "sh -c " + shell.Quote(run.Command)
-	}
 	line, err := commandLine(&run)
 	if err != nil {
 		return nil, fmt.Errorf("command for %s: %w", c.name, err)
@@ -63,7 +58,8 @@ func (c *Client) Start(ctx context.Context, cmd *runner.Cmd) (*Process, error) {
 		return nil, err
 	}
 	tag := exitTag + c.nonce
-	line = "sh -c " + shell.Quote(line+"; echo '"+tag+"' $? >&2")
+	// On EXIT, so that a cd that fails (commandLine's exit 1) reports too.
+	line = "sh -c " + shell.Quote("trap 'echo "+tag+" $? >&2' EXIT\n"+line)
 	e := &execution{c: c, cn: cn, sess: sess, cmd: &run, line: c.reportPrefix() + line,
 		reported: make(chan struct{}), exitTag: tag + " ", exited: make(chan struct{})}
 	p := &Process{c: c, e: e, ended: make(chan struct{}), done: make(chan struct{})}

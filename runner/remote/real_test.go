@@ -68,6 +68,10 @@ func TestRealCommands(t *testing.T) {
 		{name: "exit code", cmd: runner.Cmd{Command: "exit 42"}, code: 42},
 		{name: "env quoted", cmd: runner.Cmd{Command: `printf %s "$V"`, Env: []string{"V=$(touch " + dir + "/pwned)'\""}}, stdout: "$(touch " + dir + "/pwned)'\""},
 		{name: "dir", cmd: runner.Cmd{Command: "pwd", Dir: dir}, stdout: dir + "\n"},
+		// Every list of the command runs in Dir, not just the first.
+		{name: "dir for every list", cmd: runner.Cmd{Command: "pwd & wait; pwd", Dir: dir}, stdout: dir + "\n" + dir + "\n"},
+		// A cd that fails runs nothing (not the rest in the home directory).
+		{name: "dir missing", cmd: runner.Cmd{Command: "true; echo ran", Dir: dir + "/missing"}, code: 1, stderr: "*"},
 		{name: "home dir", cmd: runner.Cmd{Command: `test "$(pwd)" = "$HOME" && echo home`, Dir: "~"}, stdout: "home\n"},
 		{name: "pty", cmd: runner.Cmd{Command: "test -t 1 && echo tty", Pty: runner.PtyOn}, stdout: "tty\r\n"},
 	}
@@ -81,7 +85,7 @@ func TestRealCommands(t *testing.T) {
 			if tt.code != 0 && (!errors.As(err, &ee) || ee.Code != tt.code) {
 				t.Fatalf("err %v, want exit %d", err, tt.code)
 			}
-			if string(res.Stdout) != tt.stdout || string(res.Stderr) != tt.stderr {
+			if string(res.Stdout) != tt.stdout || tt.stderr != "*" && string(res.Stderr) != tt.stderr {
 				t.Errorf("got %q / %q, want %q / %q", res.Stdout, res.Stderr, tt.stdout, tt.stderr)
 			}
 		})

@@ -384,7 +384,10 @@ func commandLine(cmd *runner.Cmd) (string, error) {
 		line = "sh -c " + shell.Quote(strings.Join(words, " ")+"; "+cmd.Command)
 	}
 	if cmd.Dir != "" {
-		line = "cd " + quoteDir(cmd.Dir) + " && " + line
+		// Not `cd DIR && COMMAND`: a COMMAND of several lists (a & b,
+		// a; b) would run all but the first outside DIR, or in the home
+		// directory when cd failed.
+		line = "cd " + quoteDir(cmd.Dir) + " || exit 1\n" + line
 	}
 	return line, nil
 }
