@@ -297,6 +297,7 @@ type conn struct {
 	client *ssh.Client
 	jumps  []*ssh.Client
 	host   string
+	viaMux bool // a connection of the persist mux's
 
 	// Guarded by Client.mu.
 	agent   bool // carries the ssh-agent: only for commands that forward it
@@ -403,7 +404,9 @@ func (c *Client) dialConn(ctx context.Context, direct bool) (*conn, error) {
 			return nil, err
 		}
 		if ok {
-			return c.newConn(mc, nil), nil
+			cn := c.newConn(mc, nil)
+			cn.viaMux = true
+			return cn, nil
 		}
 		// The host wants a password, which the mux never holds.
 	}
