@@ -28,7 +28,9 @@ import (
 // direct-tcpip) and every request on them or on the connection goes to a
 // new channel on the host's connection, both ways, with EOF and close in
 // order. A connection to a host serves one run's connection at a time;
-// the mux keeps it for the next run with the same key once that ends.
+// the mux keeps it for the next run with the same key once that ends,
+// with what a run learnt of the login shell there (shell@gotask), so that
+// the next run's first command needs no sh to name it.
 type Mux struct {
 	dir    string
 	ln     net.Listener
