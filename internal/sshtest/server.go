@@ -150,7 +150,8 @@ type Server struct {
 	conns atomic.Int64
 	mu    sync.Mutex
 	open  map[net.Conn]bool
-	procs map[int]bool // process groups started by Shell
+	procs map[int]bool   // process groups started by Shell
+	reqs  map[string]int // global requests received, by name
 	wg    sync.WaitGroup
 	done  chan struct{}
 }
@@ -253,6 +254,14 @@ func Start(t testing.TB, opts Options) *Server {
 	go s.serve(config)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// GlobalRequests reports how many global requests named name the server
+// has received, on all its connections.
+func (s *Server) GlobalRequests(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reqs[name]
 }
 
 // Connections reports how many SSH connections completed the handshake.
@@ -374,6 +383,12 @@ func (s *Server) serveConn(nc net.Conn, config *ssh.ServerConfig) {
 	s.conns.Add(1)
 	go func() {
 		for req := range reqs {
+			s.mu.Lock()
+			if s.reqs == nil {
+				s.reqs = map[string]int{}
+			}
+			s.reqs[req.Type]++
+			s.mu.Unlock()
 			if s.opts.IgnoreKeepalives {
 				continue // never reply: a dead peer
 			}

@@ -297,6 +297,7 @@ type conn struct {
 	client *ssh.Client
 	jumps  []*ssh.Client
 	host   string
+	viaMux bool // a connection of the persist mux's
 
 	// Guarded by Client.mu.
 	agent   bool // carries the ssh-agent: only for commands that forward it
@@ -403,7 +404,7 @@ func (c *Client) dialConn(ctx context.Context, direct bool) (*conn, error) {
 			return nil, err
 		}
 		if ok {
-			return c.newConn(mc, nil), nil
+			return c.newConn(mc, nil, true), nil
 		}
 		// The host wants a password, which the mux never holds.
 	}
@@ -424,14 +425,15 @@ func (c *Client) dialConn(ctx context.Context, direct bool) (*conn, error) {
 		opened = append(opened, sc)
 		via = sc
 	}
-	return c.newConn(via, opened[:len(opened)-1]), nil
+	return c.newConn(via, opened[:len(opened)-1], false), nil
 }
 
 // newConn watches a new connection and keeps it alive.
-func (c *Client) newConn(client *ssh.Client, jumps []*ssh.Client) *conn {
+func (c *Client) newConn(client *ssh.Client, jumps []*ssh.Client, viaMux bool) *conn {
 	cn := &conn{
 		client: client,
 		jumps:  jumps,
+		viaMux: viaMux,
 		host:   c.name,
 		limit:  c.cfg.maxSessions(),
 		done:   make(chan struct{}),

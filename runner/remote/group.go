@@ -63,13 +63,20 @@ func (c *Client) reportPrefix() string {
 	return "sh -c 'echo " + tag + ` $PPID "$SHELL" >&2'; `
 }
 
-// learnShell records the login shell a report named.
-func (c *Client) learnShell(shellPath string) {
+// learnShell records the login shell a report named, and tells the
+// persist mux when the report came over a connection of its, for the
+// later runs that connection serves.
+func (c *Client) learnShell(cn *conn, shellPath string) {
+	kind := "other"
 	switch path.Base(shellPath) {
 	case "sh", "bash", "dash", "ash", "zsh", "ksh", "ksh93", "mksh", "pdksh", "yash", "posh":
-		c.shell.Store(shellPOSIX)
-	default:
-		c.shell.Store(shellOther)
+		kind = "posix"
+	}
+	c.shell.Store(muxShellKinds[kind])
+	if cn != nil && cn.viaMux {
+		// No reply awaited: sent before anything this run does later on
+		// the connection, its close included, the mux has it first.
+		_, _, _ = cn.client.SendRequest(muxShellReq, false, []byte(kind))
 	}
 }
 

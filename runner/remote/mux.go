@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -27,7 +28,9 @@ import (
 // direct-tcpip) and every request on them or on the connection goes to a
 // new channel on the host's connection, both ways, with EOF and close in
 // order. A connection to a host serves one run's connection at a time;
-// the mux keeps it for the next run with the same key once that ends.
+// the mux keeps it for the next run with the same key once that ends,
+// with what a run learnt of the login shell there (shell@gotask), so that
+// the next run's first command needs no sh to name it.
 type Mux struct {
 	dir    string
 	ln     net.Listener
@@ -57,6 +60,8 @@ type upstream struct {
 	addr    string
 	remote  string
 	dead    chan struct{}
+
+	shell atomic.Value // string: what a run learnt of the login shell (muxShellKinds), for the next runs
 }
 
 var errMuxHostKey = errors.New("the host key was refused")
@@ -244,6 +249,18 @@ func (m *Mux) serveClient(nc net.Conn) {
 					}()
 				}
 				r.Reply(u != nil, b)
+			case muxShellReq:
+				// Never passed on to the host. The hint is the run's, of
+				// the user's own, about the login of the connection it is
+				// bound to: it serves the runs given that connection later.
+				u := bound()
+				ok := u != nil && muxShellKinds[string(r.Payload)] != 0
+				if ok {
+					u.shell.Store(string(r.Payload))
+				}
+				if r.WantReply {
+					r.Reply(ok, nil)
+				}
 			case muxStopReq:
 				r.Reply(true, nil)
 				m.once.Do(func() { close(m.stop) })
@@ -300,7 +317,8 @@ func (m *Mux) dial(ctx context.Context, client ssh.Conn, payload []byte) (*upstr
 		m.free[key] = list[:len(list)-1]
 		m.mu.Unlock()
 		if u.answers(spec.ConnectTimeout) {
-			return u, muxDialReply{HostKey: u.hostKey, Addr: u.addr, Remote: u.remote, Reused: true}
+			shell, _ := u.shell.Load().(string)
+			return u, muxDialReply{HostKey: u.hostKey, Addr: u.addr, Remote: u.remote, Reused: true, Shell: shell}
 		}
 		u.client.Close()
 	}

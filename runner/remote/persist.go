@@ -53,13 +53,14 @@ type Persist struct {
 // Names of the mux's files in its directory, and of the SSH requests and
 // channels between the mux and its clients.
 const (
-	muxSocket  = "mux.sock"
-	muxPubKey  = "mux.pub" // the mux's own host key, which clients check
-	muxLock    = "start.lock"
-	muxDialReq = "dial@gotask"
-	muxStopReq = "stop@gotask"
-	muxKeyChan = "check-host-key@gotask" // the mux asks its client to check a host key
-	muxAgent   = "agent@gotask"          // the mux asks its client to sign with its keys
+	muxSocket   = "mux.sock"
+	muxPubKey   = "mux.pub" // the mux's own host key, which clients check
+	muxLock     = "start.lock"
+	muxDialReq  = "dial@gotask"
+	muxStopReq  = "stop@gotask"
+	muxShellReq = "shell@gotask"          // a run tells the mux what it learnt of the host's login shell
+	muxKeyChan  = "check-host-key@gotask" // the mux asks its client to check a host key
+	muxAgent    = "agent@gotask"          // the mux asks its client to sign with its keys
 )
 
 // ErrMuxKey reports a persist mux that presents another key than the one
@@ -109,9 +110,14 @@ type muxDialReply struct {
 	Addr    string `json:",omitempty"`
 	Remote  string `json:",omitempty"`
 	Reused  bool   `json:",omitempty"`
+	Shell   string `json:",omitempty"` // on reuse: the login shell's kind, as an earlier run learnt it (muxShellKinds)
 	Kind    string `json:",omitempty"` // on failure: "hostkey", "auth" or "connect"
 	Error   string `json:",omitempty"`
 }
+
+// muxShellKinds names the login shell kinds a run tells the mux of, and
+// the mux tells later runs of, in shell@gotask requests and dial replies.
+var muxShellKinds = map[string]int32{"posix": shellPOSIX, "other": shellOther}
 
 // muxKeyCheck is the host key the mux asks its client to check.
 type muxKeyCheck struct {
@@ -260,6 +266,11 @@ func (c *Client) dialMux(ctx context.Context, idle time.Duration) (_ *ssh.Client
 	}
 	if err := check(r.Addr, remoteAddr(r.Remote), key); err != nil {
 		return fail(fmt.Errorf("connecting to %s: %w", where, err))
+	}
+	// What an earlier run learnt of the login shell (the same login):
+	// the first command here needs no sh to name it.
+	if kind := muxShellKinds[r.Shell]; kind != shellUnknown {
+		c.shell.CompareAndSwap(shellUnknown, kind)
 	}
 	return mc, true, nil
 }

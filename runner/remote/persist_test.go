@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,13 @@ func testMux(t *testing.T, srv *sshtest.Server) *Config {
 // withMux runs a mux in this process and sets cfg to use it.
 func withMux(t *testing.T, cfg *Config) *Config {
 	t.Helper()
+	cfg, _ = withMuxServer(t, cfg)
+	return cfg
+}
+
+// withMuxServer is withMux, returning the mux too.
+func withMuxServer(t *testing.T, cfg *Config) (*Config, *Mux) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "gm") // short: a socket path fits in 108 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +50,7 @@ func withMux(t *testing.T, cfg *Config) *Config {
 	go func() { defer close(served); m.Serve(ctx, time.Hour, nil) }()
 	t.Cleanup(func() { cancel(); <-served })
 	cfg.Persist = &Persist{Dir: dir, Idle: time.Hour}
-	return cfg
+	return cfg, m
 }
 
 // TestMuxCommandsEndingAtOnce: a command that ends as soon as it starts
@@ -161,5 +169,90 @@ func TestRealMuxTunnels(t *testing.T) {
 	}
 	if _, err := c.Run(t.Context(), &runner.Cmd{Command: "true"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitKept waits until the mux keeps n connections no run uses: a run's
+// connection it has let go of is ready for the next run.
+func waitKept(t *testing.T, m *Mux, n int) {
+	t.Helper()
+	for {
+		m.mu.Lock()
+		kept := 0
+		for _, list := range m.free {
+			kept += len(list)
+		}
+		m.mu.Unlock()
+		if kept >= n {
+			return
+		}
+		// Bounded by the test's timeout.
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRealMuxKnowsLoginShell: a run through a kept connection starts
+// with what the runs before it learnt of the login shell, so its first
+// command costs the host no extra sh for the process id report (one sh
+// a host a run, a fork and exec on every host of every second run).
+func TestRealMuxKnowsLoginShell(t *testing.T) {
+	d := sshtest.StartSSHD(t)
+	cfg, m := withMuxServer(t, realConfig(d))
+	// What the login shell was asked to run, as the kernel has it.
+	const show = "tr '\\0' ' ' < /proc/$$/cmdline"
+	firstLine := func(c *Client) string {
+		var out bytes.Buffer
+		if _, err := c.Run(t.Context(), &runner.Cmd{Command: show, Stdout: &out}); err != nil {
+			t.Fatalf("%v\nsshd log:\n%s", err, d.Log())
+		}
+		return out.String()
+	}
+	c1 := dialReal(t, d, cfg)
+	if got := firstLine(c1); !strings.Contains(got, "sh -c 'echo "+pidTag) {
+		t.Fatalf("a new connection's first command line is %q; want the sh that names the login shell", got)
+	}
+	c1.Close()
+	waitKept(t, m, 1)
+
+	c2 := dialReal(t, d, cfg)
+	got := firstLine(c2)
+	if strings.Contains(got, "sh -c 'echo") || !strings.Contains(got, "echo "+pidTag) {
+		t.Errorf("the next run's first command line is %q; want the login shell's own echo, without sh", got)
+	}
+	if n := strings.Count(d.Log(), "Accepted publickey"); n != 1 {
+		t.Errorf("sshd accepted %d logins, want the mux's one", n)
+	}
+}
+
+// TestMuxShellHint: the mux takes what a run learnt of the login shell
+// only for the host the run is connected to, only as one of the kinds it
+// knows, and never passes the request on to a host.
+func TestMuxShellHint(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	cfg := testMux(t, srv)
+	mc, err := openMux(t.Context(), cfg.Persist, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	if ok, _, err := mc.SendRequest(muxShellReq, true, []byte("posix")); ok || err != nil {
+		t.Errorf("a shell hint before any host: ok %v, err %v; want refused", ok, err)
+	}
+	c := dial(t, srv, cfg)
+	if _, err := c.Run(t.Context(), &runner.Cmd{Command: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	cn := c.conns[0]
+	for _, bad := range []string{"", "fish", "posix\x00", strings.Repeat("x", 100)} {
+		if ok, _, err := cn.client.SendRequest(muxShellReq, true, []byte(bad)); ok || err != nil {
+			t.Errorf("shell hint %q: ok %v, err %v; want refused", bad, ok, err)
+		}
+	}
+	if ok, _, err := cn.client.SendRequest(muxShellReq, true, []byte("posix")); !ok || err != nil {
+		t.Errorf("shell hint posix: ok %v, err %v; want taken", ok, err)
+	}
+	if n := srv.GlobalRequests(muxShellReq); n != 0 {
+		t.Errorf("the host got %d %s requests, want none", n, muxShellReq)
 	}
 }

@@ -145,7 +145,7 @@ func (e *execution) run(ctx context.Context) (*runner.Result, error) {
 		e.pgid.Store(int64(pid))
 		close(e.reported)
 		if shell != "" {
-			e.c.learnShell(shell)
+			e.c.learnShell(e.cn, shell)
 		}
 	})
 	scanned := errSink
