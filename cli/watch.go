@@ -60,18 +60,18 @@ func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut i
 		select {
 		case err := <-done:
 			cancel()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
 			if err != nil {
 				report(err)
+			}
+			if ctx.Err() != nil {
+				return errWatchEnded
 			}
 			select {
 			case next = <-changes:
 			case err := <-failed:
 				return err
 			case <-ctx.Done():
-				return ctx.Err()
+				return errWatchEnded
 			}
 		case next = <-changes:
 			// Stop the run, as Ctrl-C would, and start again.
@@ -82,15 +82,19 @@ func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut i
 			<-done
 			return err
 		case <-ctx.Done():
-			<-done
+			// Ctrl-C during a run: say what it stopped, as without
+			// --watch.
+			if err := <-done; err != nil {
+				report(err)
+			}
 			cancel()
-			return ctx.Err()
+			return errWatchEnded
 		}
 		// Changes that came while the run was stopping belong to this
 		// rerun.
 		next = merge(next, changes)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return errWatchEnded
 		}
 		fmt.Fprintf(errOut, "gotask: %s changed; running %s\n", next, running)
 		// A rerun runs the named tasks even if they look up to date: an
@@ -103,6 +107,10 @@ func watchRun(ctx context.Context, e *task.Executor, calls []task.Call, errOut i
 		}
 	}
 }
+
+// errWatchEnded is how watch mode ends on Ctrl-C: exit 130, with nothing
+// more to say (what a run it stopped said is said already).
+var errWatchEnded = &exitStatus{code: ExitInterrupted}
 
 // merge adds to c the changes waiting in ch, without waiting.
 func merge(c watch.Change, ch <-chan watch.Change) watch.Change {

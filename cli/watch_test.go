@@ -47,6 +47,10 @@ run = "echo built $(cat src/*.go)"
 	if code := p.wait(t); code != 130 {
 		t.Errorf("Ctrl-C: exit %d, want 130; output:\n%s", code, p.out)
 	}
+	// Ctrl-C is how watch mode ends: no error of gotask's own about it.
+	if strings.Contains(p.out.String(), "context canceled") {
+		t.Errorf("Ctrl-C printed an internal error:\n%s", p.out)
+	}
 }
 
 // sleepers returns the pids of the live (not zombie) processes whose
@@ -125,6 +129,10 @@ run = "echo serving $(cat v.txt); sleep %s; echo never"
 	}
 	if code := p.wait(t); code != 130 {
 		t.Errorf("Ctrl-C: exit %d, want 130; output:\n%s", code, p.out)
+	}
+	// Ctrl-C is how watch mode ends: no error of gotask's own about it.
+	if strings.Contains(p.out.String(), "context canceled") {
+		t.Errorf("Ctrl-C printed an internal error:\n%s", p.out)
 	}
 	if left := sleepers(t, arg); len(left) > 0 {
 		t.Errorf("after Ctrl-C, the run's sleep is left: %v", left)

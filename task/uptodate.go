@@ -94,6 +94,10 @@ func (e *execution) upToDate(ctx context.Context, s *scope, noStatus bool) (*UpT
 	u.store = &fingerprint.Store{Dir: filepath.Join(e.Registry.Dir, StateDirName)}
 	u.key = s.stateKey()
 	st, err := u.store.Check(ctx, u.key, spec)
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C during the check: say so, not "context canceled".
+		return nil, &TaskError{Task: t.Name, Err: stoppedError{"interrupted during its up-to-date check", ctx.Err()}}
+	}
 	if err != nil {
 		return nil, &TaskError{Task: t.Name, Err: fmt.Errorf("up-to-date check: %w", err)}
 	}
@@ -232,3 +236,13 @@ func (e *Executor) WatchSources(ctx context.Context, call Call) (dir string, glo
 	}
 	return spec.Dir, globs, nil
 }
+
+// stoppedError says in the user's words what a cancelled context stopped,
+// and still is that context's error for errors.Is (the exit code).
+type stoppedError struct {
+	msg   string
+	cause error
+}
+
+func (e stoppedError) Error() string { return e.msg }
+func (e stoppedError) Unwrap() error { return e.cause }
