@@ -49,7 +49,7 @@ func (c *Client) Start(ctx context.Context, cmd *runner.Cmd) (*Process, error) {
 	}
 	run := *cmd
 	run.Stdin, run.Timeout, run.Watchers, run.Pty, run.Capture = nil, 0, nil, runner.PtyOff, -1
-	line, err := commandLine(&run, c.shell.Load() == shellPOSIX)
+	line, err := commandLine(&run)
 	if err != nil {
 		return nil, fmt.Errorf("command for %s: %w", c.name, err)
 	}

@@ -47,7 +47,7 @@ func (c *Client) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	if cmd.Nice != 0 {
 		return nil, fmt.Errorf("command for %s: nice is not supported on hosts yet", c.name)
 	}
-	line, err := commandLine(cmd, c.shell.Load() == shellPOSIX)
+	line, err := commandLine(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("command for %s: %w", c.name, err)
 	}
@@ -367,9 +367,12 @@ func signalNames() map[string]string {
 }
 
 // commandLine builds what the remote login shell runs.
-func commandLine(cmd *runner.Cmd, posix bool) (string, error) {
+func commandLine(cmd *runner.Cmd) (string, error) {
 	line := cmd.Command
 	if len(cmd.Env) > 0 {
+		// One sh that exports the quoted assignments and runs the
+		// command: any login shell can start it (fish and csh too), and it
+		// is one program fewer per command than env ... sh -c.
 		words := []string{"export"}
 		for _, kv := range cmd.Env {
 			k, _, ok := strings.Cut(kv, "=")
@@ -378,16 +381,7 @@ func commandLine(cmd *runner.Cmd, posix bool) (string, error) {
 			}
 			words = append(words, shell.Quote(kv))
 		}
-		if posix {
-			// The login shell is known to be a POSIX one: it exports the
-			// quoted assignments itself, a program fewer per command.
-			line = strings.Join(words, " ") + "\n" + cmd.Command
-		} else {
-			// One sh that exports them and runs the command: any login
-			// shell can start it (fish and csh too), and it is one
-			// program fewer per command than env ... sh -c.
-			line = "sh -c " + shell.Quote(strings.Join(words, " ")+"; "+cmd.Command)
-		}
+		line = "sh -c " + shell.Quote(strings.Join(words, " ")+"; "+cmd.Command)
 	}
 	if cmd.Dir != "" {
 		// Not `cd DIR && COMMAND`: a COMMAND of several lists (a & b,
