@@ -28,6 +28,16 @@ type benchmark struct {
 	// times and RSS are there for scale.
 	rssLimit int64
 
+	// hosts, when set, is how many hosts each side reaches: the table
+	// then gives each side's CPU time per host as well.
+	hosts int
+
+	// cpuLimit, when set, makes the verdict about gotask's own CPU time
+	// per host (hosts must be set): the ratio is the candidate's median
+	// CPU time per host over cpuLimit. With rssLimit as well, the ratio
+	// is the larger of the two, and the row passes only within both.
+	cpuLimit time.Duration
+
 	// setup, if set, prepares e.dir (write a tasks.toml, say) and may
 	// check, once and outside the timing, that the candidate does the
 	// right thing. It runs before the first timed run. An error from

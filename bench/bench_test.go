@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotask/gotask/output"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -248,5 +249,81 @@ func TestFormatRSS(t *testing.T) {
 		if got := formatRSS(tt.in); got != tt.want {
 			t.Errorf("formatRSS(%+v) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestHostFailures(t *testing.T) {
+	var stderr bytes.Buffer
+	stderr.WriteString("[h2] sh: 1: nope: not found\n")
+	output.New(nil, &stderr, output.Options{}).Summary("one", []output.Row{
+		{Host: "h1", Status: "ok", Duration: 3 * time.Millisecond},
+		{Host: "h2", Status: "failed", Detail: "exit status 127 in step 1", Duration: 4 * time.Millisecond},
+		{Host: "h10", Status: "unreachable", Detail: "dial tcp 127.0.0.1:22: connection refused"},
+		{Host: "h3", Status: "unreachable", Detail: "handshake: ok then EOF", Duration: time.Second},
+		{Host: "h4", Status: "skipped", Detail: "an earlier batch failed"},
+	}, false)
+	stderr.WriteString("gotask: task one failed on 4 of 5 hosts\n")
+
+	got := hostFailures(stderr.String(), 2)
+	want := "4 of 5 hosts not ok (1 failed, 2 unreachable, 1 skipped): " +
+		"h2 failed (exit status 127 in step 1); h10 unreachable (dial tcp 127.0.0.1:22: connection refused)"
+	if got != want {
+		t.Errorf("hostFailures =\n%q, want\n%q\nfrom:\n%s", got, want, stderr.String())
+	}
+
+	var ok bytes.Buffer
+	output.New(nil, &ok, output.Options{}).Summary("one", []output.Row{
+		{Host: "h1", Status: "ok", Duration: time.Millisecond},
+		{Host: "h2", Status: "ok", Duration: time.Millisecond},
+	}, false)
+	for _, s := range []string{ok.String(), "", "gotask: no such task\n"} {
+		if got := hostFailures(s, 3); got != "" {
+			t.Errorf("hostFailures(%q) = %q, want none", s, got)
+		}
+	}
+}
+
+func TestTableLimits(t *testing.T) {
+	// ms(x): x ms of wall time, x/2 ms of CPU, x MB of peak RSS.
+	cpuMiss := benchmark{name: "g/cpu", ratioTarget: 1, hosts: 10, cpuLimit: time.Millisecond, rssLimit: 100e6}
+	rssMiss := benchmark{name: "g/rss", ratioTarget: 1, hosts: 10, cpuLimit: 3 * time.Millisecond, rssLimit: 30e6}
+	cpuOnly := benchmark{name: "g/ok", ratioTarget: 1, hosts: 4, cpuLimit: 3 * time.Millisecond}
+	perHost := benchmark{name: "g/scale", ratioTarget: 2, hosts: 5}
+	tab := newTable([]result{
+		{b: &cpuMiss, candidate: ms(40), baseline: ms(20)},
+		{b: &rssMiss, candidate: ms(40), baseline: ms(20)},
+		{b: &cpuOnly, candidate: ms(16), baseline: ms(500)},
+		{b: &perHost, candidate: ms(30), baseline: ms(20)},
+	})
+	tests := []struct{ ratio, verdict, cand, base string }{
+		{"2.00x (CPU a host 2.00x, RSS 0.40x)", "MISS", "40.0 ms (40.0 ms–40.0 ms), CPU 2.00 ms a host", "20.0 ms (20.0 ms–20.0 ms), CPU 1.00 ms a host"},
+		{"1.33x (CPU a host 0.67x, RSS 1.33x)", "MISS", "", ""},
+		{"0.67x", "PASS", "16.0 ms (16.0 ms–16.0 ms), CPU 2.00 ms a host", ""},
+		{"1.50x", "PASS", "", "20.0 ms (20.0 ms–20.0 ms), CPU 2.00 ms a host"},
+	}
+	for i, tt := range tests {
+		row := tab.rows[i]
+		if row[3] != tt.ratio || row[5] != tt.verdict {
+			t.Errorf("%s: ratio %q, verdict %s; want %q, %s", row[0], row[3], row[5], tt.ratio, tt.verdict)
+		}
+		if tt.cand != "" && row[1] != tt.cand {
+			t.Errorf("%s: candidate cell %q, want %q", row[0], row[1], tt.cand)
+		}
+		if tt.base != "" && row[2] != tt.base {
+			t.Errorf("%s: baseline cell %q, want %q", row[0], row[2], tt.base)
+		}
+	}
+}
+
+func TestMissingPeerSkips(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no parallel-ssh, no pssh
+	b := fanoutVsPeer("fanout/test-vs-pssh", 0.33, "≤ 0.33x pssh", psshPeer)
+	r := measure(t.Context(), b, "/nonexistent/gotask", t.TempDir(), 1, false)
+	if r.err != nil {
+		t.Fatalf("a missing peer is an error, not a skip: %v", r.err)
+	}
+	row := newTable([]result{r}).rows[0]
+	if want := "skipped: install pssh"; !strings.HasPrefix(row[5], want) {
+		t.Errorf("result cell %q, want it to start %q", row[5], want)
 	}
 }

@@ -78,16 +78,23 @@ func newTable(results []result) table {
 		case r.skipped != "":
 			row[5] = "skipped: " + r.skipped
 		case r.err == nil:
-			q := ratio(c, b)
-			if r.b.rssLimit > 0 {
-				q = float64(c.maxRSS) / float64(r.b.rssLimit)
+			q, qs := limitRatio(r.b, c)
+			if q == 0 {
+				q = ratio(c, b)
 			}
 			verdict := "PASS"
 			if q > r.b.ratioTarget {
 				verdict = "MISS"
 			}
 			row[1], row[2] = formatStats(c), formatStats(b)
+			if r.b.hosts > 0 {
+				row[1] += ", " + formatPerHost(c, r.b.hosts)
+				row[2] += ", " + formatPerHost(b, r.b.hosts)
+			}
 			row[3] = fmt.Sprintf("%.2fx", q)
+			if len(qs) > 1 {
+				row[3] += " (" + strings.Join(qs, ", ") + ")"
+			}
 			row[5] = verdict
 			row[6] = "?"
 			if q := cpuRatio(c, b); q > 0 {
@@ -98,6 +105,30 @@ func newTable(results []result) table {
 		t.rows = append(t.rows, row)
 	}
 	return t
+}
+
+// limitRatio returns the ratio of b's candidate figures c to b's limits
+// (the larger one, when there are two) and each ratio in words; 0 when
+// b has no limit, and its verdict is the ratio of the medians.
+func limitRatio(b *benchmark, c stats) (float64, []string) {
+	var q float64
+	var qs []string
+	if b.cpuLimit > 0 && b.hosts > 0 {
+		cq := div(c.cpu/time.Duration(b.hosts), b.cpuLimit)
+		q = max(q, cq)
+		qs = append(qs, fmt.Sprintf("CPU a host %.2fx", cq))
+	}
+	if b.rssLimit > 0 {
+		rq := float64(c.maxRSS) / float64(b.rssLimit)
+		q = max(q, rq)
+		qs = append(qs, fmt.Sprintf("RSS %.2fx", rq))
+	}
+	return q, qs
+}
+
+// formatPerHost prints s's median CPU time over hosts.
+func formatPerHost(s stats, hosts int) string {
+	return "CPU " + formatDuration(s.cpu/time.Duration(hosts)) + " a host"
 }
 
 func (t table) writeText(w io.Writer) {
