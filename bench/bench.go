@@ -38,6 +38,18 @@ type benchmark struct {
 	// is the larger of the two, and the row passes only within both.
 	cpuLimit time.Duration
 
+	// cpuShare, when set, makes the verdict about the candidate's CPU
+	// time as a share of its wall time (0.005 is half a percent of one
+	// CPU): what a process that mostly waits costs over a fixed window.
+	// The ratio is the median share over cpuShare, the cells give the
+	// shares rather than the times.
+	cpuShare float64
+
+	// wallLimit, when set, makes the verdict about the candidate's
+	// median wall time against this absolute limit rather than against
+	// the baseline's, which is then there for scale.
+	wallLimit time.Duration
+
 	// setup, if set, prepares e.dir (write a tasks.toml, say) and may
 	// check, once and outside the timing, that the candidate does the
 	// right thing. It runs before the first timed run. An error from

@@ -43,6 +43,7 @@ func benchmarks() []benchmark {
 	all = append(all, gotasksBenchmarks()...)
 	all = append(all, remoteBenchmarks()...)
 	all = append(all, fanoutBenchmarks()...)
+	all = append(all, servicesBenchmarks()...)
 	return all
 }
 
