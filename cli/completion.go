@@ -150,6 +150,23 @@ func completeTasks(opts *rootOptions, args []string, toComplete string) ([]strin
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var names []string
+	if verb := serviceVerb(reg, args); verb != "" {
+		// gotask up api wo<TAB>: the services.
+		for _, svc := range reg.Services() {
+			if strings.HasPrefix(svc.Name, toComplete) && !slices.Contains(args[1:], svc.Name) {
+				help, _, _ := strings.Cut(svc.Help, "\n")
+				names = append(names, svc.Name+"\t"+help)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+	if len(args) == 0 && len(reg.Services()) > 0 {
+		for _, verb := range task.ServiceVerbs {
+			if strings.HasPrefix(verb, toComplete) {
+				names = append(names, verb+"\tservices: gotask "+verb+" --help")
+			}
+		}
+	}
 	if a, only := nextValue(reg, args); a != nil {
 		// The value of --env, or the next positional word: its choices.
 		names = choicesFor(a, toComplete, "")

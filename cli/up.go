@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -58,25 +61,36 @@ foreground until Ctrl-C (or SIGTERM):
   - watch = ["**/*.go"] restarts a service (one instance at a time) when
     a file it names changes;
   - Ctrl-C stops every instance (dependants first): stop_signal to its
-    process group and cgroup, then KILL after stop_grace.
+    process group and cgroup, then KILL after stop_grace; a second
+    Ctrl-C kills them at once.
 
 At the end gotask up prints each instance's state, restarts, last exit
 and uptime, and exits 1 if any instance failed (0 otherwise).
 
-Flags:
-  -h, --help   show this help
+Flags: gotask's own (see gotask --help): -f FILE before up; --var
+name=value, --env NAME=value and -q before or after it.
 `
 
 // upRun is gotask up: start the services, supervise them until Ctrl-C or
 // until none runs any more, stop them, and print a summary.
 func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []string) error {
+	// gotask's own flags may come after the verb too (gotask up --var
+	// port=8081), as after a task name.
 	fs := pflag.NewFlagSet("up", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	help := fs.BoolP("help", "h", false, "")
+	if opts.global != nil {
+		fs.AddFlagSet(opts.global)
+	} else {
+		fs.BoolVarP(&opts.Help, "help", "h", false, "")
+	}
+	file, global := opts.File, opts.Global
 	if err := fs.Parse(args); err != nil {
 		return &UsageError{Msg: fmt.Sprintf("gotask up: %v (see gotask up --help)", err)}
 	}
-	if *help || opts.Help {
+	if opts.File != file || opts.Global != global {
+		return &UsageError{Msg: "gotask up: -f and -g choose the tasks file before anything is read: put them before up"}
+	}
+	if opts.Help {
 		_, err := io.WriteString(opts.Streams.Out, upHelp)
 		return err
 	}
@@ -177,12 +191,15 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	if err != nil {
 		return err
 	}
+	// up's own lines go through a writer of their own: the supervisor
+	// writes log from its goroutines.
+	say := con.Lines(errOut)
 	startErr := sup.Start(ctx)
 	if startErr != nil && ctx.Err() == nil {
-		fmt.Fprintf(log, "gotask: up: %v\n", startErr)
+		fmt.Fprintf(say, "gotask: up: %v\n", startErr)
 	}
 	if ctx.Err() == nil {
-		fmt.Fprintf(log, "gotask: up: %s; Ctrl-C stops them\n", readyLine(sup.Status()))
+		fmt.Fprintf(say, "gotask: up: %s; Ctrl-C stops them\n", readyLine(sup.Status()))
 	}
 	ended := make(chan error, 1)
 	go func() { ended <- sup.Wait() }()
@@ -190,11 +207,27 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	case <-ctx.Done():
 	case <-ended:
 	}
-	before := sup.Status() // uptimes, before stopping resets nothing but ends them
+	before := sup.Status() // the uptimes, before the processes end
 	at := time.Now()
+	// A second Ctrl-C (or SIGTERM) while they stop kills them at once,
+	// rather than ending gotask and leaving them running.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-again:
+			fmt.Fprintf(say, "gotask: up: killing what is still stopping\n")
+			sup.Kill()
+		case <-stopped:
+		}
+	}()
 	_ = sup.Stop(context.Background())
+	close(stopped)
 	waitErr := sup.Wait()
 	log.Flush()
+	say.Flush()
 	summary(errOut, opts.Streams, sup.Status(), before, at)
 	if startErr != nil && ctx.Err() == nil {
 		waitErr = errors.Join(startErr, waitErr)

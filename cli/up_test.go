@@ -303,3 +303,104 @@ func TestExampleStackUp(t *testing.T) {
 		}
 	}
 }
+
+// TestUpSecondCtrlCKills: an instance that ignores its stop signal has
+// stop_grace (here an hour) before it is killed; a second Ctrl-C kills
+// it at once, and gotask up still ends with nothing left behind.
+func TestUpSecondCtrlCKills(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tasks.toml")
+	writeFile(t, file, `
+[vars]
+evil = "" # startUp sets it
+
+[services.stubborn]
+run = "trap 'echo got TERM > term' TERM; echo $$ > stubborn.pid; while :; do sleep 0.05; done"
+stop_grace = "1h"
+`)
+	cmd, out := startUp(t, file)
+	pid := readPid(t, filepath.Join(dir, "stubborn.pid"))
+	waitFor(t, "the ready line", func() bool { return strings.Contains(out.String(), "gotask: up: 1 of 1 instances ready") })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stop signal to arrive", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "term"))
+		return err == nil
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	exitCode(t, cmd)
+	if !gone(pid) {
+		t.Errorf("stubborn (pid %d) outlived gotask up", pid)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	got := out.String()
+	if !strings.Contains(got, "gotask: up: killing what is still stopping") || !strings.Contains(got, "gotask: stubborn: stopped (signal KILL)") {
+		t.Errorf("the output does not say it killed stubborn")
+	}
+}
+
+// TestTaskNice: nice = N on a task runs its commands N above gotask's
+// own niceness, from their first instruction (the shell, and what it
+// starts).
+func TestTaskNice(t *testing.T) {
+	self, err := service.ReadProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Nice > 19-4 {
+		t.Skipf("this test runs at nice %d already", self.Nice)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tasks.toml")
+	writeFile(t, file, "[tasks.low]\nnice = 4\nrun = \"nice; sh -c nice\"\n[tasks.plain]\nrun = \"nice\"\n")
+	stdout, stderr, code := runMain(t, "-f", file, "low", "plain")
+	want := fmt.Sprintf("%d\n%d\n%d\n", self.Nice+4, self.Nice+4, self.Nice)
+	if code != 0 || stdout != want {
+		t.Errorf("exit %d, stdout %q, want %q (stderr %q)", code, stdout, want, stderr)
+	}
+	writeFile(t, file, "[tasks.far]\nnice = 4\nhosts = [\"web1\"]\nrun = \"true\"\n")
+	_, stderr, code = runMain(t, "-f", file, "far")
+	if code != 2 || !strings.Contains(stderr, `task "far": nice is not yet supported for tasks with hosts`) {
+		t.Errorf("nice with hosts: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestUpServicesCannotForgeEachOthersLines: a service's output goes
+// through the same prefixing and cleaning as hosts' output: a carriage
+// return or cursor movement cannot make its text pass for another
+// service's line. Services that end by themselves (restart = "no")
+// end gotask up, which then exits 0.
+func TestUpServicesCannotForgeEachOthersLines(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tasks.toml")
+	writeFile(t, file, `
+[services.a]
+run = "printf '\\r[bb] forged by a\\n\\033[2K\\033[1G[bb] erased by a\\n'"
+restart = "no"
+
+[services.bb]
+run = "echo honest"
+restart = "no"
+`)
+	stdout, stderr, code := runMain(t, "-f", file, "up")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for line := range strings.Lines(stdout) {
+		if strings.ContainsAny(line, "\r\x1b") {
+			t.Errorf("a control character reached the terminal: %q", line)
+		}
+		if strings.Contains(line, "by a") && !strings.HasPrefix(line, "[a]  ") {
+			t.Errorf("a's line does not start with a's prefix: %q", line)
+		}
+	}
+	if !strings.Contains(stdout, "[bb] honest\n") || strings.Count(stdout, "[a]  ") != 2 {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "gotask up: 2 instances, 0 failed") {
+		t.Errorf("no summary:\n%s", stderr)
+	}
+}

@@ -96,6 +96,11 @@ type Cmd struct {
 	// a grace period. (Cancelling the context interrupts it, SIGINT.)
 	Timeout time.Duration
 
+	// Nice, when not zero, runs the command at that niceness (through
+	// nice -n, so that it holds from the command's first instruction).
+	// Only runners of this machine take it: a remote runner refuses it.
+	Nice int
+
 	// Capture says how much of each stream the Result keeps. Positive:
 	// the first Capture bytes (DefaultCapture is a good bound for output
 	// the caller parses). Zero: the last TailCapture bytes, for error

@@ -137,11 +137,27 @@ func (c *cgroup) remove() {
 	if c.fd >= 0 {
 		_ = syscall.Close(c.fd)
 	}
-	if err := os.Remove(c.dir); err != nil && !os.IsNotExist(err) {
-		// Still populated: a process that could not be killed (in D
-		// state). Leave the directory; the kernel keeps it until empty.
-		return
+	// Right after its last process has gone, the kernel may refuse to
+	// remove the cgroup for a moment (EBUSY): try again for a while.
+	// One still populated (a process in D state that no KILL ends) is
+	// left; the next supervisor removes it (reapOrphans).
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := os.Remove(c.dir)
+		if err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
+			return
+		}
 	}
+}
+
+// pidNamespace names this process's pid namespace ("ns4026531836"), so
+// that a cgroup's supervisor pid is only ever looked up in the
+// namespace it means something in.
+func pidNamespace() string {
+	link, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return "ns"
+	}
+	return "ns" + strings.Trim(strings.TrimPrefix(link, "pid:"), "[]")
 }
 
 // groupMembers lists the processes whose process group is pgid, from
@@ -193,10 +209,14 @@ func reapOrphans(parent string) {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		pidText, _, _ := strings.Cut(rest, "-")
+		pidText, rest, _ := strings.Cut(rest, "-")
+		ns, _, _ := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
-			continue // not ours, or its supervisor may still run
+		if err != nil || pid <= 0 || ns != pidNamespace() || syscall.Kill(pid, 0) != syscall.ESRCH {
+			// Not a supervisor's, or one that may still run, or one
+			// whose pid means another process here (another pid
+			// namespace sharing the cgroup tree).
+			continue
 		}
 		c := &cgroup{dir: filepath.Join(parent, e.Name()), fd: -1}
 		c.kill()

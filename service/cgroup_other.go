@@ -25,6 +25,8 @@ func (c *cgroup) remove()                   {}
 
 func reapOrphans(parent string) {}
 
+func pidNamespace() string { return "ns" }
+
 // groupMembers returns the process group's leader: without /proc, the
 // members are not listed.
 func groupMembers(pgid int) []int { return []int{pgid} }

@@ -102,18 +102,21 @@ func (p *process) signal(sig syscall.Signal) {
 	}
 }
 
-// terminate stops p: sig to all of it, then SIGKILL after grace if the
-// shell has not ended by then. It returns once the shell is reaped.
-func (p *process) terminate(sig syscall.Signal, grace time.Duration) {
+// terminate stops p: sig to all of it, then SIGKILL after grace, or as
+// soon as hurry is closed, if the shell has not ended by then. It
+// returns once the shell is reaped.
+func (p *process) terminate(sig syscall.Signal, grace time.Duration, hurry <-chan struct{}) {
 	p.signal(sig)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-p.exited:
+		return
 	case <-t.C:
-		p.signal(syscall.SIGKILL)
-		<-p.exited
+	case <-hurry:
 	}
+	p.signal(syscall.SIGKILL)
+	<-p.exited
 }
 
 // cleanup kills what is left of p once its shell has ended (children

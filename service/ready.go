@@ -18,8 +18,11 @@ func (s *Supervisor) checkReady(ctx context.Context, in *instance, p *process, c
 		every = 100 * time.Millisecond
 	}
 	check := readyCheck(cmd, every)
+	if check == nil {
+		return // the loop made it ready
+	}
 	for {
-		if check == nil || check(ctx) == nil {
+		if check(ctx) == nil {
 			break
 		}
 		t := time.NewTimer(every)
@@ -36,7 +39,7 @@ func (s *Supervisor) checkReady(ctx context.Context, in *instance, p *process, c
 	ok := false
 	s.mu.Lock()
 	if in.pid == p.pid && in.state == Running && ctx.Err() == nil {
-		in.state, ok = Ready, true
+		in.state, in.wasReady, ok = Ready, true, true
 		s.notify()
 	}
 	s.mu.Unlock()

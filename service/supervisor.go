@@ -25,6 +25,9 @@ type Supervisor struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced at every change of state
 	logMu   sync.Mutex
+
+	hurry     chan struct{} // closed by Kill: stop graces end at once
+	hurryOnce sync.Once
 }
 
 // svc is one service and its instances.
@@ -53,16 +56,17 @@ type instance struct {
 	lastExit string
 	err      error // why it failed, when it did
 
-	running bool          // its loop runs
-	stop    chan struct{} // closed to ask the loop to stop
-	done    chan struct{} // closed when the loop has ended
-	kick    chan string   // a graceful restart of the current process, and why
-	gen     int           // counts the processes started, for Restart's wait
+	running  bool          // its loop runs
+	wasReady bool          // it has been ready since its loop started
+	stop     chan struct{} // closed to ask the loop to stop
+	done     chan struct{} // closed when the loop has ended
+	kick     chan string   // a graceful restart of the current process, and why
+	gen      int           // counts the processes started, for Restart's wait
 }
 
 // New checks cfg and returns a Supervisor that has started nothing.
 func New(cfg Config) (*Supervisor, error) {
-	s := &Supervisor{cfg: cfg, services: map[string]*svc{}, changed: make(chan struct{})}
+	s := &Supervisor{cfg: cfg, services: map[string]*svc{}, changed: make(chan struct{}), hurry: make(chan struct{})}
 	for _, spec := range cfg.Services {
 		if spec.Name == "" || spec.Command == nil {
 			return nil, fmt.Errorf("service %q: a name and a Command are required", spec.Name)
@@ -239,6 +243,9 @@ func (s *Supervisor) waitReady(ctx context.Context, v *svc) error {
 	return s.wait(ctx, func() (bool, error) {
 		ready := true
 		for _, in := range v.instances {
+			if in.wasReady {
+				continue // it may have ended since: a one-shot service
+			}
 			switch in.state {
 			case Ready:
 			case Failed, Stopped:
@@ -289,7 +296,7 @@ func (s *Supervisor) launch(in *instance) {
 	in.stop = make(chan struct{})
 	in.done = make(chan struct{})
 	in.state = Starting
-	in.err = nil
+	in.err, in.wasReady = nil, false
 	s.notify()
 	go s.loop(in, in.stop, in.done)
 }
@@ -343,6 +350,14 @@ func (s *Supervisor) Stop(ctx context.Context, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// Kill cuts every stop short, now and later: an instance being stopped,
+// or stopped from now on, is killed (SIGKILL to its group and cgroup)
+// without waiting for its stop_grace. For a second Ctrl-C. It does not
+// stop anything by itself: call Stop too.
+func (s *Supervisor) Kill() {
+	s.hurryOnce.Do(func() { close(s.hurry) })
 }
 
 // Restart restarts the named services (none: all) one instance at a
@@ -452,7 +467,7 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 	spec := in.s.spec
 	defer func() {
 		s.mu.Lock()
-		in.running, in.pid, in.kick = false, 0, nil
+		in.running, in.pid, in.since, in.kick = false, 0, time.Time{}, nil
 		close(done)
 		s.notify()
 		s.mu.Unlock()
@@ -497,7 +512,12 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 			return
 		}
 		kick := make(chan string, 1)
-		s.set(in, Running, func() {
+		state := Running
+		if cmd.Ready == (ReadyCheck{}) {
+			state = Ready // no check: ready as soon as it runs
+		}
+		s.set(in, state, func() {
+			in.wasReady = in.wasReady || state == Ready
 			in.pid, in.since, in.kick = p.pid, p.start, kick
 			in.gen++
 			if !first {
@@ -506,6 +526,9 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 		})
 		first = false
 		s.logf(in, "started (pid %d)", p.pid)
+		if state == Ready {
+			s.logf(in, "ready")
+		}
 
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		go s.checkReady(watchCtx, in, p, cmd)
@@ -515,18 +538,18 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 		select {
 		case <-p.exited:
 		case <-ctx.Done():
-			p.terminate(spec.StopSignal, spec.StopGrace)
+			p.terminate(spec.StopSignal, spec.StopGrace, s.hurry)
 		case recycled = <-kick:
 			s.set(in, Restarting, nil)
 			s.logf(in, "%s: stopping pid %d", recycled, p.pid)
-			p.terminate(spec.StopSignal, spec.StopGrace)
+			p.terminate(spec.StopSignal, spec.StopGrace, s.hurry)
 		}
 		stopWatch()
 		p.cleanup()
 		exit := p.exitString()
 		up := time.Since(p.start)
 		s.mu.Lock()
-		in.pid, in.lastExit, in.kick = 0, exit, nil
+		in.pid, in.since, in.lastExit, in.kick = 0, time.Time{}, exit, nil
 		s.mu.Unlock()
 
 		switch {
@@ -581,7 +604,7 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 func (s *Supervisor) spawn(in *instance, cmd Command, stdout, stderr io.Writer) (*process, error) {
 	var cg *cgroup
 	if s.cgParent != "" {
-		name := fmt.Sprintf("gotask-%d-%s-%d", os.Getpid(), in.label, time.Now().UnixNano())
+		name := fmt.Sprintf("gotask-%d-%s-%s-%d", os.Getpid(), pidNamespace(), in.label, time.Now().UnixNano())
 		cg, _ = newCgroup(s.cgParent, name) // none: the process group only
 	}
 	p, err := startProcess(cmd, in.s.spec.Nice, cg, stdout, stderr)

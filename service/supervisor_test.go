@@ -587,3 +587,18 @@ func TestOrphansOfAKilledSupervisorAreReaped(t *testing.T) {
 	}
 	until(t, "the orphan to be killed", func() bool { return !alive(orphan) })
 }
+
+// TestOneShotIsReady: a service without a ready check whose process
+// ends at once (restart = "no", exit 0) was ready, however fast it
+// ended: Start does not report it as never ready.
+func TestOneShotIsReady(t *testing.T) {
+	for i := range 20 {
+		s, _ := start(t, Config{Services: []Spec{{Name: fmt.Sprint("once", i), Restart: Never, Command: sh("", "exit 0", ReadyCheck{})}}})
+		if err := s.Start(t.Context()); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

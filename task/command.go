@@ -35,6 +35,7 @@ type command struct {
 	watch   []Answer
 	extra   []responder.Watcher
 	capture int // runner.Cmd.Capture: zero (a short tail) unless a caller reads the output
+	nice    int // the task's nice, for commands run here
 
 	retryDelay time.Duration // before the first retry, doubling up to MaxRetryDelay
 	until      string        // a check that must pass, else the command is retried
@@ -66,6 +67,7 @@ func (s *scope) command(line string, at pos, st *Step) (*command, error) {
 		stdin: s.stdin, watch: t.Answers}
 	c.timeout = t.Timeout
 	c.agent = t.ForwardAgent
+	c.nice = t.Nice
 	c.retryDelay, c.until, c.untilAt, c.step = t.RetryDelay, t.Until, t.pos.child("until", -1), st
 	if c.env, err = s.envFor(); err != nil {
 		return nil, err
@@ -247,6 +249,9 @@ func (s *scope) runnerCmd(ctx context.Context, c *command) (*runner.Cmd, error) 
 		if cmd.Pty == runner.PtyAuto {
 			cmd.Pty = runner.PtyOff // keep stderr apart, so it can still show
 		}
+	}
+	if s.host == "" || c.local {
+		cmd.Nice = c.nice
 	}
 	switch {
 	case s.host == "":

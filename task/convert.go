@@ -257,6 +257,12 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 	t.Dotenv = c.dotenv(at.child("dotenv", -1), name, raw.Dotenv)
 	t.Timeout = c.duration(at.child("timeout", -1), name, raw.Timeout)
 	t.ForwardAgent = raw.ForwardAgent
+	if raw.Nice != nil {
+		t.Nice = *raw.Nice
+		if t.Nice < -20 || t.Nice > 19 {
+			c.fail(at.child("nice", -1), "task %q: nice must be from -20 to 19", name)
+		}
+	}
 	t.Sudo = c.sudo(at.child("sudo", -1), name, raw.Sudo)
 	t.Answers = c.responders(at, name, raw.Responders)
 	for i, a := range raw.Args {
@@ -299,6 +305,9 @@ func (c *converter) task(at pos, name string, raw *rawTask) *Task {
 		t.Hosts = hosts
 	default:
 		c.fail(at.child("hosts", -1), "task %q: hosts must be a group name or a list of hosts", name)
+	}
+	if t.Nice != 0 && len(t.Hosts) > 0 {
+		c.fail(at.child("nice", -1), "task %q: nice is not yet supported for tasks with hosts; it applies on this machine only", name)
 	}
 	c.serial(at, t, raw)
 	switch v := raw.MaxFail.(type) {

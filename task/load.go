@@ -147,6 +147,9 @@ type rawTask struct {
 	Preconditions []rawPrecondition `toml:"preconditions"`
 	RetryDelay    string            `toml:"retry_delay"`
 	Until         string            `toml:"until"`
+
+	// issue 18: the niceness of the task's commands.
+	Nice *int `toml:"nice"`
 }
 
 type rawPrecondition struct {

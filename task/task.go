@@ -56,6 +56,9 @@ type Task struct {
 	// default, forwards it nowhere unless --forward-agent lets a host's
 	// ssh_config ForwardAgent yes do so.
 	ForwardAgent bool
+	// Nice runs the task's commands at this niceness (nice -n), on this
+	// machine; zero leaves it as gotask's.
+	Nice int
 	// Retries re-runs a failing command up to this many more times.
 	Retries int
 	// Sudo runs the task's commands through sudo as this user ("root"

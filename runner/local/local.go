@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -63,6 +64,9 @@ func (r *Runner) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, erro
 	shell := r.Shell
 	if len(shell) == 0 {
 		shell = []string{"/bin/sh", "-c"}
+	}
+	if cmd.Nice != 0 {
+		shell = append([]string{"nice", "-n", strconv.Itoa(cmd.Nice)}, shell...)
 	}
 	c := exec.Command(shell[0], append(shell[1:len(shell):len(shell)], cmd.Command)...)
 	c.Dir = cmd.Dir

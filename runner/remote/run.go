@@ -44,6 +44,9 @@ import (
 //   - A connection lost before the command reported its exit status
 //     yields an error wrapping runner.ErrOutcomeUnknown.
 func (c *Client) Run(ctx context.Context, cmd *runner.Cmd) (*runner.Result, error) {
+	if cmd.Nice != 0 {
+		return nil, fmt.Errorf("command for %s: nice is not supported on hosts yet", c.name)
+	}
 	line, err := commandLine(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("command for %s: %w", c.name, err)
