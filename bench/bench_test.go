@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -471,5 +472,19 @@ func TestLineLog(t *testing.T) {
 	}
 	if got := l.tail(1); got != "  [crash] started 42\n" {
 		t.Errorf("tail(1) = %q", got)
+	}
+}
+
+func TestCgroup2Mounts(t *testing.T) {
+	info := `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+50 23 0:40 / /mnt/x\040y rw shared:5 - cgroup2 none rw
+60 23 0:41 / /data rw - ext4 /dev/cgroup2 rw
+`
+	got := cgroup2Mounts(info)
+	want := []string{"/sys/fs/cgroup/unified", "/mnt/x y"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cgroup2Mounts = %q, want %q", got, want)
 	}
 }
