@@ -411,6 +411,9 @@ func TestServicesTOML(t *testing.T) {
 	if s.Run != crashCommand || s.Backoff != "0" || s.MaxRestarts < 100 {
 		t.Errorf("crashTOML: %+v, want crashCommand, backoff 0 and room for many crashes", s)
 	}
+	if !readyRE.MatchString("gotask: idle.20: ready") || readyRE.MatchString("gotask: up: 20 of 20 instances ready; Ctrl-C stops them") {
+		t.Errorf("readyRE does not take exactly an instance's ready line")
+	}
 	if !startedRE.MatchString("[crash] started 4242") || startedRE.MatchString("[crash] started 42 and more") {
 		t.Errorf("startedRE does not take exactly the prefixed line of crashCommand")
 	}

@@ -393,8 +393,21 @@ func startUp(ctx context.Context, e *env, wrap []string, file string, n int) (*u
 		_ = u.stop()
 		return nil, fmt.Errorf("%s said %q, want %q; its last lines:\n%s", cmd, got, want, u.log.tail(10))
 	}
+	// Each instance's own "ready" line may come after up's: wait for
+	// them too, so that what follows is quiet.
+	for from, seen := 0, 0; seen < n; seen++ {
+		j, err := u.log.next(wctx, from, func(s string) bool { return readyRE.MatchString(s) })
+		if err != nil {
+			_ = u.stop()
+			return nil, fmt.Errorf("%s: waiting for %d instances to say ready, %d did: %w; its last lines:\n%s", cmd, n, seen, err, u.log.tail(10))
+		}
+		from = j + 1
+	}
 	return u, nil
 }
+
+// readyRE matches gotask's line saying that an instance is ready.
+var readyRE = regexp.MustCompile(`^gotask: [^ ]+: ready$`)
 
 func closeAll(lists ...[]*os.File) {
 	for _, l := range lists {
