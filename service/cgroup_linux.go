@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -160,14 +159,16 @@ func pidNamespace() string {
 	return "ns" + strings.Trim(strings.TrimPrefix(link, "pid:"), "[]")
 }
 
-// groupMembers lists the processes whose process group is pgid, from
-// /proc.
-func groupMembers(pgid int) []int {
+// groupsRSS returns the resident memory of every process group's
+// processes together, by group id, from one read of every
+// /proc/PID/stat.
+func groupsRSS() map[int]uint64 {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return []int{pgid}
+		return nil
 	}
-	var pids []int
+	page := uint64(os.Getpagesize())
+	groups := map[int]uint64{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -175,24 +176,25 @@ func groupMembers(pgid int) []int {
 		}
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
-			continue
+			continue // it ended
 		}
 		i := bytes.LastIndexByte(b, ')')
 		if i < 0 {
 			continue
 		}
-		// After the name: state ppid pgrp ...
-		sc := bufio.NewScanner(bytes.NewReader(b[i+1:]))
-		sc.Split(bufio.ScanWords)
-		var f []string
-		for len(f) < 3 && sc.Scan() {
-			f = append(f, sc.Text())
+		// After the name, field 3 on: state ppid pgrp ... rss is field 24.
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 22 {
+			continue
 		}
-		if len(f) == 3 && f[2] == strconv.Itoa(pgid) {
-			pids = append(pids, pid)
+		pgrp, err1 := strconv.Atoi(f[2])
+		pages, err2 := strconv.ParseInt(f[21], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
 		}
+		groups[pgrp] += uint64(max(pages, 0)) * page
 	}
-	return pids
+	return groups
 }
 
 // reapOrphans kills and removes the cgroups under parent that a

@@ -27,6 +27,5 @@ func reapOrphans(parent string) {}
 
 func pidNamespace() string { return "ns" }
 
-// groupMembers returns the process group's leader: without /proc, the
-// members are not listed.
-func groupMembers(pgid int) []int { return []int{pgid} }
+// groupsRSS returns nil: without /proc, process groups are not listed.
+func groupsRSS() map[int]uint64 { return nil }
