@@ -265,9 +265,12 @@ func servicesRestart() benchmark {
 				return sample{}, err
 			}
 			wall := u.log.at(next).Sub(start)
+			// gotask's own line comes on stderr, maybe read later.
 			own := fmt.Sprintf("gotask: crash: started (pid %d)", u.log.pidOf(next))
-			if at, ok := u.log.find(from, own); ok {
-				spawned = append(spawned, at.Sub(start))
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			if i, err := u.log.next(wctx, from, func(s string) bool { return s == own }); err == nil {
+				spawned = append(spawned, u.log.at(i).Sub(start))
 			}
 			pid = u.log.pidOf(next)
 			return sample{wall: wall}, nil
@@ -500,19 +503,6 @@ func (l *lineLog) next(ctx context.Context, from int, match func(string) bool) (
 			return 0, ctx.Err()
 		}
 	}
-}
-
-// find returns when the first line from index from on equal to text was
-// read, if one was.
-func (l *lineLog) find(from int, text string) (time.Time, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, ln := range l.lines[min(from, len(l.lines)):] {
-		if ln.text == text {
-			return ln.at, true
-		}
-	}
-	return time.Time{}, false
 }
 
 func (l *lineLog) len() int {
