@@ -161,40 +161,90 @@ func pidNamespace() string {
 
 // groupsRSS returns the resident memory of every process group's
 // processes together, by group id, from one read of every
-// /proc/PID/stat.
+// /proc/PID/stat. It runs every second for restart_when.rss: each file
+// costs an open, a read and a close, into one buffer.
 func groupsRSS() map[int]uint64 {
-	entries, err := os.ReadDir("/proc")
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
 	if err != nil {
 		return nil
 	}
 	page := uint64(os.Getpagesize())
 	groups := map[int]uint64{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
+	buf := make([]byte, 4096) // a stat line is well under 1 KiB
+	for _, name := range names {
+		if name == "" || name[0] < '0' || name[0] > '9' {
 			continue
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		fd, err := syscall.Open("/proc/"+name+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 		if err != nil {
 			continue // it ended
 		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
+		n, err := syscall.Read(fd, buf)
+		_ = syscall.Close(fd)
+		if err != nil || n <= 0 {
 			continue
 		}
-		// After the name, field 3 on: state ppid pgrp ... rss is field 24.
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 22 {
-			continue
+		if pgrp, pages, ok := statGroupRSS(buf[:n]); ok {
+			groups[pgrp] += pages * page
 		}
-		pgrp, err1 := strconv.Atoi(f[2])
-		pages, err2 := strconv.ParseInt(f[21], 10, 64)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		groups[pgrp] += uint64(max(pages, 0)) * page
 	}
 	return groups
+}
+
+// statGroupRSS returns the process group (field 5) and resident pages
+// (field 24) of a /proc/PID/stat line, without allocating. The command
+// name, field 2, is in parentheses and may hold spaces and parentheses.
+func statGroupRSS(b []byte) (pgrp int, pages uint64, ok bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	rest := b[i+1:]
+	var gotGroup bool
+	for n := 3; n <= 24; n++ { // rest holds field n on
+		rest = bytes.TrimLeft(rest, " ")
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			j = len(rest)
+		}
+		field := bytes.TrimRight(rest[:j], "\n")
+		switch n {
+		case 5:
+			v, ok := parseDigits(field)
+			if !ok {
+				return 0, 0, false
+			}
+			pgrp, gotGroup = int(v), true
+		case 24:
+			v, ok := parseDigits(field)
+			if !ok || !gotGroup {
+				return 0, 0, false
+			}
+			return pgrp, v, true
+		}
+		rest = rest[j:]
+	}
+	return 0, 0, false
+}
+
+// parseDigits parses a non-empty run of decimal digits.
+func parseDigits(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
 }
 
 // reapOrphans kills and removes the cgroups under parent that a
