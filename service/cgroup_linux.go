@@ -180,20 +180,70 @@ func groupsRSS() map[int]uint64 {
 		if name == "" || name[0] < '0' || name[0] > '9' {
 			continue
 		}
-		fd, err := syscall.Open("/proc/"+name+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		b, err := readInto("/proc/"+name+"/stat", buf)
 		if err != nil {
 			continue // it ended
 		}
-		n, err := syscall.Read(fd, buf)
-		_ = syscall.Close(fd)
-		if err != nil || n <= 0 {
-			continue
-		}
-		if pgrp, pages, ok := statGroupRSS(buf[:n]); ok {
+		buf = b[:cap(b)]
+		if pgrp, pages, ok := statGroupRSS(b); ok {
 			groups[pgrp] += pages * page
 		}
 	}
 	return groups
+}
+
+// rss returns the resident memory of the cgroup's processes together,
+// from cgroup.procs and their /proc/PID/stat, read into one buffer.
+func (c *cgroup) rss() (uint64, error) {
+	procs, err := readInto(filepath.Join(c.dir, "cgroup.procs"), make([]byte, 512))
+	if err != nil {
+		return 0, err
+	}
+	page := uint64(os.Getpagesize())
+	buf := make([]byte, 1024)
+	var total uint64
+	for len(procs) > 0 {
+		pid, rest, _ := bytes.Cut(procs, []byte("\n"))
+		procs = rest
+		if len(pid) == 0 {
+			continue
+		}
+		b, err := readInto("/proc/"+string(pid)+"/stat", buf)
+		if err != nil {
+			continue // it ended
+		}
+		buf = b[:cap(b)]
+		if _, pages, ok := statGroupRSS(b); ok {
+			total += pages * page
+		}
+	}
+	return total, nil
+}
+
+// readInto reads the whole file at path into buf, growing it when the
+// file is larger, and returns what it read.
+func readInto(path string, buf []byte) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, max(len(buf), 512))...)
+		}
+		m, err := syscall.Read(fd, buf[n:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case m == 0:
+			return buf[:n], nil
+		}
+		n += m
+	}
 }
 
 // statGroupRSS returns the process group (field 5) and resident pages

@@ -22,6 +22,7 @@ func (c *cgroup) pids() ([]int, error)      { return nil, errors.New("no cgroup"
 func (c *cgroup) signal(sig syscall.Signal) {}
 func (c *cgroup) kill()                     {}
 func (c *cgroup) remove()                   {}
+func (c *cgroup) rss() (uint64, error)      { return 0, errors.New("no cgroup") }
 
 func reapOrphans(parent string) {}
 

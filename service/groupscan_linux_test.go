@@ -1,6 +1,11 @@
 package service
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+)
 
 func TestStatGroupRSS(t *testing.T) {
 	tests := []struct {
@@ -27,4 +32,39 @@ func TestStatGroupRSS(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { statGroupRSS(line) }); n > 0 {
 		t.Errorf("statGroupRSS allocates %v times a line", n)
 	}
+}
+
+// TestCgroupRSS: an instance's RSS in a cgroup is that of every process
+// in it, the shell's child as well as the shell.
+func TestCgroupRSS(t *testing.T) {
+	parent := cgroupParent()
+	if parent == "" {
+		t.Skip("no writable cgroup v2 here (not root?)")
+	}
+	cg, err := newCgroup(parent, fmt.Sprintf("gotask-test-%d-rss", os.Getpid()))
+	if err != nil {
+		t.Skipf("cannot make a cgroup: %v", err)
+	}
+	p, err := startProcess(Command{Line: "sleep 300 & wait"}, 0, cg, nil, nil)
+	if err != nil {
+		cg.remove()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.signal(syscall.SIGKILL); p.cleanup() })
+	until(t, "both processes in the cgroup, counted", func() bool {
+		pids, err := cg.pids()
+		if err != nil || len(pids) != 2 {
+			return false
+		}
+		var sum uint64
+		for _, pid := range pids {
+			rss, err := procRSS(pid)
+			if err != nil || rss == 0 {
+				return false
+			}
+			sum += rss
+		}
+		total, err := cg.rss()
+		return err == nil && total == sum
+	})
 }

@@ -166,13 +166,7 @@ func (p *process) success() bool { return p.state != nil && p.state.Success() }
 // at most maxAge old.
 func (p *process) rss(scan *groupScan, maxAge time.Duration) uint64 {
 	if p.cg != nil {
-		if pids, err := p.cg.pids(); err == nil {
-			var total uint64
-			for _, pid := range pids {
-				if rss, err := procRSS(pid); err == nil {
-					total += rss
-				}
-			}
+		if total, err := p.cg.rss(); err == nil {
 			return total
 		}
 	}
