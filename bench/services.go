@@ -246,7 +246,7 @@ func servicesRestart() benchmark {
 			if sh, err = startSh(); err != nil {
 				return err
 			}
-			e.cleanup(sh.kill)
+			e.cleanup(func() { sh.kill() }) // the last one: each run replaces sh
 			return nil
 		},
 		candidate: func(ctx context.Context, e *env) (sample, error) {
