@@ -27,10 +27,6 @@ type benchmark struct {
 	// the candidate's peak RSS over rssLimit bytes, and the baseline's
 	// times and RSS are there for scale.
 	rssLimit int64
-	// wallLimit, when set, makes the verdict absolute: the ratio is the
-	// candidate's median over wallLimit (an issue's "under 50 ms"), and
-	// the baseline is there for scale.
-	wallLimit time.Duration
 
 	// hosts, when set, is how many hosts each side reaches: the table
 	// then gives each side's CPU time per host as well.
@@ -41,6 +37,18 @@ type benchmark struct {
 	// CPU time per host over cpuLimit. With rssLimit as well, the ratio
 	// is the larger of the two, and the row passes only within both.
 	cpuLimit time.Duration
+
+	// cpuShare, when set, makes the verdict about the candidate's CPU
+	// time as a share of its wall time (0.005 is half a percent of one
+	// CPU): what a process that mostly waits costs over a fixed window.
+	// The ratio is the median share over cpuShare, the cells give the
+	// shares rather than the times.
+	cpuShare float64
+
+	// wallLimit, when set, makes the verdict about the candidate's
+	// median wall time against this absolute limit rather than against
+	// the baseline's, which is then there for scale.
+	wallLimit time.Duration
 
 	// setup, if set, prepares e.dir (write a tasks.toml, say) and may
 	// check, once and outside the timing, that the candidate does the

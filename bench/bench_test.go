@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +47,9 @@ func TestSummarize(t *testing.T) {
 				maxRSS: int64(tt.max * 1e6),
 			}
 			want.cpu = want.median / 2
+			if len(tt.in) > 0 { // ms gives every run half a CPU
+				want.share, want.shareMin, want.shareMax = 0.5, 0.5, 0.5
+			}
 			if got != want {
 				t.Errorf("summarize = %+v, want %+v", got, want)
 			}
@@ -325,5 +331,160 @@ func TestMissingPeerSkips(t *testing.T) {
 	row := newTable([]result{r}).rows[0]
 	if want := "skipped: install pssh"; !strings.HasPrefix(row[5], want) {
 		t.Errorf("result cell %q, want it to start %q", row[5], want)
+	}
+}
+
+func TestTableServiceLimits(t *testing.T) {
+	run := func(wall, cpu time.Duration, rss int64) sample {
+		return sample{wall: wall, cpu: cpu, maxRSS: rss}
+	}
+	// 10 s windows: 30 ms of CPU is 0.3% of one CPU.
+	idle := []sample{run(10*time.Second, 30*time.Millisecond, 12e6), run(10*time.Second, 50*time.Millisecond, 13e6), run(10*time.Second, 40*time.Millisecond, 14e6)}
+	hot := []sample{run(10*time.Second, 80*time.Millisecond, 12e6)}
+	cpuOK := benchmark{name: "s/idle", ratioTarget: 1, cpuShare: 0.005, rssLimit: 15e6}
+	cpuMiss := benchmark{name: "s/hot", ratioTarget: 1, cpuShare: 0.005, rssLimit: 15e6}
+	rssMiss := benchmark{name: "s/fat", ratioTarget: 1, cpuShare: 0.005, rssLimit: 10e6}
+	fast := benchmark{name: "s/fast", ratioTarget: 1, wallLimit: 50 * time.Millisecond}
+	slow := benchmark{name: "s/slow", ratioTarget: 1, wallLimit: 50 * time.Millisecond}
+	tab := newTable([]result{
+		{b: &cpuOK, candidate: idle, baseline: hot},
+		{b: &cpuMiss, candidate: hot, baseline: idle},
+		{b: &rssMiss, candidate: idle, baseline: idle},
+		// The baseline is slower than gotask: the limit, not the baseline, decides.
+		{b: &fast, candidate: ms(2, 3, 4), baseline: ms(100)},
+		{b: &slow, candidate: ms(40, 60, 70), baseline: ms(1)},
+	})
+	tests := []struct{ ratio, verdict, cand, base string }{
+		{"0.93x (CPU 0.80x, RSS 0.93x)", "PASS", "CPU 0.40% of one (0.30%–0.50%)", "CPU 0.80% of one (0.80%–0.80%)"},
+		{"1.60x (CPU 1.60x, RSS 0.80x)", "MISS", "CPU 0.80% of one (0.80%–0.80%)", ""},
+		{"1.40x (CPU 0.80x, RSS 1.40x)", "MISS", "", ""},
+		{"0.06x", "PASS", "3.00 ms (2.00 ms–4.00 ms)", "100 ms (100 ms–100 ms)"},
+		{"1.20x", "MISS", "", ""},
+	}
+	for i, tt := range tests {
+		row := tab.rows[i]
+		if row[3] != tt.ratio || row[5] != tt.verdict {
+			t.Errorf("%s: ratio %q, verdict %s; want %q, %s", row[0], row[3], row[5], tt.ratio, tt.verdict)
+		}
+		if tt.cand != "" && row[1] != tt.cand {
+			t.Errorf("%s: candidate cell %q, want %q", row[0], row[1], tt.cand)
+		}
+		if tt.base != "" && row[2] != tt.base {
+			t.Errorf("%s: baseline cell %q, want %q", row[0], row[2], tt.base)
+		}
+	}
+}
+
+// The shape gotask's loader reads for services, as far as these files use it.
+type servicesFile struct {
+	Services map[string]struct {
+		Run         string
+		Replicas    int
+		Backoff     string
+		MaxRestarts int `toml:"max_restarts"`
+		Ready       map[string]string
+		RestartWhen map[string]string `toml:"restart_when"`
+	}
+}
+
+func TestServicesTOML(t *testing.T) {
+	decode := func(doc string) servicesFile {
+		t.Helper()
+		var f servicesFile
+		dec := toml.NewDecoder(strings.NewReader(doc))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			t.Fatalf("does not parse: %v\n%s", err, doc)
+		}
+		return f
+	}
+	for _, limits := range []bool{false, true} {
+		s, ok := decode(idleTOML(20, limits)).Services["idle"]
+		if !ok || s.Replicas != 20 || !strings.Contains(s.Run, "sleep") {
+			t.Errorf("idleTOML(20, %v): service idle = %+v, want 20 replicas of a sleep", limits, s)
+		}
+		if got := s.Ready["sh"] != "" && s.RestartWhen["rss"] != ""; got != limits {
+			t.Errorf("idleTOML(20, %v): ready %v, restart_when %v", limits, s.Ready, s.RestartWhen)
+		}
+	}
+	s := decode(crashTOML()).Services["crash"]
+	if s.Run != crashCommand || s.Backoff != "0" || s.MaxRestarts < 100 {
+		t.Errorf("crashTOML: %+v, want crashCommand, backoff 0 and room for many crashes", s)
+	}
+	if !readyRE.MatchString("gotask: idle.20: ready") || readyRE.MatchString("gotask: up: 20 of 20 instances ready; Ctrl-C stops them") {
+		t.Errorf("readyRE does not take exactly an instance's ready line")
+	}
+	if !startedRE.MatchString("[crash] started 4242") || startedRE.MatchString("[crash] started 42 and more") {
+		t.Errorf("startedRE does not take exactly the prefixed line of crashCommand")
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	// The command name may hold spaces and parentheses.
+	line := []byte("4242 (my (odd) name) S 17 4242 4242 0 -1 4194560 300 0 0 0 123 45 6 7 20 0 27 0 99 123456 3500 18446744073709551615\n")
+	cpu, err := parseStatCPU(line)
+	if err != nil || cpu != 1680*time.Millisecond {
+		t.Errorf("parseStatCPU = %v, %v; want 1.68s (168 ticks)", cpu, err)
+	}
+	f, err := statFields(line)
+	if err != nil || f[1] != "17" {
+		t.Errorf("statFields: ppid %q, %v; want 17", f[1], err)
+	}
+	for _, bad := range []string{"", "4242 no parens S 1 2", "4242 (x) S 17 4242"} {
+		if _, err := parseStatCPU([]byte(bad)); err == nil {
+			t.Errorf("parseStatCPU(%q) gave no error", bad)
+		}
+	}
+}
+
+func TestStatusBytes(t *testing.T) {
+	status := "Name:\tgotask\nVmHWM:\t   14344 kB\nVmRSS:\t   12000 kB\nThreads:\t27\n"
+	for key, want := range map[string]int64{"VmHWM": 14344 * 1024, "VmRSS": 12000 * 1024} {
+		if got, err := statusBytes(status, key); err != nil || got != want {
+			t.Errorf("statusBytes(%s) = %d, %v; want %d", key, got, err, want)
+		}
+	}
+	for _, key := range []string{"VmSwap", "Threads", "VmRS"} {
+		if got, err := statusBytes(status, key); err == nil {
+			t.Errorf("statusBytes(%s) = %d, want an error", key, got)
+		}
+	}
+}
+
+func TestLineLog(t *testing.T) {
+	l := newLineLog()
+	r, w := io.Pipe()
+	l.open = 1
+	go l.read(r)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a hang guard
+	defer cancel()
+	go func() {
+		io.WriteString(w, "gotask: up: 1 of 1 instances ready\n[crash] started 41\n")
+		io.WriteString(w, "[crash] started 42\n")
+		w.Close()
+	}()
+	i, err := l.next(ctx, 0, func(s string) bool { return startedRE.MatchString(s) && !strings.HasSuffix(s, " 41") })
+	if err != nil || l.pidOf(i) != 42 || i != 2 {
+		t.Fatalf("next = %d (pid %d), %v; want line 2, pid 42", i, l.pidOf(i), err)
+	}
+	if _, err := l.next(ctx, i+1, func(string) bool { return true }); err == nil {
+		t.Errorf("next past the end of a closed stream gave no error")
+	}
+	if got := l.tail(1); got != "  [crash] started 42\n" {
+		t.Errorf("tail(1) = %q", got)
+	}
+}
+
+func TestCgroup2Mounts(t *testing.T) {
+	info := `31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+50 23 0:40 / /mnt/x\040y rw shared:5 - cgroup2 none rw
+60 23 0:41 / /data rw - ext4 /dev/cgroup2 rw
+`
+	got := cgroup2Mounts(info)
+	want := []string{"/sys/fs/cgroup/unified", "/mnt/x y"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cgroup2Mounts = %q, want %q", got, want)
 	}
 }

@@ -16,6 +16,10 @@ type stats struct {
 	cpu              time.Duration // median CPU time
 	maxRSS           int64         // the largest over all runs, bytes
 	selfRSS          int64         // bench's own peak then: maxRSS at or below it is an upper bound only
+
+	// share is the median of the runs' CPU time over wall time (1 is
+	// one CPU all along), shareMin and shareMax the extremes.
+	share, shareMin, shareMax float64
 }
 
 // summarize returns the stats of samples; the median of an even number is
@@ -37,6 +41,20 @@ func summarize(samples []sample) stats {
 	s.median = median(wall)
 	slices.Sort(cpu)
 	s.cpu = median(cpu)
+	var shares []float64
+	for _, x := range samples {
+		if x.wall > 0 {
+			shares = append(shares, float64(x.cpu)/float64(x.wall))
+		}
+	}
+	if n := len(shares); n > 0 {
+		slices.Sort(shares)
+		s.shareMin, s.shareMax = shares[0], shares[n-1]
+		s.share = shares[n/2]
+		if n%2 == 0 {
+			s.share = (shares[n/2-1] + shares[n/2]) / 2
+		}
+	}
 	return s
 }
 
@@ -82,14 +100,14 @@ func newTable(results []result) table {
 			if q == 0 {
 				q = ratio(c, b)
 			}
-			if r.b.wallLimit > 0 {
-				q = div(c.median, r.b.wallLimit)
-			}
 			verdict := "PASS"
 			if q > r.b.ratioTarget {
 				verdict = "MISS"
 			}
 			row[1], row[2] = formatStats(c), formatStats(b)
+			if r.b.cpuShare > 0 {
+				row[1], row[2] = formatShare(c), formatShare(b)
+			}
 			if r.b.hosts > 0 {
 				row[1] += ", " + formatPerHost(c, r.b.hosts)
 				row[2] += ", " + formatPerHost(b, r.b.hosts)
@@ -111,7 +129,7 @@ func newTable(results []result) table {
 }
 
 // limitRatio returns the ratio of b's candidate figures c to b's limits
-// (the larger one, when there are two) and each ratio in words; 0 when
+// (the largest, when there are several) and each ratio in words; 0 when
 // b has no limit, and its verdict is the ratio of the medians.
 func limitRatio(b *benchmark, c stats) (float64, []string) {
 	var q float64
@@ -121,12 +139,29 @@ func limitRatio(b *benchmark, c stats) (float64, []string) {
 		q = max(q, cq)
 		qs = append(qs, fmt.Sprintf("CPU a host %.2fx", cq))
 	}
+	if b.cpuShare > 0 {
+		sq := c.share / b.cpuShare
+		q = max(q, sq)
+		qs = append(qs, fmt.Sprintf("CPU %.2fx", sq))
+	}
+	if b.wallLimit > 0 {
+		wq := div(c.median, b.wallLimit)
+		q = max(q, wq)
+		qs = append(qs, fmt.Sprintf("time %.2fx", wq))
+	}
 	if b.rssLimit > 0 {
 		rq := float64(c.maxRSS) / float64(b.rssLimit)
 		q = max(q, rq)
 		qs = append(qs, fmt.Sprintf("RSS %.2fx", rq))
 	}
 	return q, qs
+}
+
+// formatShare prints s's CPU shares as percentages of one CPU: median
+// (min–max).
+func formatShare(s stats) string {
+	pct := func(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) + "%" }
+	return fmt.Sprintf("CPU %s of one (%s–%s)", pct(s.share), pct(s.shareMin), pct(s.shareMax))
 }
 
 // formatPerHost prints s's median CPU time over hosts.

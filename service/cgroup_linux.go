@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -160,39 +159,142 @@ func pidNamespace() string {
 	return "ns" + strings.Trim(strings.TrimPrefix(link, "pid:"), "[]")
 }
 
-// groupMembers lists the processes whose process group is pgid, from
-// /proc.
-func groupMembers(pgid int) []int {
-	entries, err := os.ReadDir("/proc")
+// groupsRSS returns the resident memory of every process group's
+// processes together, by group id, from one read of every
+// /proc/PID/stat. It runs every second for restart_when.rss: each file
+// costs an open, a read and a close, into one buffer.
+func groupsRSS() map[int]uint64 {
+	d, err := os.Open("/proc")
 	if err != nil {
-		return []int{pgid}
+		return nil
 	}
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil
+	}
+	page := uint64(os.Getpagesize())
+	groups := map[int]uint64{}
+	buf := make([]byte, 4096) // a stat line is well under 1 KiB
+	for _, name := range names {
+		if name == "" || name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		b, err := readInto("/proc/"+name+"/stat", buf)
 		if err != nil {
-			continue
+			continue // it ended
 		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		// After the name: state ppid pgrp ...
-		sc := bufio.NewScanner(bytes.NewReader(b[i+1:]))
-		sc.Split(bufio.ScanWords)
-		var f []string
-		for len(f) < 3 && sc.Scan() {
-			f = append(f, sc.Text())
-		}
-		if len(f) == 3 && f[2] == strconv.Itoa(pgid) {
-			pids = append(pids, pid)
+		buf = b[:cap(b)]
+		if pgrp, pages, ok := statGroupRSS(b); ok {
+			groups[pgrp] += pages * page
 		}
 	}
-	return pids
+	return groups
+}
+
+// rss returns the resident memory of the cgroup's processes together,
+// from cgroup.procs and their /proc/PID/stat, read into one buffer.
+func (c *cgroup) rss() (uint64, error) {
+	procs, err := readInto(filepath.Join(c.dir, "cgroup.procs"), make([]byte, 512))
+	if err != nil {
+		return 0, err
+	}
+	page := uint64(os.Getpagesize())
+	buf := make([]byte, 1024)
+	var total uint64
+	for len(procs) > 0 {
+		pid, rest, _ := bytes.Cut(procs, []byte("\n"))
+		procs = rest
+		if len(pid) == 0 {
+			continue
+		}
+		b, err := readInto("/proc/"+string(pid)+"/stat", buf)
+		if err != nil {
+			continue // it ended
+		}
+		buf = b[:cap(b)]
+		if _, pages, ok := statGroupRSS(b); ok {
+			total += pages * page
+		}
+	}
+	return total, nil
+}
+
+// readInto reads the whole file at path into buf, growing it when the
+// file is larger, and returns what it read.
+func readInto(path string, buf []byte) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	n := 0
+	for {
+		if n == len(buf) {
+			buf = append(buf, make([]byte, max(len(buf), 512))...)
+		}
+		m, err := syscall.Read(fd, buf[n:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case m == 0:
+			return buf[:n], nil
+		}
+		n += m
+	}
+}
+
+// statGroupRSS returns the process group (field 5) and resident pages
+// (field 24) of a /proc/PID/stat line, without allocating. The command
+// name, field 2, is in parentheses and may hold spaces and parentheses.
+func statGroupRSS(b []byte) (pgrp int, pages uint64, ok bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, false
+	}
+	rest := b[i+1:]
+	var gotGroup bool
+	for n := 3; n <= 24; n++ { // rest holds field n on
+		rest = bytes.TrimLeft(rest, " ")
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			j = len(rest)
+		}
+		field := bytes.TrimRight(rest[:j], "\n")
+		switch n {
+		case 5:
+			v, ok := parseDigits(field)
+			if !ok {
+				return 0, 0, false
+			}
+			pgrp, gotGroup = int(v), true
+		case 24:
+			v, ok := parseDigits(field)
+			if !ok || !gotGroup {
+				return 0, 0, false
+			}
+			return pgrp, v, true
+		}
+		rest = rest[j:]
+	}
+	return 0, 0, false
+}
+
+// parseDigits parses a non-empty run of decimal digits.
+func parseDigits(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, true
 }
 
 // reapOrphans kills and removes the cgroups under parent that a

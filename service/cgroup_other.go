@@ -22,11 +22,11 @@ func (c *cgroup) pids() ([]int, error)      { return nil, errors.New("no cgroup"
 func (c *cgroup) signal(sig syscall.Signal) {}
 func (c *cgroup) kill()                     {}
 func (c *cgroup) remove()                   {}
+func (c *cgroup) rss() (uint64, error)      { return 0, errors.New("no cgroup") }
 
 func reapOrphans(parent string) {}
 
 func pidNamespace() string { return "ns" }
 
-// groupMembers returns the process group's leader: without /proc, the
-// members are not listed.
-func groupMembers(pgid int) []int { return []int{pgid} }
+// groupsRSS returns nil: without /proc, process groups are not listed.
+func groupsRSS() map[int]uint64 { return nil }

@@ -22,6 +22,19 @@ func ReadProc(pid int) (ProcStat, error) {
 	return parseStat(pid, b, os.Getpagesize(), bootTime)
 }
 
+// procRSS returns pid's resident memory, from /proc/PID/stat, without
+// the read of /proc/stat that ReadProc makes for the start time:
+// restart_when.rss reads it every second for every process of every
+// instance, and /proc/stat is the costliest of those files to produce.
+func procRSS(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("process %d: %w", pid, err)
+	}
+	st, err := parseStat(pid, b, os.Getpagesize(), func() (time.Time, error) { return time.Time{}, nil })
+	return st.RSS, err
+}
+
 // parseStat parses /proc/PID/stat: fields after the command name, which
 // is in parentheses and may hold spaces and parentheses of its own.
 func parseStat(pid int, b []byte, pageSize int, boot func() (time.Time, error)) (ProcStat, error) {

@@ -40,6 +40,12 @@ func ReadProc(pid int) (ProcStat, error) {
 	return ProcStat{RSS: rss * 1024, CPU: cpu, Nice: nice, State: f[3][:1], Start: time.Now().Add(-up)}, nil
 }
 
+// procRSS returns pid's resident memory.
+func procRSS(pid int) (uint64, error) {
+	st, err := ReadProc(pid)
+	return st.RSS, err
+}
+
 // psDuration parses ps's [[dd-]hh:]mm:ss[.cc].
 func psDuration(s string) (time.Duration, error) {
 	var days int64

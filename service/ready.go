@@ -137,7 +137,9 @@ func (s *Supervisor) checkLimits(ctx context.Context, in *instance, p *process, 
 		if spec.RecycleAfter > 0 && time.Since(p.start) >= spec.RecycleAfter {
 			why = fmt.Sprintf("recycling: up %s, restart_when.after is %s", time.Since(p.start).Round(time.Second), spec.RecycleAfter)
 		} else if spec.RecycleRSS > 0 {
-			if rss := p.rss(); rss > spec.RecycleRSS {
+			// Instances started together are checked within moments of
+			// each other: one reading of /proc serves them all.
+			if rss := p.rss(&s.groups, every/2); rss > spec.RecycleRSS {
 				why = fmt.Sprintf("recycling: rss %s over restart_when.rss %s", FormatBytes(rss), FormatBytes(spec.RecycleRSS))
 			}
 		}

@@ -28,6 +28,8 @@ type Supervisor struct {
 
 	hurry     chan struct{} // closed by Kill: stop graces end at once
 	hurryOnce sync.Once
+
+	groups groupScan // shared by the restart_when.rss checks without a cgroup
 }
 
 // svc is one service and its instances.

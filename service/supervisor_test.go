@@ -239,6 +239,24 @@ func TestRecycleOnRSS(t *testing.T) {
 	}
 }
 
+// TestRecycleOnRSSWithoutCgroup: where gotask makes no cgroup (not
+// root), the memory of the instance's whole process group counts: here
+// a child of the instance's shell grows, not the shell.
+func TestRecycleOnRSSWithoutCgroup(t *testing.T) {
+	dir := t.TempDir()
+	grow := `x=aaaaaaaaaaaaaaaa; i=0; while [ $i -lt 22 ]; do x="$x$x"; i=$((i+1)); done; exec sleep 300`
+	s, log := start(t, Config{NoCgroup: true, LimitInterval: 10 * time.Millisecond, Services: []Spec{
+		{Name: "leak", Command: sh(dir, `sh -c '`+grow+`' & wait`, ReadyCheck{}), RecycleRSS: 16 << 20, MaxRestarts: 1},
+	}})
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "a recycle", func() bool { return statusOf(s, "leak", 1).Recycles >= 1 })
+	if !strings.Contains(log.String(), "over restart_when.rss 16MB") {
+		t.Errorf("the log does not say why it recycled:\n%s", log)
+	}
+}
+
 // pidsOf reads the pid files a service's command wrote.
 func pidsOf(t *testing.T, dir string, names ...string) map[string]int {
 	t.Helper()
