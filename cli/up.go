@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -157,6 +158,10 @@ func upRun(ctx context.Context, opts *rootOptions, reg *task.Registry, args []st
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
+	ctx = stopOnHangUp(ctx)
+	// A supervisor runs for hours: main's GC setting, right for short
+	// runs, would let its heap grow to four times what is live.
+	debug.SetGCPercent(100)
 	secrets := &responder.Secrets{}
 	out, errOut := secrets.Writer(opts.Streams.Out), secrets.Writer(opts.Streams.ErrOut)
 	defer out.Close()
@@ -496,4 +501,23 @@ func summary(w io.Writer, s *Streams, end, before []service.Status, at time.Time
 	}
 	head := fmt.Sprintf("\ngotask up: %d instances, %d failed\n", len(end), failed)
 	_, _ = io.WriteString(w, head+b.String())
+}
+
+// stopOnHangUp returns a context that ends when the terminal hangs up
+// (SIGHUP) or the reader of up's output goes away (SIGPIPE: gotask up |
+// head): up then stops its services as on Ctrl-C, rather than dying and
+// leaving them running. Both stay caught for the rest of up's life, so
+// that writing its last lines to a closed pipe cannot kill it half way.
+func stopOnHangUp(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP, syscall.SIGPIPE)
+	go func() {
+		select {
+		case <-hup:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx
 }

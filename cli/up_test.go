@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -402,5 +403,56 @@ restart = "no"
 	}
 	if !strings.Contains(stderr, "gotask up: 2 instances, 0 failed") {
 		t.Errorf("no summary:\n%s", stderr)
+	}
+}
+
+// TestUpStopsWhenItsReaderGoes: when what reads gotask up's output goes
+// away (gotask up | head -1) or its terminal hangs up, up stops its
+// services as on Ctrl-C; it used to die of SIGPIPE (or SIGHUP) and leave
+// them running.
+func TestUpStopsWhenItsReaderGoes(t *testing.T) {
+	for _, how := range []string{"pipe closed", "SIGHUP"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "tasks.toml")
+			writeFile(t, file, `
+[services.talk]
+run = "echo $$ > talk.pid; while :; do echo tick; sleep 0.05; done"
+`)
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(gotaskBinary(t), "-f", file, "up")
+			cmd.Dir, cmd.Env = dir, append(os.Environ(), "NO_COLOR=1")
+			cmd.Stdout, cmd.Stderr = w, w
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			pid := readPid(t, filepath.Join(dir, "talk.pid"))
+			line := make([]byte, 64)
+			if _, err := r.Read(line); err != nil {
+				t.Fatal(err)
+			}
+			if how == "pipe closed" {
+				r.Close()
+			} else {
+				go func() { _, _ = io.Copy(io.Discard, r) }()
+				if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exitCode(t, cmd)
+			if st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+				t.Errorf("gotask up was killed by %v instead of stopping its services", st.Signal())
+			}
+			if !gone(pid) {
+				t.Errorf("the service (pid %d) outlived gotask up", pid)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
 	}
 }
