@@ -21,7 +21,7 @@ import (
 // servicesBenchmarks measures `gotask up` (issue 18): what a supervisor
 // of idle instances costs, and how soon it runs a crashed instance again.
 func servicesBenchmarks() []benchmark {
-	return []benchmark{servicesIdle(false), servicesIdle(true), servicesRestart()}
+	return []benchmark{servicesIdle(false), servicesIdle(true), servicesRestart(), servicesWatch()}
 }
 
 // idleInstances and idleWindow: the idle row supervises that many
@@ -274,6 +274,68 @@ func servicesRestart() benchmark {
 			}
 			pid = u.log.pidOf(next)
 			return sample{wall: wall}, nil
+		},
+		baseline: func(ctx context.Context, e *env) (sample, error) {
+			start := time.Now()
+			sh.kill()
+			var err error
+			if sh, err = startSh(); err != nil {
+				return sample{}, err
+			}
+			return sample{wall: time.Since(start)}, nil
+		},
+	}
+}
+
+// servicesWatch: the time from saving a file a service watches to the
+// first line of its next process (the watcher's debounce included).
+func servicesWatch() benchmark {
+	var u *upProc
+	var pid, saves int
+	var sh *shProc
+	return benchmark{
+		name:        "services/watch-save-to-running",
+		target:      "≤ 1x 500 ms from saving a watched file to the first line of the service's next process (the watch debounce, 100 ms, included); baseline: bench reaping a killed `sh` and starting another, for scale",
+		ratioTarget: 1,
+		wallLimit:   500 * time.Millisecond,
+		runs:        10,
+		setup: func(ctx context.Context, e *env) error {
+			if err := os.MkdirAll(e.path("w"), 0o755); err != nil {
+				return err
+			}
+			doc := crashTOML() + "watch = [\"w/*.txt\"]\n"
+			if err := os.WriteFile(e.path("watch.toml"), []byte(doc), 0o644); err != nil {
+				return err
+			}
+			var err error
+			if u, err = startUp(ctx, e, nil, "watch.toml", 1); err != nil {
+				return err
+			}
+			e.cleanup(func() { _ = u.stop() })
+			i, err := instancePid(ctx, u, 0, 0)
+			if err != nil {
+				return err
+			}
+			pid = u.log.pidOf(i)
+			if sh, err = startSh(); err != nil {
+				return err
+			}
+			e.cleanup(func() { sh.kill() })
+			return nil
+		},
+		candidate: func(ctx context.Context, e *env) (sample, error) {
+			from := u.log.len()
+			saves++
+			start := time.Now()
+			if err := os.WriteFile(e.path("w/a.txt"), []byte(strconv.Itoa(saves)), 0o644); err != nil {
+				return sample{}, err
+			}
+			next, err := instancePid(ctx, u, from, pid)
+			if err != nil {
+				return sample{}, err
+			}
+			pid = u.log.pidOf(next)
+			return sample{wall: u.log.at(next).Sub(start)}, nil
 		},
 		baseline: func(ctx context.Context, e *env) (sample, error) {
 			start := time.Now()
