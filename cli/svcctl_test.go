@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -138,44 +137,6 @@ func procStat(t *testing.T, pid int) (rss uint64, nice int) {
 	return pages * uint64(os.Getpagesize()), nice
 }
 
-func alivePid(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	return f[0] != "Z"
-}
-
-// waitUntil waits for cond, with a 2-minute hang guard.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 2 minutes for %s", what)
-		}
-	}
-}
-
-// lockedBuffer is a bytes.Buffer for a process's output read while it
-// runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 const servicesToml = `[vars]
 ports = "%s"
 
@@ -231,7 +192,7 @@ func TestServicesDetached(t *testing.T) {
 		}
 	}
 	supPid, _ := strconv.Atoi(strings.TrimSpace(mustReadFile(t, filepath.Join(run, "supervisor.pid"))))
-	if !alivePid(supPid) {
+	if gone(supPid) {
 		t.Fatalf("the supervisor (pid %d) is not running", supPid)
 	}
 	// Its own session: a terminal's hang-up or Ctrl-C never reaches it.
@@ -247,14 +208,14 @@ func TestServicesDetached(t *testing.T) {
 	}
 	// The worker (no ready check) is ready as soon as it starts, maybe
 	// still as sh before its exec; its RSS is steady once it sleeps.
-	waitUntil(t, "the worker to exec sleep", func() bool {
+	waitFor(t, "the worker to exec sleep", func() bool {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", rows[2].Pid))
 		return strings.HasPrefix(string(b), "sleep\x00")
 	})
 	rows = psJSON(t, bin, dir)
 	for _, r := range rows {
-		if r.State != "ready" || !alivePid(r.Pid) {
-			t.Errorf("%s.%d: state %s, pid %d alive %v", r.Service, r.Replica, r.State, r.Pid, alivePid(r.Pid))
+		if r.State != "ready" || gone(r.Pid) {
+			t.Errorf("%s.%d: state %s, pid %d alive %v", r.Service, r.Replica, r.State, r.Pid, !gone(r.Pid))
 			continue
 		}
 		rss, nice := procStat(t, r.Pid)
@@ -273,14 +234,14 @@ func TestServicesDetached(t *testing.T) {
 	// logs -f worker follows: a restart of worker prints a new line,
 	// and none of api's.
 	oldWorker := rows[2].Pid
-	var logs lockedBuffer
+	var logs syncBuf
 	follow := exec.Command(bin, "logs", "-f", "-n", "5", "worker")
 	follow.Dir, follow.Stdout, follow.Stderr = dir, &logs, &logs
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = follow.Process.Kill(); _ = follow.Wait() })
-	waitUntil(t, "logs -f to print the worker's first line", func() bool {
+	waitFor(t, "logs -f to print the worker's first line", func() bool {
 		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d noenv nofd3\n", oldWorker))
 	})
 	restartWorker := mustRun(t, bin, dir, "restart", "worker")
@@ -289,7 +250,7 @@ func TestServicesDetached(t *testing.T) {
 	if want := fmt.Sprintf("worker: pid %d replaced by %d, ready\nrestarted worker: 1 of 1 instances ready\n", oldWorker, newWorker); restartWorker != want {
 		t.Errorf("restart worker printed %q, want %q", restartWorker, want)
 	}
-	waitUntil(t, "logs -f to print the new worker's line", func() bool {
+	waitFor(t, "logs -f to print the new worker's line", func() bool {
 		return strings.Contains(logs.String(), fmt.Sprintf("[worker] worker up %d noenv nofd3\n", newWorker))
 	})
 	if strings.Contains("\n"+logs.String(), "\n[api") {
@@ -337,7 +298,7 @@ func TestServicesDetached(t *testing.T) {
 	after := psJSON(t, bin, dir)
 	for i := range 2 {
 		line := fmt.Sprintf("api.%d: pid %d replaced by %d, ready\n", i+1, rows[i].Pid, after[i].Pid)
-		if !strings.Contains(restart, line) || after[i].Pid == rows[i].Pid || alivePid(rows[i].Pid) {
+		if !strings.Contains(restart, line) || after[i].Pid == rows[i].Pid || !gone(rows[i].Pid) {
 			t.Errorf("restart api printed\n%s\nwant a line %q, and the old process gone", restart, line)
 		}
 	}
@@ -349,8 +310,8 @@ func TestServicesDetached(t *testing.T) {
 	if out := mustRun(t, bin, dir, "stop", "worker"); out != "stopped worker (1 instance)\n" {
 		t.Errorf("stop worker: %q", out)
 	}
-	if st := psJSON(t, bin, dir)[2]; st.State != "stopped" || st.Pid != 0 || alivePid(newWorker) {
-		t.Errorf("worker after stop: %+v (old pid %d alive: %v)", st, newWorker, alivePid(newWorker))
+	if st := psJSON(t, bin, dir)[2]; st.State != "stopped" || st.Pid != 0 || !gone(newWorker) {
+		t.Errorf("worker after stop: %+v (old pid %d alive: %v)", st, newWorker, !gone(newWorker))
 	}
 	if out := mustRun(t, bin, dir, "up"); !strings.Contains(out, "started every service in the running supervisor: 3 of 3 instances ready") {
 		t.Errorf("up with worker stopped: %q", out)
@@ -364,7 +325,7 @@ func TestServicesDetached(t *testing.T) {
 	}
 
 	// logs -f follows until the supervisor ends, its last lines out.
-	var tail lockedBuffer
+	var tail syncBuf
 	followAll := exec.Command(bin, "logs", "-f", "-n", "1")
 	followAll.Dir, followAll.Stdout, followAll.Stderr = dir, &tail, &tail
 	if err := followAll.Start(); err != nil {
@@ -374,7 +335,7 @@ func TestServicesDetached(t *testing.T) {
 	followed := make(chan error, 1)
 	go func() { followed <- followAll.Wait() }()
 	// Its first line: it knows the supervisor by then.
-	waitUntil(t, "logs -f to print its first line", func() bool { return tail.String() != "" })
+	waitFor(t, "logs -f to print its first line", func() bool { return tail.String() != "" })
 
 	// down: every process ends before it returns.
 	if out := mustRun(t, bin, dir, "down"); out != "stopped 3 instances and the supervisor\n" {
@@ -389,11 +350,11 @@ func TestServicesDetached(t *testing.T) {
 		t.Errorf("logs -f still follows 2 minutes after down")
 	}
 	for _, r := range final {
-		if alivePid(r.Pid) {
+		if !gone(r.Pid) {
 			t.Errorf("%s.%d (pid %d) still runs after down", r.Service, r.Replica, r.Pid)
 		}
 	}
-	if alivePid(supPid) {
+	if !gone(supPid) {
 		t.Errorf("the supervisor (pid %d) still runs after down", supPid)
 	}
 	if _, err := os.Lstat(filepath.Join(run, "control.sock")); err == nil {
@@ -463,14 +424,14 @@ run = "exec sleep 600"
 [services.two]
 run = "exec sleep 600"
 `)
-	var out lockedBuffer
+	var out syncBuf
 	up := exec.Command(bin, "up", "one")
 	up.Dir, up.Stdout, up.Stderr = dir, &out, &out
 	if err := up.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = up.Process.Kill(); _ = up.Wait() })
-	waitUntil(t, "gotask up to say one is ready", func() bool { return strings.Contains(out.String(), "1 of 1 instances ready") })
+	waitFor(t, "gotask up to say one is ready", func() bool { return strings.Contains(out.String(), "1 of 1 instances ready") })
 	rows := psJSON(t, bin, dir)
 	if len(rows) != 2 || rows[0].State != "ready" || rows[1].State != "stopped" {
 		t.Fatalf("ps: %+v", rows)
@@ -554,13 +515,13 @@ func TestSupervisorKilled(t *testing.T) {
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the supervisor to end", func() bool { return !alivePid(first) })
+	waitFor(t, "the supervisor to end", func() bool { return gone(first) })
 	_, errOut, code := svcRun(t, bin, dir, "ps")
 	if want := "its last supervisor ended without stopping them (killed?); gotask up starts a new one"; code != 1 || !strings.Contains(errOut, want) {
 		t.Errorf("ps after the supervisor was killed: exit %d, %q; want 1, %q", code, errOut, want)
 	}
 	mustRun(t, bin, dir, "up", "-d")
-	if second := readPidFile(t, run); second == first || !alivePid(second) {
+	if second := readPidFile(t, run); second == first || gone(second) {
 		t.Errorf("the new supervisor: pid %d (the killed one was %d)", second, first)
 	}
 	if rows := psJSON(t, bin, dir); rows[0].State != "ready" || rows[0].Pid == old {
@@ -621,7 +582,7 @@ run = "yes 012345678901234567890123456789012345678901234567890123456789012345678
 	t.Cleanup(func() { svcRun(t, bin, dir, "down") })
 	mustRun(t, bin, dir, "up", "-d")
 	logs := filepath.Join(dir, ".gotask", "logs")
-	waitUntil(t, "the last line in the log", func() bool {
+	waitFor(t, "the last line in the log", func() bool {
 		out, _, _ := svcRun(t, bin, dir, "logs", "-n", "1", "chatty")
 		return out == "[chatty] last line\n"
 	})
