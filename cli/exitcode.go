@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/gotask/gotask/responder"
 	"github.com/gotask/gotask/runner"
@@ -73,6 +74,8 @@ func hint(err error) string {
 		unknown *task.UnknownTaskError
 	)
 	switch {
+	case errors.As(err, &unknown) && unknown.Suggestion == "" && slices.Contains(task.ServiceVerbs, unknown.Name):
+		return "gotask " + unknown.Name + " works on services, and this project declares none: add a [services.NAME] table with run = \"...\" (see the README's Services), or run gotask -l to list the tasks"
 	case errors.As(err, &unknown) && unknown.Suggestion == "":
 		return "run gotask -l to list the tasks"
 	case errors.As(err, &hostKey) && hostKey.Unknown():
