@@ -17,6 +17,8 @@ import (
 // loaded: package service supervises it, and `gotask up` starts it. Its
 // fields hold the values written, defaults filled in.
 type Service struct {
+	// Name is the service's full name: "api", or "web:api" for
+	// [services.api] in the file included as web.
 	Name string
 	Help string
 	// Run is the command of each instance, with {{.name}} placeholders
