@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,7 +14,9 @@ import (
 // included file (web/tasks.toml, included as web) declares a service:
 // gotask -l lists it as web:api, gotask up starts it (its dep, the same
 // file's build, first) in the included file's directory, its output is
-// prefixed [web:api], and Ctrl-C stops it.
+// prefixed [web:api], gotask ps shows it and gotask restart web:api
+// restarts it, a change to a file its watch patterns name (relative to
+// web/) restarts it, and Ctrl-C stops it.
 func TestUpIncludedService(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "tasks.toml"), `
@@ -36,6 +39,7 @@ help = "the web API"
 run = "echo api up; pwd > pwd.tmp && mv pwd.tmp pwd; echo $$ > api.pid; exec sleep 300"
 ready = { sh = "test -f pwd" }
 deps = ["build"]
+watch = ["*.txt"]
 `)
 	file := filepath.Join(dir, "tasks.toml")
 
@@ -67,6 +71,19 @@ deps = ["build"]
 	if !strings.Contains(buf.String(), "[web:api] api up") {
 		t.Errorf("no output line prefixed [web:api]")
 	}
+	// The control socket takes the name: ps shows it, restart finds it.
+	ps := exec.Command(gotaskBinary(t), "-f", file, "ps")
+	if out, err := ps.CombinedOutput(); err != nil || !strings.Contains(string(out), "web:api") {
+		t.Errorf("gotask ps: %v, without web:api:\n%s", err, out)
+	}
+	restart := exec.Command(gotaskBinary(t), "-f", file, "restart", "web:api")
+	if out, err := restart.CombinedOutput(); err != nil {
+		t.Errorf("gotask restart web:api: %v\n%s", err, out)
+	}
+	pid = waitNewPid(t, filepath.Join(web, "api.pid"), pid)
+	// watch patterns start from the included file's directory.
+	writeFile(t, filepath.Join(web, "change.txt"), "x")
+	pid = waitNewPid(t, filepath.Join(web, "api.pid"), pid)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -80,4 +97,19 @@ deps = ["build"]
 	if !strings.Contains(buf.String(), "web:api") || !strings.Contains(buf.String(), "gotask up: 1 instances, 0 failed") {
 		t.Errorf("no summary naming web:api")
 	}
+}
+
+// waitNewPid waits until path holds a pid other than old, and returns it.
+func waitNewPid(t *testing.T, path string, old int) int {
+	t.Helper()
+	var pid int
+	waitFor(t, "a new pid in "+path, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil || !strings.HasSuffix(string(b), "\n") {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid != old
+	})
+	return pid
 }
