@@ -335,8 +335,10 @@ func serviceLines(names []string) func([]byte) bool {
 			}
 			label = string(line[1:end])
 		case bytes.HasPrefix(line, []byte("gotask: ")):
+			// Up to ": ", not ':': a service of an included file
+			// is named web:api.
 			rest := line[len("gotask: "):]
-			end := bytes.IndexByte(rest, ':')
+			end := bytes.Index(rest, []byte(": "))
 			if end < 0 {
 				return false
 			}
@@ -344,10 +346,12 @@ func serviceLines(names []string) func([]byte) bool {
 		default:
 			return false
 		}
-		name, replica, ok := strings.Cut(label, ".")
-		if ok {
-			if _, err := strconv.Atoi(replica); err != nil {
-				name = label
+		// The replica's number follows the last '.': a namespace may
+		// have one too (v1.2:api.3).
+		name := label
+		if i := strings.LastIndexByte(label, '.'); i >= 0 {
+			if _, err := strconv.Atoi(label[i+1:]); err == nil {
+				name = label[:i]
 			}
 		}
 		return slices.Contains(names, name)

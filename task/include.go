@@ -189,28 +189,34 @@ func (c *converter) namespace(t *Task) {
 		}
 		t.Aliases[i] = c.ns + a
 	}
-	ref := func(name string) string {
-		if top, ok := strings.CutPrefix(name, ":"); ok {
-			return top
-		}
-		return c.ns + name
-	}
-	refs := func(list []string) []string {
-		if list == nil {
-			return nil
-		}
-		out := make([]string, len(list))
-		for i, n := range list {
-			out[i] = ref(n)
-		}
-		return out
-	}
-	t.Deps, t.Post = refs(t.Deps), refs(t.Post)
+	t.Deps, t.Post = c.refs(t.Deps), c.refs(t.Post)
 	for i := range t.Steps {
 		if t.Steps[i].Task != "" {
-			t.Steps[i].Task = ref(t.Steps[i].Task)
+			t.Steps[i].Task = c.ref(t.Steps[i].Task)
 		}
 	}
+}
+
+// ref resolves a task or service name written in c's file: a short name
+// is one of the same file ("prepare" is "web:prepare"); ":lint" is the
+// top file's lint, from any file.
+func (c *converter) ref(name string) string {
+	if top, ok := strings.CutPrefix(name, ":"); ok {
+		return top
+	}
+	return c.ns + name
+}
+
+// refs resolves each name of list as ref does; nil stays nil.
+func (c *converter) refs(list []string) []string {
+	if list == nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, n := range list {
+		out[i] = c.ref(n)
+	}
+	return out
 }
 
 // sameGroup reports whether two files define a host group alike, which

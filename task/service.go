@@ -17,6 +17,8 @@ import (
 // loaded: package service supervises it, and `gotask up` starts it. Its
 // fields hold the values written, defaults filled in.
 type Service struct {
+	// Name is the service's full name: "api", or "web:api" for
+	// [services.api] in the file included as web.
 	Name string
 	Help string
 	// Run is the command of each instance, with {{.name}} placeholders
@@ -57,6 +59,18 @@ type Service struct {
 
 	pos  pos
 	file string
+	ns   string // the include it came from ("web"); "" for the top file
+	base string // where its relative paths start; "" for Registry.Dir
+}
+
+// Namespace returns the namespace of a service from an included file
+// ("web" for "web:api"), or "" for a service of the top file.
+func (s *Service) Namespace() string { return s.ns }
+
+// task returns a task standing for s where a task's rendering applies
+// (its command, dir, env and hosts).
+func (s *Service) task() *Task {
+	return &Task{Name: s.Name, Env: s.Env, Dir: s.Dir, Hosts: s.Hosts, pos: s.pos, file: s.file, ns: s.ns, base: s.base}
 }
 
 // ServiceReady is a service's ready check: at most one field is set.
@@ -118,30 +132,35 @@ func (c *converter) services(raw map[string]rawService, r *Registry) {
 	if len(raw) == 0 {
 		return
 	}
-	if c.ns != "" {
-		for name := range raw {
-			c.fail(pos{}.child("services", -1).child(name, -1), "service %q: services in an included file are not yet supported; declare it in the top tasks.toml", name)
-		}
-		return
-	}
 	if r.services == nil {
 		r.services = map[string]*Service{}
 	}
 	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		rs := raw[name]
-		if s := c.service(pos{}.child("services", -1).child(name, -1), name, &rs, r); s != nil {
-			r.services[name] = s
+		at := pos{}.child("services", -1).child(name, -1)
+		s := c.service(at, name, &rs, r)
+		if s == nil {
+			continue
 		}
+		if old, ok := r.services[s.Name]; ok {
+			c.fail(at, "service %q is already defined in %s; give one of them another name", s.Name, old.file)
+			continue
+		}
+		r.services[s.Name] = s
 	}
 }
 
 // service converts one [services.NAME].
 func (c *converter) service(at pos, name string, raw *rawService, r *Registry) *Service {
-	what := "service " + strconv.Quote(name)
-	s := &Service{Name: name, Help: raw.Help, Run: raw.Run, Replicas: 1, Restart: "on-failure",
+	// In an included file, as its tasks: [services.api] in the file
+	// included as web is web:api; a dep names a task or service of the
+	// same file ("build" is web:build), or of the top file with a
+	// leading ':'; dir starts from the included file's directory.
+	what := "service " + strconv.Quote(c.ns+name)
+	s := &Service{Name: c.ns + name, Help: raw.Help, Run: raw.Run, Replicas: 1, Restart: "on-failure",
 		Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, MaxRestarts: DefaultMaxRestarts,
-		StopSignal: "TERM", StopGrace: DefaultStopGrace, Watch: raw.Watch, Deps: raw.Deps, Dir: raw.Dir,
-		pos: at, file: c.file}
+		StopSignal: "TERM", StopGrace: DefaultStopGrace, Watch: raw.Watch, Deps: c.refs(raw.Deps), Dir: raw.Dir,
+		pos: at, file: c.file, ns: strings.TrimSuffix(c.ns, ":"), base: c.base}
 	if !validName(name) {
 		c.fail(at, "%s: a service name is letters, digits, '-' and '_', like api", what)
 	}
@@ -447,7 +466,7 @@ func (e *Executor) ServiceHosts(s *Service) ([]ServiceHost, error) {
 		return nil, nil
 	}
 	x := e.newExecution()
-	tgs, err := x.targets(&Task{Name: s.Name, Hosts: s.Hosts, pos: s.pos, file: s.file}, nil)
+	tgs, err := x.targets(s.task(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("service %s: %w", s.Name, err)
 	}
@@ -464,7 +483,8 @@ func (e *Executor) ServiceHosts(s *Service) ([]ServiceHost, error) {
 // as written (a path on the host; "" for the login directory); Env is
 // the same list, for the host's environment.
 func (e *Executor) ServiceCommandOn(ctx context.Context, s *Service, host string, replica int) (*ServiceCommand, error) {
-	t := &Task{Name: s.Name, Env: s.Env, Dir: s.Dir, pos: s.pos, file: s.file}
+	t := s.task()
+	t.Hosts = nil
 	x := e.newExecution()
 	x.ctx = ctx
 	sc := &scope{e: x, t: t, args: map[string]any{"replica": replica}, host: host}
