@@ -161,8 +161,8 @@ func (c *converter) service(at pos, name string, raw *rawService, r *Registry) *
 		Backoff: DefaultBackoff, MaxBackoff: DefaultMaxBackoff, MaxRestarts: DefaultMaxRestarts,
 		StopSignal: "TERM", StopGrace: DefaultStopGrace, Watch: raw.Watch, Deps: c.refs(raw.Deps), Dir: raw.Dir,
 		pos: at, file: c.file, ns: strings.TrimSuffix(c.ns, ":"), base: c.base}
-	if !validName(name) {
-		c.fail(at, "%s: a service name is letters, digits, '-' and '_', like api", what)
+	if !validServiceName(name) {
+		c.fail(at, "%s: a service name is letters, digits, '-' and '_', like api (no '.', which numbers replicas, nor ':', which names includes)", what)
 	}
 	if strings.TrimSpace(raw.Run) == "" {
 		c.fail(at, "%s has no run command; write run = \"...\"", what)
@@ -312,6 +312,13 @@ func (c *converter) service(at pos, name string, raw *rawService, r *Registry) *
 	check(at.child("ready", -1).child("tcp", -1), s.Ready.TCP)
 	check(at.child("ready", -1).child("sh", -1), s.Ready.Sh)
 	return s
+}
+
+// validServiceName reports whether s may name a service in its file: a
+// task's name without '.' and ':', so that api.2 is always replica 2 of
+// api and web:api always the api of the file included as web.
+func validServiceName(s string) bool {
+	return validName(s) && !strings.ContainsAny(s, ".:")
 }
 
 // ParseSize parses a memory size: a whole number with an optional unit

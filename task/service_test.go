@@ -25,6 +25,11 @@ func TestServiceLoadErrors(t *testing.T) {
 			want: []string{`tasks.toml:3:1: unknown key "replica" in services.api`},
 		},
 		{
+			name: "dot in a name",
+			doc:  "[services.\"api.v2\"]\nrun = \"x\"\n",
+			want: []string{`tasks.toml:1:2: service "api.v2": a service name is letters, digits, '-' and '_', like api (no '.', which numbers replicas, nor ':', which names includes)`},
+		},
+		{
 			name: "unknown key in ready",
 			doc:  "[services.api]\nrun = \"x\"\nready = { htp = \"http://x\" }\n",
 			want: []string{`tasks.toml:3:11: unknown key "htp" in services.api.ready`},

@@ -136,7 +136,8 @@ func TestIncludedServiceErrors(t *testing.T) {
 			name: "top service spelled like an included one",
 			web:  "[services.api]\nrun = \"x\"\n",
 			top:  "[services.\"web:api\"]\nrun = \"x\"\n",
-			want: `web/tasks.toml:1:2: service "web:api" is already defined in tasks.toml; give one of them another name`,
+			want: "tasks.toml:3:2: service \"web:api\": a service name is letters, digits, '-' and '_', like api (no '.', which numbers replicas, nor ':', which names includes)\n" +
+				`web/tasks.toml:1:2: service "web:api" is already defined in tasks.toml; give one of them another name`,
 		},
 	}
 	for _, tt := range tests {
