@@ -346,6 +346,11 @@ func serviceLines(names []string) func([]byte) bool {
 		default:
 			return false
 		}
+		// A service on hosts is labelled "HOST api.1": a host name has
+		// no space.
+		if i := strings.LastIndexByte(label, ' '); i >= 0 {
+			label = label[i+1:]
+		}
 		// The replica's number follows the last '.': a namespace may
 		// have one too (v1.2:api.3).
 		name := label
