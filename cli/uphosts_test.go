@@ -150,8 +150,12 @@ run = "echo lone here; exec sleep 300"
 	if b, _ := os.ReadFile(filepath.Join(dir, "web.ok")); string(b) != "listening\n" {
 		t.Errorf("web started while api did not listen on both hosts: %q", b)
 	}
-	waitFor(t, "lone on h2 and the ready line", func() bool {
+	// And the stranger's refusal: its handshake may still be going on
+	// (a busy machine) when the others are up, and a stop then would
+	// find it connecting rather than failed.
+	waitFor(t, "lone on h2, the stranger's refusal and the ready line", func() bool {
 		return regexp.MustCompile(`\[h2 lone\] +lone here\n`).MatchString(out.String()) &&
+			strings.Contains(out.String(), "gotask: stranger lone: failed: ") &&
 			strings.Contains(out.String(), "gotask: up: ")
 	})
 
