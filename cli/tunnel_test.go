@@ -1,10 +1,8 @@
 package cli_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,37 +14,6 @@ import (
 
 	"github.com/gotask/gotask/internal/sshtest"
 )
-
-// tunnelEcho answers each line on a loopback port with "echo: " and the
-// line, and returns that port.
-func tunnelEcho(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					io.WriteString(c, "echo: "+line)
-				}
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // unusedPorts returns n distinct loopback ports that were free a moment
 // ago: each is held until all are found, so none comes back twice.
@@ -126,7 +93,7 @@ func refusedNow(t *testing.T, port int) {
 func TestRemoteTaskTunnels(t *testing.T) {
 	t.Parallel()
 	s := newSSH(t, sshtest.SSHDOptions{}, nil, "h1")
-	echo := strconv.Itoa(tunnelEcho(t))
+	echo := strconv.Itoa(sshtest.EchoServer(t).Port)
 	probe := probeScript(t)
 	ports := unusedPorts(t, 2)
 	fport, rport := ports[0], ports[1]

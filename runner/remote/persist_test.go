@@ -151,7 +151,7 @@ func TestControlPersist(t *testing.T) {
 func TestRealMuxTunnels(t *testing.T) {
 	d := sshtest.StartSSHD(t)
 	c := dialReal(t, d, withMux(t, realConfig(d)))
-	target := echoServer(t)
+	target := sshtest.EchoServer(t).String()
 	for _, dir := range []string{"forward", "reverse"} {
 		port := freePort(t)
 		open := c.Forward

@@ -17,37 +17,6 @@ import (
 	"github.com/gotask/gotask/runner"
 )
 
-// echoServer answers each line on a loopback port with "echo: " and the
-// line, and returns that port.
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					io.WriteString(c, "echo: "+line)
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -99,7 +68,7 @@ func waitRefused(t *testing.T, addr string) {
 func TestRealTunnelForward(t *testing.T) {
 	d := sshtest.StartSSHD(t)
 	c := dialReal(t, d, nil)
-	target := echoServer(t)
+	target := sshtest.EchoServer(t).String()
 	port := freePort(t)
 	tun, err := c.Forward(t.Context(), port, target)
 	if err != nil {
@@ -138,7 +107,7 @@ func TestRealTunnelForwardLoopbackOnly(t *testing.T) {
 	d := sshtest.StartSSHD(t)
 	c := dialReal(t, d, nil)
 	port := freePort(t)
-	tun, err := c.Forward(t.Context(), port, echoServer(t))
+	tun, err := c.Forward(t.Context(), port, sshtest.EchoServer(t).String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +141,7 @@ func TestRealTunnelForwardLoopbackOnly(t *testing.T) {
 func TestRealTunnelReverse(t *testing.T) {
 	d := sshtest.StartSSHD(t)
 	c := dialReal(t, d, nil)
-	target := echoServer(t)
+	target := sshtest.EchoServer(t).String()
 	port := freePort(t)
 	tun, err := c.Reverse(t.Context(), port, target)
 	if err != nil {
