@@ -96,6 +96,9 @@ func showTaskHelp(ctx context.Context, opts *rootOptions, name string) error {
 	if len(t.Hosts) > 0 {
 		fmt.Fprintf(&b, "Hosts: %s\n", strings.Join(t.Hosts, ", "))
 	}
+	if t.Lock != "" {
+		fmt.Fprintf(&b, "Lock: %s (a second gotask waits for it; --no-wait fails instead)\n", t.Lock)
+	}
 	if t.Func != nil {
 		b.WriteString("\nWritten in Go.\n")
 	} else if len(t.Steps) > 0 {

@@ -114,6 +114,7 @@ type jsonTask struct {
 	Args      []jsonArg `json:"args"`
 	Deps      []string  `json:"deps"`
 	Hosts     []string  `json:"hosts,omitempty"`
+	Lock      string    `json:"lock,omitempty"` // the lock the task holds
 	Default   bool      `json:"default,omitempty"`
 	Go        bool      `json:"go,omitempty"` // written in Go
 }
@@ -135,7 +136,7 @@ func listJSON(s *Streams, reg *task.Registry, tasks []*task.Task) error {
 	out := make([]jsonTask, 0, len(tasks))
 	for _, t := range tasks {
 		jt := jsonTask{Name: t.Name, Namespace: t.Namespace(), Help: t.Help, Aliases: nonNil(t.Aliases), Deps: nonNil(t.Deps),
-			Hosts: t.Hosts, Default: t.Name == reg.Default, Go: t.Func != nil, Args: []jsonArg{}}
+			Hosts: t.Hosts, Lock: t.Lock, Default: t.Name == reg.Default, Go: t.Func != nil, Args: []jsonArg{}}
 		for _, a := range t.Args {
 			typ := string(a.Type)
 			if typ == "" {
