@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // shellHost is a Host whose processes are real sh processes of this
@@ -142,5 +144,62 @@ func TestRestartAcrossHostsKeepsOneReady(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "pid.a")); err != nil {
 		t.Errorf("the process did not run where its host put it: %v", err)
+	}
+}
+
+// TestRestartWaitsForItsHost: when a crashed instance's host cannot be
+// reached (rebooting, say), the restart is tried again with the backoff,
+// as a crash, and the instance comes back once the host does; a host
+// that stays away fails the instance after max_restarts. It used to fail
+// at the first attempt.
+func TestRestartWaitsForItsHost(t *testing.T) {
+	for _, back := range []bool{true, false} {
+		t.Run(fmt.Sprint("host comes back: ", back), func(t *testing.T) {
+			dir := t.TempDir()
+			down := filepath.Join(dir, "down")
+			s, log := start(t, Config{
+				Services: []Spec{{
+					Name:  "api",
+					Hosts: []string{"a"},
+					HostCommand: func(_ context.Context, host string, replica int) (Command, error) {
+						return Command{Line: "echo $$ > pid.tmp && mv pid.tmp pid; exec sleep 300", Dir: dir, Env: os.Environ()}, nil
+					},
+					Restart: Always, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxRestarts: 4,
+				}},
+				Connect: func(_ context.Context, host string) (Host, error) {
+					if _, err := os.Stat(down); err == nil {
+						return nil, errors.New("connection refused")
+					}
+					return shellHost{host, dir}, nil
+				},
+			})
+			if err := s.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			first := s.Status()[0].Pid
+			if err := os.WriteFile(down, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(-first, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			until(t, "a failed restart", func() bool {
+				return strings.Contains(log.String(), "cannot start: host a: connection refused; restarting in")
+			})
+			if !back {
+				until(t, "the instance to fail", func() bool { return s.Status()[0].State == Failed })
+				if st := s.Status()[0]; !strings.Contains(st.Error, "gave up after 4 restarts") {
+					t.Errorf("error %q, want max_restarts named", st.Error)
+				}
+				return
+			}
+			if err := os.Remove(down); err != nil {
+				t.Fatal(err)
+			}
+			until(t, "a new process", func() bool {
+				st := s.Status()[0]
+				return st.State == Ready && st.Pid != 0 && st.Pid != first
+			})
+		})
 	}
 }

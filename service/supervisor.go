@@ -505,6 +505,35 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 
 	backoff := spec.Backoff
 	var crashes []time.Time
+	// again counts a crash (why, after up time up): false when that is
+	// one too many (max_restarts) and in has failed; else it waits the
+	// backoff (or until stopped) for the next start.
+	again := func(why string, up time.Duration) bool {
+		if up >= spec.ResetAfter {
+			backoff = spec.Backoff
+		}
+		now := time.Now()
+		crashes = append(crashes, now)
+		crashes = slices.DeleteFunc(crashes, func(t time.Time) bool { return now.Sub(t) > spec.RestartWindow })
+		if limit := max(spec.MaxRestarts, 0); len(crashes) > limit {
+			err := fmt.Errorf("%s; gave up after %d restarts in %s (max_restarts)", why, limit, spec.RestartWindow)
+			s.set(in, Failed, func() { in.err = err })
+			s.logf(in, "failed: %v", err)
+			return false
+		}
+		s.set(in, Restarting, nil)
+		s.logf(in, "%s; restarting in %s", why, backoff)
+		if backoff > 0 {
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		backoff = min(max(backoff*2, backoff), spec.MaxBackoff)
+		return true
+	}
 	first := true
 	for {
 		if ctx.Err() != nil {
@@ -521,6 +550,16 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 		if err != nil && ctx.Err() != nil {
 			s.set(in, Stopped, nil) // stopped while connecting to its host
 			return
+		}
+		if err != nil && !first && spec.Restart != Never {
+			// A restart that cannot start (its host rebooting, say) is
+			// one more crash: tried again after the backoff, up to
+			// max_restarts. The first start fails at once: a host that
+			// cannot be reached at up is a mistake to report.
+			if !again("cannot start: "+err.Error(), 0) {
+				return
+			}
+			continue
 		}
 		if err != nil {
 			s.set(in, Failed, func() { in.err = err })
@@ -590,29 +629,9 @@ func (s *Supervisor) loop(in *instance, stop, done chan struct{}) {
 			s.logf(in, "%s (restart = %q)", exit, spec.Restart)
 			return
 		}
-		if up >= spec.ResetAfter {
-			backoff = spec.Backoff
-		}
-		now := time.Now()
-		crashes = append(crashes, now)
-		crashes = slices.DeleteFunc(crashes, func(t time.Time) bool { return now.Sub(t) > spec.RestartWindow })
-		if limit := max(spec.MaxRestarts, 0); len(crashes) > limit {
-			err := fmt.Errorf("%s; gave up after %d restarts in %s (max_restarts)", exit, limit, spec.RestartWindow)
-			s.set(in, Failed, func() { in.err = err })
-			s.logf(in, "failed: %v", err)
+		if !again(exit, up) {
 			return
 		}
-		s.set(in, Restarting, nil)
-		s.logf(in, "%s; restarting in %s", exit, backoff)
-		if backoff > 0 {
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-			}
-		}
-		backoff = min(max(backoff*2, backoff), spec.MaxBackoff)
 	}
 }
 
