@@ -121,8 +121,15 @@ max_restarts = 2
 func startUp(t *testing.T, file string, args ...string) (*exec.Cmd, *syncBuf) {
 	t.Helper()
 	hostile := `$(touch pwned1)` + "`touch pwned2`" + `'; touch pwned3`
-	cmd := exec.Command(gotaskBinary(t), append([]string{"-f", file, "--var", "evil=" + hostile, "up"}, args...)...)
-	cmd.Dir = filepath.Dir(file)
+	return runGotask(t, filepath.Dir(file), append([]string{"-f", file, "--var", "evil=" + hostile, "up"}, args...)...)
+}
+
+// runGotask starts gotask with args in dir, its output in the returned
+// buffer, and kills its process group when the test ends.
+func runGotask(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuf) {
+	t.Helper()
+	cmd := exec.Command(gotaskBinary(t), args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	buf := &syncBuf{}
 	cmd.Stdout, cmd.Stderr = buf, buf
@@ -133,7 +140,7 @@ func startUp(t *testing.T, file string, args ...string) (*exec.Cmd, *syncBuf) {
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		if t.Failed() {
-			t.Logf("gotask up printed:\n%s", buf)
+			t.Logf("gotask printed:\n%s", buf)
 		}
 	})
 	return cmd, buf
@@ -269,21 +276,7 @@ func TestExampleStackUp(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	cmd := exec.Command(gotaskBinary(t), "-f", filepath.Join(dir, "tasks.toml"), "--var", "api_addr="+addr, "up")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	out := &syncBuf{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		if t.Failed() {
-			t.Logf("gotask up printed:\n%s", out)
-		}
-	})
+	cmd, out := runGotask(t, dir, "-f", filepath.Join(dir, "tasks.toml"), "--var", "api_addr="+addr, "up")
 	waitFor(t, "both workers to take a job", func() bool {
 		s := out.String()
 		return strings.Contains(s, "[worker.1] worker-1: did job ") && strings.Contains(s, "[worker.2] worker-2: did job ")
